@@ -1,0 +1,76 @@
+"""Incidents: a documentation database for human-rights incidents."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from incidents.bootstrap import ensure_instance_dir, load_key_provider, load_secret_key
+from incidents.errors import ConfigurationError
+from incidents import extensions
+from incidents.paths import data_dir
+from incidents.settings import Settings, load_settings
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the application from settings; raise ConfigurationError with one clear line."""
+    settings = load_settings(overrides)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    # Alembic reports each step at INFO; the commands print their own outcome.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    instance = ensure_instance_dir(settings)
+    app = Flask(
+        __name__,
+        instance_path=str(instance),
+        template_folder=str(data_dir("templates")),
+        static_folder="web/static",
+    )
+    app.config.update(
+        INCIDENTS_SETTINGS=settings,
+        SECRET_KEY=load_secret_key(settings),
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        SESSION_COOKIE_NAME="__Host-session" if settings.is_production else "session",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=settings.is_production,
+        WTF_CSRF_TIME_LIMIT=3600,
+        TESTING=settings.env == "testing",
+    )
+    app.extensions["incidents.keys"] = load_key_provider(settings)
+    extensions.db.init_app(app, settings.sqlalchemy_url)
+    _check_database(app, settings)
+    extensions.login_manager.init_app(app)
+    extensions.csrf.init_app(app)
+
+    from incidents.web import register_web
+    from incidents.web.current import init_login
+
+    init_login()
+    register_web(app)
+    return app
+
+
+def _check_database(app: Flask, settings: Settings) -> None:
+    """Fail at start-up, in one line, when the database cannot be reached."""
+    try:
+        with app.app_context(), extensions.db.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        where = db_location(settings)
+        raise ConfigurationError(f"cannot connect to the database {where}: {reason}") from None
+
+
+def db_location(settings: Settings) -> str:
+    """The database URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.sqlalchemy_url).render_as_string(hide_password=True)

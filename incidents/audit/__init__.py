@@ -1,0 +1,1 @@
+"""The audit log. Imports nothing from Flask."""

@@ -1,0 +1,263 @@
+"""The `incidents` command: a Flask CLI group, so `incidents run` and `incidents shell` work.
+
+Commands call services only. Every failure ends with a one-line reason on stderr and a
+non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy.exc import OperationalError
+
+from incidents import create_app, migrate
+from incidents.audit.log import Actor
+from incidents.crypto.keys import generate_master_key, write_key_file
+from incidents.errors import IncidentsError, ValidationError
+from incidents.extensions import db, key_provider
+from incidents.models.vocabularies import Role
+from incidents.redaction import Profile
+from incidents.services import accounts, demo, keys
+from incidents.services.export import CLI_PROFILES, export_records
+
+
+def _app_factory() -> Any:
+    return create_app()
+
+
+cli = FlaskGroup(
+    create_app=_app_factory,
+    add_default_commands=True,
+    load_dotenv=False,
+    set_debug_flag=False,
+    help="Incidents: a documentation database for human-rights incidents.",
+)
+
+
+# -- database ---------------------------------------------------------------------------
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database schema migrations."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Upgrade the schema to REVISION (default: head)."""
+    migrate.upgrade(db.engine, revision)
+    click.echo(f"database at revision {migrate.current_revision(db.engine)}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision", default="-1")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Downgrade the schema to REVISION (default: one step back)."""
+    migrate.downgrade(db.engine, revision)
+    click.echo(f"database at revision {migrate.current_revision(db.engine) or 'base (empty)'}")
+
+
+@db_group.command("current")
+@with_appcontext
+def db_current() -> None:
+    """Show the schema revision of the database and the newest one available."""
+    current = migrate.current_revision(db.engine)
+    head = migrate.head_revision(db.engine)
+    state = "up to date" if current == head else "needs `incidents db upgrade`"
+    click.echo(f"current: {current or 'none (empty database)'}\nhead:    {head}\n{state}")
+
+
+# -- users and teams --------------------------------------------------------------------
+
+
+@cli.group("users")
+def users_group() -> None:
+    """User accounts."""
+
+
+@users_group.command("create")
+@click.option("--email", required=True, help="Login e-mail address.")
+@click.option("--name", "display_name", required=True, help="Name shown in the interface.")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    type=click.Choice([r.value for r in Role]),
+    help="A role; repeat for several.",
+)
+@click.option("--team", "teams", multiple=True, help="A team slug; repeat for several.")
+@click.password_option(help="At least 12 characters; asked for when not given.")
+@with_appcontext
+def users_create(
+    email: str, display_name: str, roles: tuple[str, ...], teams: tuple[str, ...], password: str
+) -> None:
+    """Create a user with roles and team memberships."""
+    found = []
+    for slug in teams:
+        team = accounts.team_by_slug(db.session, slug)
+        if team is None:
+            raise ValidationError(f"no team with the slug {slug!r} (see `incidents teams list`)")
+        found.append(team)
+    user = accounts.create_user(
+        db.session,
+        Actor.command_line(),
+        email,
+        display_name,
+        password,
+        roles=[Role(r) for r in roles],
+        teams=found,
+    )
+    db.session.commit()
+    click.echo(f"created user {user.email}")
+
+
+@users_group.command("list")
+@with_appcontext
+def users_list() -> None:
+    """List users with their roles and teams."""
+    for user in accounts.all_users(db.session):
+        roles = ",".join(sorted(r.value for r in user.role_set)) or "-"
+        teams = ",".join(sorted(m.team.slug for m in user.memberships)) or "-"
+        state = "" if user.is_active else " (disabled)"
+        click.echo(f"{user.email}\troles={roles}\tteams={teams}{state}")
+
+
+@cli.group("teams")
+def teams_group() -> None:
+    """Teams (compartments of case records)."""
+
+
+@teams_group.command("create")
+@click.argument("slug")
+@click.option("--name", required=True, help="Team name shown in the interface.")
+@with_appcontext
+def teams_create(slug: str, name: str) -> None:
+    """Create a team with the short name SLUG."""
+    team = accounts.create_team(db.session, Actor.command_line(), slug, name)
+    db.session.commit()
+    click.echo(f"created team {team.slug}")
+
+
+@teams_group.command("list")
+@with_appcontext
+def teams_list() -> None:
+    """List teams."""
+    for team in accounts.all_teams(db.session):
+        click.echo(f"{team.slug}\t{team.name}")
+
+
+# -- keys -------------------------------------------------------------------------------
+
+
+@cli.group("keys")
+def keys_group() -> None:
+    """Master keys and data keys."""
+
+
+@keys_group.command("generate")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def keys_generate(path: Path) -> None:
+    """Write a new key file with one production master key to PATH (mode 0600)."""
+    if path.exists():
+        raise click.ClickException(f"{path} exists; refusing to overwrite a key file")
+    key = generate_master_key()
+    write_key_file(path, [key], key.key_id)
+    click.echo(f"wrote master key {key.key_id} to {path}; set INCIDENTS_MASTER_KEY_FILE={path}")
+
+
+@keys_group.command("status")
+@with_appcontext
+def keys_status() -> None:
+    """Show the master keys held and how many data keys each wraps."""
+    for row in keys.key_status(db.session, key_provider()):
+        click.echo(f"{row.key_id}\t{row.state}\t{row.data_keys} data keys")
+
+
+# -- export -----------------------------------------------------------------------------
+
+
+@cli.command("export")
+@click.option(
+    "--profile",
+    type=click.Choice([p.value for p in CLI_PROFILES]),
+    required=True,
+    help="full: every field decrypted; internal: public and restricted fields only.",
+)
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@with_appcontext
+def export_command(profile: str, fmt: str, output: Path | None) -> None:
+    """Export case records with the fields a redaction profile allows."""
+    target: IO[str]
+    if output is None:
+        target = sys.stdout
+        counts = export_records(
+            db.session, key_provider(), Actor.command_line(), Profile(profile), target
+        )
+    else:
+        partial = output.with_name(f".{output.name}.partial")
+        with partial.open("w", encoding="utf-8") as target:
+            counts = export_records(
+                db.session, key_provider(), Actor.command_line(), Profile(profile), target
+            )
+        partial.replace(output)  # a failed export leaves no half-written file behind
+    db.session.commit()
+    click.echo(f"exported {sum(counts.values())} records ({profile})", err=True)
+
+
+# -- demo -------------------------------------------------------------------------------
+
+
+@cli.command("demo")
+@click.option("--no-serve", is_flag=True, help="Seed only; do not start the web server.")
+@click.option("--reset", is_flag=True, help="Empty the database first, then seed again.")
+@click.option("--port", default=5000, show_default=True, help="Port to serve on.")
+@with_appcontext
+def demo_command(no_serve: bool, reset: bool, port: int) -> None:
+    """Create the schema, seed the 2017 Chechnya case and demo users, and serve the app."""
+    settings = current_app.config["INCIDENTS_SETTINGS"]
+    if settings.is_production:
+        raise click.ClickException("the demo refuses to run in production")
+    if reset:
+        migrate.downgrade(db.engine, "base")
+    migrate.upgrade(db.engine)
+    outcome = demo.seed(db.session, key_provider(), Actor.command_line())
+    db.session.commit()
+    click.echo("Demo case: " + ("seeded." if outcome.seeded else "already present, kept as is."))
+    click.echo("Demo users (passwords are new on every run):")
+    for line in outcome.credentials:
+        click.echo(f"  role={line.role}  login={line.email}  password={line.password}")
+    if no_serve:
+        return
+    click.echo(f"Serving on http://127.0.0.1:{port}/ — press Ctrl+C to stop.")
+    current_app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
+
+
+def main() -> None:
+    """Entry point: run the group; turn known errors into one line on stderr."""
+    try:
+        status = cli.main(prog_name="incidents", standalone_mode=False)
+        sys.exit(status if isinstance(status, int) else 0)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except IncidentsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "unknown"
+        click.echo(f"error: database: {reason}", err=True)
+        sys.exit(1)

@@ -1,0 +1,1 @@
+"""Keys, providers and AEAD envelope encryption. Imports nothing from Flask."""

@@ -1,0 +1,172 @@
+"""Master keys (key-encryption keys) and the providers that hold them.
+
+Master keys never live in the database or the repository. A provider holds one or more
+keys, each with an id, and names one primary for new wraps. Providers here read a key
+file or an environment variable; a KMS or Vault provider implements the same protocol.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from incidents.errors import MasterKeyError
+
+KEY_BYTES = 32
+KEY_FILE_FORMAT = "incidents-master-keys/1"
+_KEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class MasterKey:
+    """One key-encryption key. `development` marks keys made for a development instance."""
+
+    key_id: str
+    material: bytes = field(repr=False)
+    development: bool = False
+
+    def __post_init__(self) -> None:
+        if not _KEY_ID.match(self.key_id):
+            raise MasterKeyError(
+                f"master key id {self.key_id!r} must be 1-64 letters, digits, '.', '_' or '-'"
+            )
+        if len(self.material) != KEY_BYTES:
+            raise MasterKeyError(
+                f"master key {self.key_id!r} has {len(self.material)} bytes; it needs {KEY_BYTES}"
+            )
+
+
+class KeyProvider(Protocol):
+    """What the envelope layer needs from wherever master keys are kept."""
+
+    def primary(self) -> MasterKey:
+        """The key used to wrap new data keys."""
+        ...
+
+    def get(self, key_id: str) -> MasterKey:
+        """The key with this id; MasterKeyError if this provider does not hold it."""
+        ...
+
+    def key_ids(self) -> list[str]:
+        """Every key id held, primary first."""
+        ...
+
+
+class StaticKeyProvider:
+    """Keys held in memory, loaded once from a file or the environment."""
+
+    def __init__(self, keys: Iterable[MasterKey], primary_id: str, origin: str) -> None:
+        self._keys = {key.key_id: key for key in keys}
+        self.origin = origin
+        if primary_id not in self._keys:
+            raise MasterKeyError(f"{origin}: primary key {primary_id!r} is not among its keys")
+        self._primary_id = primary_id
+
+    def primary(self) -> MasterKey:
+        return self._keys[self._primary_id]
+
+    def get(self, key_id: str) -> MasterKey:
+        try:
+            return self._keys[key_id]
+        except KeyError:
+            raise MasterKeyError(
+                f"master key {key_id!r} is not held by {self.origin}; "
+                "add it back to the key file or environment"
+            ) from None
+
+    def key_ids(self) -> list[str]:
+        others = sorted(k for k in self._keys if k != self._primary_id)
+        return [self._primary_id, *others]
+
+    @property
+    def is_development(self) -> bool:
+        return any(key.development for key in self._keys.values())
+
+
+def new_key_id() -> str:
+    """A readable, unique id: creation date plus random suffix."""
+    return f"mk-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4)}"
+
+
+def generate_master_key(*, development: bool = False) -> MasterKey:
+    return MasterKey(new_key_id(), secrets.token_bytes(KEY_BYTES), development)
+
+
+def _decode_material(text: str, where: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise MasterKeyError(f"{where}: key material is not valid base64") from None
+
+
+def load_key_file(path: Path) -> StaticKeyProvider:
+    """Read a key file written by write_key_file; raise MasterKeyError with one clear line."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MasterKeyError(f"master key file {path} does not exist") from None
+    except OSError as exc:
+        raise MasterKeyError(f"master key file {path} cannot be read: {exc.strerror}") from None
+    try:
+        document = json.loads(raw)
+    except json.JSONDecodeError:
+        raise MasterKeyError(
+            f"master key file {path} is not a key file (truncated or not JSON)"
+        ) from None
+    if not isinstance(document, dict) or document.get("format") != KEY_FILE_FORMAT:
+        raise MasterKeyError(f"master key file {path} is not in format {KEY_FILE_FORMAT}")
+    entries = document.get("keys")
+    primary = document.get("primary")
+    if not isinstance(entries, list) or not entries or not isinstance(primary, str):
+        raise MasterKeyError(f"master key file {path} lists no keys or no primary key")
+    keys = []
+    for index, entry in enumerate(entries):
+        where = f"master key file {path}, key {index + 1}"
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+            raise MasterKeyError(f"{where}: each key needs an id and key material")
+        material = _decode_material(str(entry.get("key", "")), where)
+        keys.append(MasterKey(entry["id"], material, bool(entry.get("development", False))))
+    return StaticKeyProvider(keys, primary, f"master key file {path}")
+
+
+def write_key_file(path: Path, keys: Iterable[MasterKey], primary_id: str) -> None:
+    """Write keys to `path` readable by the owner only (0600), replacing it atomically."""
+    document = {
+        "format": KEY_FILE_FORMAT,
+        "primary": primary_id,
+        "keys": [
+            {
+                "id": key.key_id,
+                "key": base64.b64encode(key.material).decode("ascii"),
+                **({"development": True} if key.development else {}),
+            }
+            for key in keys
+        ],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2)
+        handle.write("\n")
+    os.replace(temporary, path)
+
+
+def parse_key_variable(value: str, name: str = "INCIDENTS_MASTER_KEY") -> StaticKeyProvider:
+    """Parse "id:base64[,id:base64...]"; the first key is the primary."""
+    keys = []
+    for index, item in enumerate(part.strip() for part in value.split(",")):
+        key_id, separator, text = item.partition(":")
+        if not separator:
+            raise MasterKeyError(f"{name}: entry {index + 1} must look like id:base64key")
+        keys.append(MasterKey(key_id, _decode_material(text, f"{name}, key {key_id!r}")))
+    return StaticKeyProvider(keys, keys[0].key_id, name)

@@ -1,0 +1,94 @@
+"""Extensions, created here and bound to an application in create_app.
+
+The database handle is a small wrapper rather than Flask-SQLAlchemy: services take a
+plain SQLAlchemy Session, the CLI and tests need to choose how sessions are made
+(tests bind them to one outer transaction), and there is no legacy Model.query to avoid.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app, g
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from incidents.crypto.keys import KeyProvider
+
+_EXTENSION = "incidents.db"
+
+
+@dataclass
+class _DatabaseState:
+    engine: Engine
+    session_factory: sessionmaker[Session]
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA busy_timeout = 5000")
+        cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`, with SQLite set to enforce foreign keys."""
+    engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _configure_sqlite)
+    return engine
+
+
+class Database:
+    """One engine per application; one session per application context."""
+
+    def init_app(self, app: Flask, url: str) -> None:
+        engine = make_engine(url)
+        app.extensions[_EXTENSION] = _DatabaseState(
+            engine, sessionmaker(engine, expire_on_commit=False)
+        )
+        app.teardown_appcontext(self._close_session)
+
+    @staticmethod
+    def _state() -> _DatabaseState:
+        state: _DatabaseState = current_app.extensions[_EXTENSION]
+        return state
+
+    @property
+    def engine(self) -> Engine:
+        return self._state().engine
+
+    @property
+    def session(self) -> Session:
+        """The session of the current application context, made on first use."""
+        if "db_session" not in g:
+            g.db_session = self._state().session_factory()
+        session: Session = g.db_session
+        return session
+
+    def use_session_factory(self, app: Flask, factory: sessionmaker[Session]) -> None:
+        """Make sessions with `factory` from now on (tests bind them to one transaction)."""
+        app.extensions[_EXTENSION].session_factory = factory
+
+    @staticmethod
+    def _close_session(_exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+
+def key_provider() -> KeyProvider:
+    """The master key provider built by create_app for this application."""
+    provider: KeyProvider = current_app.extensions["incidents.keys"]
+    return provider
+
+
+db = Database()
+login_manager = LoginManager()
+csrf = CSRFProtect()

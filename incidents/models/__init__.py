@@ -1,0 +1,49 @@
+"""All models, imported here so that Base.metadata is complete once this package is imported."""
+
+from incidents.models.advocacy import (
+    ActionLink,
+    ActionResponse,
+    AdvocacyAction,
+    Campaign,
+    FollowUp,
+    action_organisations,
+)
+from incidents.models.audit import AuditEvent
+from incidents.models.consent import Consent
+from incidents.models.evidence import Evidence
+from incidents.models.incident import Incident, IncidentViolation, StateResponse
+from incidents.models.keys import DataKey
+from incidents.models.organisation import Organisation, Team
+from incidents.models.person import Act, Involvement, Person
+from incidents.models.report import Report
+from incidents.models.sequence import ReferenceCounter
+from incidents.models.source import Source
+from incidents.models.user import ApiToken, TeamMembership, User, UserRole
+
+__all__ = [
+    "Act",
+    "ActionLink",
+    "ActionResponse",
+    "AdvocacyAction",
+    "ApiToken",
+    "AuditEvent",
+    "Campaign",
+    "Consent",
+    "DataKey",
+    "Evidence",
+    "FollowUp",
+    "Incident",
+    "IncidentViolation",
+    "Involvement",
+    "Organisation",
+    "Person",
+    "ReferenceCounter",
+    "Report",
+    "Source",
+    "StateResponse",
+    "Team",
+    "TeamMembership",
+    "User",
+    "UserRole",
+    "action_organisations",
+]

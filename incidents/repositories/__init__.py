@@ -1,0 +1,1 @@
+"""select()-based queries. Each function takes the session first and never commits."""

@@ -1,0 +1,1 @@
+"""Use-cases. They check access, call crypto and audit, and flush; the caller commits."""

@@ -1,0 +1,128 @@
+"""Exports driven by field classes: each profile writes only the classes it allows.
+
+Records stream out in batches, so memory stays bounded however large the database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import IO, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, lazyload
+
+from incidents.audit.log import Actor, record_event
+from incidents.crypto.keys import KeyProvider
+from incidents.crypto.vault import FieldVault, secret_field_names
+from incidents.db import FieldClass, field_class_of
+from incidents.models import (
+    Act,
+    ActionLink,
+    ActionResponse,
+    AdvocacyAction,
+    Campaign,
+    Consent,
+    Evidence,
+    FollowUp,
+    Incident,
+    IncidentViolation,
+    Involvement,
+    Organisation,
+    Person,
+    Report,
+    Source,
+    StateResponse,
+    Team,
+    action_organisations,
+)
+from incidents.redaction import PROFILE_FIELD_CLASSES, Profile, plain_value, visible_values
+
+EXPORT_FORMAT = "incidents-export/1"
+BATCH = 500
+
+# Export order: referenced records before the records that refer to them.
+EXPORTED_MODELS: list[type[Any]] = [
+    Team,
+    Organisation,
+    Incident,
+    IncidentViolation,
+    StateResponse,
+    Source,
+    Report,
+    Person,
+    Consent,
+    Act,
+    Involvement,
+    Evidence,
+    Campaign,
+    AdvocacyAction,
+    ActionResponse,
+    FollowUp,
+    ActionLink,
+]
+
+CLI_PROFILES = (Profile.FULL, Profile.INTERNAL)
+
+
+def _rows(
+    session: Session, model: type[Any], classes: frozenset[FieldClass], provider: KeyProvider
+) -> Iterator[dict[str, Any]]:
+    decrypt = FieldClass.SECRET in classes and bool(secret_field_names(model))
+    # Columns only: no relationship is loaded, so each batch is all that is held.
+    statement = select(model).options(lazyload("*")).execution_options(yield_per=BATCH)
+    primary_key = model.__table__.primary_key.columns
+    for record in session.scalars(statement.order_by(*primary_key)):
+        decrypted = None
+        if decrypt:
+            # A vault per record: its cache of unwrapped keys must not grow with the export.
+            decrypted = FieldVault(session, provider).unseal(record)
+        yield visible_values(record, classes, decrypted)
+        session.expunge(record)
+
+
+def _association_rows(
+    session: Session, classes: frozenset[FieldClass]
+) -> Iterator[dict[str, Any]]:
+    columns = [c for c in action_organisations.columns if field_class_of(c) in classes]
+    if not columns:
+        return
+    for row in session.execute(select(*columns).order_by(*columns)):
+        yield {column.key: plain_value(value) for column, value in zip(columns, row, strict=True)}
+
+
+def export_records(
+    session: Session, provider: KeyProvider, actor: Actor, profile: Profile, out: IO[str]
+) -> dict[str, int]:
+    """Write a JSON export of `profile` to `out`; return the count of records per table."""
+    classes = PROFILE_FIELD_CLASSES[profile]
+    counts: dict[str, int] = {}
+    header = {
+        "format": EXPORT_FORMAT,
+        "profile": profile.value,
+        "generated_at": datetime.now(UTC).isoformat(),
+        "field_classes": sorted(c.value for c in classes),
+    }
+    out.write(json.dumps(header, ensure_ascii=False)[:-1] + ', "records": {')
+    sections: list[tuple[str, Iterator[dict[str, Any]]]] = [
+        (model.__tablename__, _rows(session, model, classes, provider))
+        for model in EXPORTED_MODELS
+    ]
+    sections.append((action_organisations.name, _association_rows(session, classes)))
+    for index, (name, rows) in enumerate(sections):
+        out.write(("" if index == 0 else ", ") + json.dumps(name) + ": [")
+        count = 0
+        for row in rows:
+            out.write(("\n  " if count == 0 else ",\n  ") + json.dumps(row, ensure_ascii=False))
+            count += 1
+        out.write("]")
+        counts[name] = count
+    out.write("}}\n")
+    record_event(
+        session,
+        actor,
+        "export",
+        detail={"profile": profile.value, "format": "json", "records": sum(counts.values())},
+    )
+    return counts

@@ -1,0 +1,167 @@
+"""Typed, frozen settings read from TOML files and INCIDENTS_* environment variables.
+
+Order of precedence, lowest first: config/default.toml, the file named by
+INCIDENTS_CONFIG, INCIDENTS_<KEY> environment variables, then `overrides` given to
+create_app (tests). Every problem raises ConfigurationError with one line saying what
+to fix; nothing here generates a secret (see keyfiles for the development key).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from incidents.errors import ConfigurationError
+from incidents.paths import data_dir
+
+Environment = Literal["development", "production", "testing"]
+ENV_PREFIX = "INCIDENTS_"
+MIN_SECRET_KEY_LENGTH = 32
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Every setting the application reads; the TOML keys are the field names."""
+
+    env: Environment = "development"
+    instance_path: str = ""
+    database_url: str = ""
+    secret_key: str = ""
+    master_key_file: str = ""
+    master_key: str = ""
+    log_level: str = "INFO"
+    max_content_length: int = 16 * 1024 * 1024
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def instance_dir(self) -> Path:
+        """The instance folder, absolute."""
+        return Path(self.instance_path or "instance").resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL, defaulting to SQLite in the instance folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.instance_dir / 'incidents.db'}"
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigurationError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"config file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigurationError(f"config file {path} cannot be read: {exc.strerror}") from None
+
+
+def _check_keys(values: Mapping[str, Any], origin: str) -> None:
+    unknown = sorted(set(values) - set(_FIELDS))
+    if unknown:
+        known = ", ".join(sorted(_FIELDS))
+        raise ConfigurationError(
+            f"{origin}: unknown setting {', '.join(unknown)} (known settings: {known})"
+        )
+
+
+def _coerce(name: str, value: Any, origin: str) -> Any:
+    """Convert a value to the declared type of setting `name`, or say what is wrong."""
+    expected = _FIELDS[name].type
+    if expected == "int":
+        if isinstance(value, bool):
+            raise ConfigurationError(f"{origin}: {name} must be a whole number")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigurationError(f"{origin}: {name} must be a whole number") from None
+    if not isinstance(value, str):
+        raise ConfigurationError(f"{origin}: {name} must be a string")
+    if name == "env" and value not in get_args(Environment):
+        choices = ", ".join(get_args(Environment))
+        raise ConfigurationError(f"{origin}: env must be one of {choices}, not {value!r}")
+    return value
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Build Settings from files, environment and overrides; raise ConfigurationError."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+
+    default_file = data_dir("config") / "default.toml"
+    layers: list[tuple[str, Mapping[str, Any]]] = [(str(default_file), _read_toml(default_file))]
+    chosen = environ.get(f"{ENV_PREFIX}CONFIG")
+    if chosen:
+        layers.append((chosen, _read_toml(Path(chosen))))
+    from_env = {
+        key[len(ENV_PREFIX) :].lower(): value
+        for key, value in environ.items()
+        if key.startswith(ENV_PREFIX) and key != f"{ENV_PREFIX}CONFIG"
+    }
+    # Environment variables the application does not read are ignored rather than fatal:
+    # INCIDENTS_* names may belong to tests, CI or a later version.
+    layers.append(("environment", {k: v for k, v in from_env.items() if k in _FIELDS}))
+    if overrides:
+        layers.append(("overrides", overrides))
+
+    for origin, layer in layers:
+        _check_keys(layer, origin)
+        for name, value in layer.items():
+            values[name] = _coerce(name, value, origin)
+
+    settings = Settings(**values)
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    try:
+        url = make_url(settings.sqlalchemy_url)
+    except ArgumentError:
+        raise ConfigurationError(
+            "database_url is not a database URL; expected e.g. "
+            "postgresql+psycopg://user@host/dbname or sqlite:///path/to/file.db"
+        ) from None
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigurationError(
+            f"database_url uses {url.get_backend_name()!r}; Incidents runs on sqlite or postgresql"
+        )
+    if settings.is_production:
+        if not settings.secret_key:
+            raise ConfigurationError(
+                "production needs a secret key: set INCIDENTS_SECRET_KEY "
+                f"(at least {MIN_SECRET_KEY_LENGTH} random characters)"
+            )
+        if len(settings.secret_key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigurationError(
+                f"INCIDENTS_SECRET_KEY is too short: use at least {MIN_SECRET_KEY_LENGTH} "
+                "random characters, e.g. from `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))'`"
+            )
+        if not (settings.master_key_file or settings.master_key):
+            raise ConfigurationError(
+                "production needs master keys: set INCIDENTS_MASTER_KEY_FILE to a key file made "
+                "by `incidents keys generate`, or INCIDENTS_MASTER_KEY"
+            )
+        if url.get_backend_name() == "sqlite":
+            raise ConfigurationError(
+                "production runs on PostgreSQL: set INCIDENTS_DATABASE_URL "
+                "to a postgresql+psycopg:// URL"
+            )

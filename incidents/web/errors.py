@@ -1,0 +1,62 @@
+"""One error page design; domain errors translated to HTTP answers in one place."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from incidents.errors import NotFound, PermissionDenied
+
+log = logging.getLogger(__name__)
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood. Nothing was changed."),
+    403: ("Not allowed", "Your role does not allow this. Ask an administrator if you need it."),
+    404: ("Not found", "There is no page here, or it is not one you can see."),
+    405: ("Not allowed", "This page does not accept that kind of request."),
+    413: ("Too large", "What you sent is larger than this installation accepts."),
+    429: ("Too many attempts", "Please wait a little and try again."),
+    500: ("Something went wrong", "The error has been logged. Nothing you entered was shown."),
+}
+
+
+def render_error(status: int, detail: str | None = None) -> tuple[str, int]:
+    title, message = MESSAGES.get(status, ("Error", "The request could not be completed."))
+    return render_template(
+        "errors/error.html", status=status, title=title, message=detail or message
+    ), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[str, int]:
+        return render_error(error.code or 500)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error: CSRFError) -> tuple[str, int]:
+        return render_error(
+            400, "The form had expired or was not sent from this site. Please try again."
+        )
+
+    @app.errorhandler(NotFound)
+    def not_found(_error: NotFound) -> tuple[str, int]:
+        return render_error(404)
+
+    @app.errorhandler(PermissionDenied)
+    def denied(_error: PermissionDenied) -> tuple[str, int]:
+        return render_error(403)
+
+    @app.errorhandler(InternalServerError)
+    def server_error(error: InternalServerError) -> tuple[str, int]:
+        # The log gets the exception type and where it was raised, never its message:
+        # messages (SQL parameters, input echoes) may quote what a user typed.
+        original = error.original_exception
+        if original is not None:
+            frames = traceback.extract_tb(original.__traceback__)
+            where = " <- ".join(f"{f.filename}:{f.lineno} {f.name}" for f in reversed(frames))
+            log.error("unhandled %s at %s", type(original).__name__, where)
+        return render_error(500)
