@@ -9,9 +9,9 @@ from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from incidents import extensions
 from incidents.bootstrap import ensure_instance_dir, load_key_provider, load_secret_key
 from incidents.errors import ConfigurationError
-from incidents import extensions
 from incidents.paths import data_dir
 from incidents.settings import Settings, load_settings
 

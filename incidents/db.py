@@ -24,7 +24,7 @@ from sqlalchemy import (
     Uuid,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, mapped_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -40,7 +40,7 @@ class FieldClass(enum.StrEnum):
 
     PUBLIC = "public"  # may appear in redacted summaries and public exports
     RESTRICTED = "restricted"  # internal, non-identifying: researchers and auditors
-    SECRET = "secret"  # encrypted at rest; researchers of the record's team only
+    SECRET = "secret"  # noqa: S105 — encrypted at rest; researchers of the record's team only
     SYSTEM = "system"  # credentials, keys, bookkeeping: never exported or shown as data
 
 
@@ -148,9 +148,9 @@ def field_class_of(column: Column[Any]) -> FieldClass | None:
     return FieldClass(value) if value is not None else None
 
 
-def columns_of_class(field_class: FieldClass, metadata: MetaData | None = None) -> Iterator[
-    tuple[Table, Column[Any]]
-]:
+def columns_of_class(
+    field_class: FieldClass, metadata: MetaData | None = None
+) -> Iterator[tuple[Table, Column[Any]]]:
     """Every (table, column) of the given field class, e.g. all secret columns."""
     for table in (metadata or Base.metadata).sorted_tables:
         for column in table.columns:

@@ -8,7 +8,7 @@ class IncidentsError(Exception):
 
 
 class ConfigurationError(IncidentsError):
-    """The settings, a key file or the database URL cannot be used; the message says how to fix it."""
+    """Settings, a key file or the database URL cannot be used; the message says how to fix it."""
 
 
 class MasterKeyError(IncidentsError):

@@ -21,7 +21,7 @@ class Permission(enum.StrEnum):
     CASE_READ = "case:read"  # see case records of one's teams (public fields at least)
     CASE_WRITE = "case:write"  # create and edit incidents, reports, people, sources, evidence
     FIELDS_RESTRICTED = "fields:restricted"  # read restricted fields
-    FIELDS_SECRET = "fields:secret"  # decrypt secret fields of one's teams' records
+    FIELDS_SECRET = "fields:secret"  # noqa: S105 — decrypt secret fields of one's teams' records
     ADVOCACY_WRITE = "advocacy:write"
     PROVENANCE_READ = "provenance:read"
     AUDIT_READ = "audit:read"

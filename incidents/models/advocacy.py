@@ -1,4 +1,4 @@
-"""Advocacy: campaigns, actions (HURIDOCS interventions), responses, follow-ups, links to reports."""
+"""Advocacy: campaigns, actions (HURIDOCS interventions), responses, follow-ups, links."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, relationship
 
 from incidents.db import (
-    Base,
     FIELD_CLASS_KEY,
+    Base,
     FieldClass,
     UtcDateTime,
     created_at,

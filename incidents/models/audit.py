@@ -21,7 +21,9 @@ class AuditEvent(Base):
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
     occurred_at: Mapped[datetime] = restricted(UtcDateTime, default=utcnow, index=True)
-    actor_id: Mapped[uuid.UUID | None] = restricted(Uuid, index=True, comment="users.id, kept after the user goes")
+    actor_id: Mapped[uuid.UUID | None] = restricted(
+        Uuid, index=True, comment="users.id, kept after the user goes"
+    )
     actor: Mapped[str] = restricted(String(254), comment="e-mail or 'cli:<os user>'")
     action: Mapped[str] = restricted(String(64), index=True, comment="e.g. record.create")
     target_table: Mapped[str | None] = restricted(String(63))

@@ -16,9 +16,7 @@ from incidents.models.vocabularies import ConsentUse
 class Consent(TeamScoped, Base):
     __tablename__ = "consents"
     __table_args__ = (
-        CheckConstraint(
-            "(person_id IS NULL) <> (source_id IS NULL)", name="person_or_source"
-        ),
+        CheckConstraint("(person_id IS NULL) <> (source_id IS NULL)", name="person_or_source"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

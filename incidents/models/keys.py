@@ -18,7 +18,9 @@ class DataKey(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     record_table: Mapped[str] = system(String(63))
     record_id: Mapped[uuid.UUID] = system(Uuid)
-    team_id: Mapped[uuid.UUID] = system(Uuid, comment="bound into the wrapped key's associated data")
+    team_id: Mapped[uuid.UUID] = system(
+        Uuid, comment="bound into the wrapped key's associated data"
+    )
     master_key_id: Mapped[str] = system(String(64), index=True)
     wrapped_key: Mapped[bytes] = system(
         LargeBinary, comment="version | nonce | AES-GCM(master key, data key)"

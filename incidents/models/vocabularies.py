@@ -220,7 +220,7 @@ class ResponseKind(enum.StrEnum):
     PLEDGED_COMMITMENT = "pledged_commitment"
     DENIAL = "denial"
     REQUEST_FOR_INFORMATION = "request_for_information"
-    TOKEN_RESPONSE = "token_response"
+    TOKEN_RESPONSE = "token_response"  # noqa: S105
     NO_RESPONSE = "no_response"
 
 
@@ -242,9 +242,28 @@ class OrganisationKind(enum.StrEnum):
     OTHER = "other"
 
 
+# Values whose plain "underscores to spaces" reading would be wrong or awkward.
+_LABELS = {
+    "ngo": "NGO",
+    "partner_ngo": "partner NGO",
+    "torture_or_ill_treatment": "torture or ill-treatment",
+    "un_or_treaty_body_submission": "UN or treaty-body submission",
+    "officials_acknowledge": "officials acknowledge the act",
+    "officials_deny_the_act": "officials deny the act",
+    "acknowledge_act_deny_responsibility": "officials acknowledge the act, deny responsibility",
+    "sharing_with_named_partners": "sharing with named partners",
+    "transfer_to_un_or_courts": "transfer to UN bodies or courts",
+    "under_18": "under 18",
+    "18_29": "18–29",
+    "30_49": "30–49",
+    "50_64": "50–64",
+    "65_plus": "65 and over",
+}
+
+
 def label(value: enum.Enum | str | None) -> str:
     """Human-readable label of a vocabulary value: 'under_verification' → 'under verification'."""
     if value is None:
         return ""
-    text = value.value if isinstance(value, enum.Enum) else value
-    return str(text).replace("_", " ")
+    text = str(value.value if isinstance(value, enum.Enum) else value)
+    return _LABELS.get(text, text.replace("_", " "))

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from incidents.audit.log import Actor, record_event
@@ -15,6 +14,7 @@ from incidents.errors import ValidationError
 from incidents.models.organisation import Team
 from incidents.models.user import TeamMembership, User, UserRole
 from incidents.models.vocabularies import Role
+from incidents.repositories import accounts as account_queries
 
 MIN_PASSWORD_LENGTH = 12
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
@@ -41,9 +41,7 @@ def hash_password(password: str) -> str:
 
 
 def find_user_by_email(session: Session, email: str) -> User | None:
-    return session.scalars(
-        select(User).where(User.email == normalise_email(email))
-    ).one_or_none()
+    return account_queries.user_by_email(session, normalise_email(email))
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
@@ -61,7 +59,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 
 
 def team_by_slug(session: Session, slug: str) -> Team | None:
-    return session.scalars(select(Team).where(Team.slug == slug)).one_or_none()
+    return account_queries.team_by_slug(session, slug)
 
 
 def create_team(session: Session, actor: Actor, slug: str, name: str) -> Team:
@@ -109,13 +107,9 @@ def set_password(session: Session, actor: Actor, user: User, password: str) -> N
     record_event(session, actor, "user.password_change", user, fields=["password_hash"])
 
 
-def count_users(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(User)) or 0
-
-
 def all_users(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.email)))
+    return account_queries.all_users(session)
 
 
 def all_teams(session: Session) -> list[Team]:
-    return list(session.scalars(select(Team).order_by(Team.slug)))
+    return account_queries.all_teams(session)

@@ -162,8 +162,20 @@ class _Seeder:
     def organisations(self) -> dict[str, Organisation]:
         found = {}
         for key, name, kind, country, website in [
-            ("stonewall", "Stonewall UK", OrganisationKind.NGO, "GB", "https://www.stonewall.org.uk"),
-            ("amnesty", "Amnesty International UK", OrganisationKind.NGO, "GB", "https://www.amnesty.org.uk"),
+            (
+                "stonewall",
+                "Stonewall UK",
+                OrganisationKind.NGO,
+                "GB",
+                "https://www.stonewall.org.uk",
+            ),
+            (
+                "amnesty",
+                "Amnesty International UK",
+                OrganisationKind.NGO,
+                "GB",
+                "https://www.amnesty.org.uk",
+            ),
         ]:
             organisation = Organisation(name=name, kind=kind, country=country, website=website)
             self.add_plain(organisation)
@@ -406,7 +418,10 @@ class _Seeder:
                 "Мовсар Демоев\nMovsar Demoyev",
                 "1991-05-17",
                 crackdown,
-                [(ActType.DETAINED, ActEndStatus.RELEASED), (ActType.TORTURED, ActEndStatus.RELEASED)],
+                [
+                    (ActType.DETAINED, ActEndStatus.RELEASED),
+                    (ActType.TORTURED, ActEndStatus.RELEASED),
+                ],
             ),
             (
                 "Aslan Primerov",
@@ -420,7 +435,10 @@ class _Seeder:
                 "Тимур Фиктивов",
                 "1996-11-02",
                 checkpoint,
-                [(ActType.DETAINED, ActEndStatus.RELEASED), (ActType.THREATENED, ActEndStatus.RELEASED)],
+                [
+                    (ActType.DETAINED, ActEndStatus.RELEASED),
+                    (ActType.THREATENED, ActEndStatus.RELEASED),
+                ],
             ),
         ]
         for name, aliases, born, incident, acts in people:
@@ -438,7 +456,11 @@ class _Seeder:
             )
             for use in (ConsentUse.KEEP, ConsentUse.ANONYMISED_ADVOCACY):
                 self.add(
-                    Consent, team_id=team.id, person_id=person.id, use=use, granted_on=date(2017, 4, 20)
+                    Consent,
+                    team_id=team.id,
+                    person_id=person.id,
+                    use=use,
+                    granted_on=date(2017, 4, 20),
                 )
             for act_type, end_status in acts:
                 act = self.add(
@@ -448,7 +470,7 @@ class _Seeder:
                     incident_id=incident.id,
                     act_type=act_type,
                     start_date=incident.start_date,
-                    start_precision=DatePrecision.MONTH,
+                    start_precision=incident.start_precision,
                     end_status=end_status,
                     attribution=Attribution.DENY_ACT,
                     secrets={"notes": f"FICTIONAL: notes on the {act_type.value} act of {name}"},

@@ -82,9 +82,7 @@ def _rows(
         session.expunge(record)
 
 
-def _association_rows(
-    session: Session, classes: frozenset[FieldClass]
-) -> Iterator[dict[str, Any]]:
+def _association_rows(session: Session, classes: frozenset[FieldClass]) -> Iterator[dict[str, Any]]:
     columns = [c for c in action_organisations.columns if field_class_of(c) in classes]
     if not columns:
         return
@@ -106,8 +104,7 @@ def export_records(
     }
     out.write(json.dumps(header, ensure_ascii=False)[:-1] + ', "records": {')
     sections: list[tuple[str, Iterator[dict[str, Any]]]] = [
-        (model.__tablename__, _rows(session, model, classes, provider))
-        for model in EXPORTED_MODELS
+        (model.__tablename__, _rows(session, model, classes, provider)) for model in EXPORTED_MODELS
     ]
     sections.append((action_organisations.name, _association_rows(session, classes)))
     for index, (name, rows) in enumerate(sections):
