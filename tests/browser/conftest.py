@@ -1,0 +1,73 @@
+"""A live server with the demo case, and Debian's Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from incidents import migrate
+from incidents.audit.log import Actor
+from incidents.crypto.keys import MasterKey
+from incidents.extensions import db, key_provider
+from incidents.services import demo
+from tests.conftest import make_test_app
+
+CHROMIUM = os.environ.get("INCIDENTS_CHROMIUM", "/usr/bin/chromium")
+REQUIRE_BROWSER = os.environ.get("INCIDENTS_REQUIRE_BROWSER") == "1"
+
+
+@dataclass
+class LiveDemo:
+    url: str
+    passwords: dict[str, tuple[str, str]]  # role -> (email, password)
+
+
+@pytest.fixture(scope="module")
+def live_demo(
+    tmp_path_factory: pytest.TempPathFactory, master_key: MasterKey
+) -> Iterator[LiveDemo]:
+    instance = tmp_path_factory.mktemp("live")
+    app = make_test_app(f"sqlite:///{instance / 'live.db'}", instance, master_key)
+    with app.app_context():
+        migrate.upgrade(db.engine)
+        outcome = demo.seed(db.session, key_provider(), Actor.command_line())
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LiveDemo(
+            url=f"http://127.0.0.1:{server.server_port}",
+            passwords={c.role: (c.email, c.password) for c in outcome.credentials},
+        )
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        message = f"Chromium not found at {CHROMIUM} (Debian package chromium)"
+        if REQUIRE_BROWSER:
+            pytest.fail(f"INCIDENTS_REQUIRE_BROWSER=1 but {message}")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -1,0 +1,213 @@
+"""Shared fixtures: one migrated database per backend, a rolled-back session per test.
+
+Every database-backed test runs on SQLite and on PostgreSQL. Without a PostgreSQL
+server the PostgreSQL half is skipped locally; with INCIDENTS_REQUIRE_POSTGRES=1 (set
+by .ci/run) it fails instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from incidents import create_app, migrate
+from incidents.crypto.keys import MasterKey, generate_master_key
+from incidents.crypto.vault import FieldVault
+from incidents.extensions import db, key_provider
+from incidents.models.user import User
+from tests import factories
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "INCIDENTS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_POSTGRES = os.environ.get("INCIDENTS_REQUIRE_POSTGRES") == "1"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def postgres_unavailable_reason() -> str | None:
+    try:
+        with psycopg.connect(POSTGRES_ADMIN_URL, connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return f"PostgreSQL at {POSTGRES_ADMIN_URL} unavailable: {str(exc).strip()[:200]}"
+
+
+def skip_without_postgres() -> None:
+    reason = postgres_unavailable_reason()
+    if reason is None:
+        return
+    if REQUIRE_POSTGRES:
+        pytest.fail(f"INCIDENTS_REQUIRE_POSTGRES=1 but {reason}")
+    pytest.skip(reason)
+
+
+class PostgresDatabase:
+    """A throw-away PostgreSQL database, created and dropped by the tests."""
+
+    def __init__(self, label: str = "test") -> None:
+        self.name = f"incidents_{label}_{secrets.token_hex(6)}"
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{self.name}"')  # name is ours, not input
+        admin = make_url(POSTGRES_ADMIN_URL)
+        self.url = admin.set(drivername="postgresql+psycopg", database=self.name).render_as_string(
+            hide_password=False
+        )
+
+    def drop(self) -> None:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def fresh_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the backend named by the test's `backend` parameter."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    skip_without_postgres()
+    database = PostgresDatabase("fresh")
+    try:
+        yield database.url
+    finally:
+        database.drop()
+
+
+def master_key_variable(key: MasterKey) -> str:
+    return f"{key.key_id}:{base64.b64encode(key.material).decode('ascii')}"
+
+
+@pytest.fixture(scope="session")
+def master_key() -> MasterKey:
+    """A master key generated for this test run; no key is ever committed."""
+    return generate_master_key()
+
+
+def make_test_app(database_url: str, instance: Path, key: MasterKey, **overrides: Any) -> Flask:
+    settings: dict[str, Any] = {
+        "env": "testing",
+        "database_url": database_url,
+        "instance_path": str(instance),
+        "secret_key": secrets.token_urlsafe(48),
+        "master_key": master_key_variable(key),
+        **overrides,
+    }
+    return create_app(settings)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def app(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, master_key: MasterKey
+) -> Iterator[Flask]:
+    """An application on a database migrated to head, shared by the tests of one backend."""
+    instance = tmp_path_factory.mktemp(f"instance-{backend}")
+    postgres = None
+    if backend == "sqlite":
+        url = f"sqlite:///{instance / 'incidents.db'}"
+    else:
+        skip_without_postgres()
+        postgres = PostgresDatabase()
+        url = postgres.url
+    application = make_test_app(url, instance, master_key)
+    with application.app_context():
+        migrate.upgrade(db.engine)
+    try:
+        yield application
+    finally:
+        with application.app_context():
+            db.engine.dispose()
+        if postgres is not None:
+            postgres.drop()
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator[Session]:
+    """A session inside one outer transaction that is rolled back after the test.
+
+    Every session the application makes during the test (requests, CLI) joins the same
+    transaction through savepoints, so commits in views are undone too. No application
+    context stays pushed: each request must get its own `g`, as in production.
+    """
+    with app.app_context():
+        connection = db.engine.connect()
+        provider = key_provider()
+    outer = connection.begin()
+    factory = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    original = app.extensions["incidents.db"].session_factory
+    db.use_session_factory(app, factory)
+    session = factory()
+    factories.bind(session, FieldVault(session, provider))
+    try:
+        yield session
+    finally:
+        factories.unbind()
+        session.close()
+        db.use_session_factory(app, original)
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def vault(app: Flask, db_session: Session) -> FieldVault:
+    return FieldVault(db_session, app.extensions["incidents.keys"])
+
+
+@pytest.fixture
+def client(app: Flask, db_session: Session) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def login_as(client: FlaskClient) -> Callable[[User], User]:
+    """Log `user` in on `client` through the real login form."""
+
+    def log_in(user: User) -> User:
+        response = client.post(
+            "/login",
+            data={
+                "email": user.email,
+                "password": factories.DEFAULT_PASSWORD,
+                "csrf_token": csrf_token(client, "/login"),
+            },
+        )
+        assert response.status_code == 302, f"login of {user.email} failed: {response.status_code}"
+        return user
+
+    return log_in
+
+
+_CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    """The CSRF token of the first form on `path`."""
+    page = client.get(path).get_data(as_text=True)
+    match = _CSRF_FIELD.search(page)
+    assert match, f"no CSRF token in the form at {path}"
+    return match.group(1)
+
+
+@pytest.fixture
+def unique() -> Callable[[str], str]:
+    """A unique string with a readable prefix, for names that must not collide."""
+    return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:8]}"
