@@ -14,7 +14,7 @@ from incidents.models.user import User
 
 def current_account() -> User:
     """The User behind current_user (views run after the login check)."""
-    user: User = current_user._get_current_object()  # type: ignore[attr-defined]
+    user: User = current_user._get_current_object()
     return user
 
 
@@ -32,7 +32,7 @@ def init_login() -> None:
     login_manager.login_message = "Please log in to see this page."
     login_manager.login_message_category = "info"
 
-    @login_manager.user_loader
+    @login_manager.user_loader  # type: ignore[untyped-decorator]
     def load_user(user_id: str) -> User | None:
         try:
             key = uuid.UUID(user_id)

@@ -1,4 +1,4 @@
-"""ruff lint and format are part of the suite, so CI holds them (STYLE.md 13)."""
+"""ruff lint and format, and mypy --strict, are part of the suite, so CI holds them."""
 
 from __future__ import annotations
 
@@ -24,4 +24,12 @@ def test_ruff_is_clean(arguments: list[str]) -> None:
     result = subprocess.run(
         [*_ruff(), *arguments], cwd=ROOT, capture_output=True, text=True, check=False
     )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict_is_clean() -> None:
+    mypy = Path(sys.executable).with_name("mypy")
+    if not mypy.exists():
+        pytest.fail("mypy is not installed; install the dev extra")
+    result = subprocess.run([str(mypy)], cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
