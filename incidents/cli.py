@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy.exc import OperationalError
+from werkzeug.serving import run_simple
 
 from incidents import create_app, migrate
 from incidents.audit.log import Actor
@@ -23,14 +24,32 @@ from incidents.extensions import db, key_provider
 from incidents.models.vocabularies import Role
 from incidents.redaction import Profile
 from incidents.services import accounts, demo, keys
-from incidents.services.export import CLI_PROFILES, export_records
+from incidents.services.export import CLI_PROFILES, count_exported, export_records
 
 
 def _app_factory() -> Any:
     return create_app()
 
 
-cli = FlaskGroup(
+class IncidentsGroup(FlaskGroup):
+    """A FlaskGroup that lists and finds its commands without building the application.
+
+    Flask's own group builds the app to look for commands on `app.cli`; this project
+    registers none there, and building the app for `--help` generated development keys
+    as a side effect and printed a traceback when the configuration was broken. Commands
+    that need the app still build it, through `with_appcontext`.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return click.Group.list_commands(self, ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        self._load_plugin_commands()
+        return click.Group.get_command(self, ctx, name)
+
+
+cli = IncidentsGroup(
     create_app=_app_factory,
     add_default_commands=True,
     load_dotenv=False,
@@ -196,19 +215,25 @@ def keys_status() -> None:
 @with_appcontext
 def export_command(profile: str, fmt: str, output: Path | None) -> None:
     """Export case records with the fields a redaction profile allows."""
-    target: IO[str]
-    if output is None:
-        target = sys.stdout
-        counts = export_records(
-            db.session, key_provider(), Actor.command_line(), Profile(profile), target
-        )
-    else:
-        partial = output.with_name(f".{output.name}.partial")
-        with partial.open("w", encoding="utf-8") as target:
+    chosen = Profile(profile)
+    total = count_exported(db.session)
+    # The bar goes to stderr, so a JSON export on stdout stays clean.
+    with click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar:
+        if output is None:
             counts = export_records(
-                db.session, key_provider(), Actor.command_line(), Profile(profile), target
+                db.session, key_provider(), Actor.command_line(), chosen, sys.stdout, bar.update
             )
-        partial.replace(output)  # a failed export leaves no half-written file behind
+        else:
+            partial = output.with_name(f".{output.name}.partial")
+            try:
+                with partial.open("w", encoding="utf-8") as target:
+                    counts = export_records(
+                        db.session, key_provider(), Actor.command_line(), chosen, target, bar.update
+                    )
+            except BaseException:
+                partial.unlink(missing_ok=True)  # a failed export leaves nothing half-written
+                raise
+            partial.replace(output)
     db.session.commit()
     click.echo(f"exported {sum(counts.values())} records ({profile})", err=True)
 
@@ -238,7 +263,8 @@ def demo_command(no_serve: bool, reset: bool, port: int) -> None:
     if no_serve:
         return
     click.echo(f"Serving on http://127.0.0.1:{port}/ — press Ctrl+C to stop.")
-    current_app.run(host="127.0.0.1", port=port, debug=False, use_reloader=False)
+    # Flask's app.run() declines to start inside its own CLI; serve with Werkzeug directly.
+    run_simple("127.0.0.1", port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]
 
 
 def main() -> None:
@@ -251,6 +277,10 @@ def main() -> None:
     except click.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)
+    except click.UsageError as exc:
+        # One line, like every other failure; `--help` is where the usage lives.
+        click.echo(f"error: {exc.format_message()} (see `incidents --help`)", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

@@ -9,6 +9,7 @@ to fix; nothing here generates a secret (see keyfiles for the development key).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
@@ -24,6 +25,8 @@ from incidents.paths import data_dir
 Environment = Literal["development", "production", "testing"]
 ENV_PREFIX = "INCIDENTS_"
 MIN_SECRET_KEY_LENGTH = 32
+# The drivers installed with the package; any other one fails later with a traceback.
+SUPPORTED_DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,17 +87,25 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
     """Convert a value to the declared type of setting `name`, or say what is wrong."""
     expected = _FIELDS[name].type
     if expected == "int":
-        if isinstance(value, bool):
+        if isinstance(value, bool | float):  # int() would turn 1.5 into 1 without a word
             raise ConfigurationError(f"{origin}: {name} must be a whole number")
         try:
-            return int(value)
+            number = int(value)
         except (TypeError, ValueError):
             raise ConfigurationError(f"{origin}: {name} must be a whole number") from None
+        if number <= 0:
+            raise ConfigurationError(f"{origin}: {name} must be greater than zero")
+        return number
     if not isinstance(value, str):
         raise ConfigurationError(f"{origin}: {name} must be a string")
     if name == "env" and value not in get_args(Environment):
         choices = ", ".join(get_args(Environment))
         raise ConfigurationError(f"{origin}: env must be one of {choices}, not {value!r}")
+    if name == "log_level" and value.upper() not in logging.getLevelNamesMapping():
+        raise ConfigurationError(
+            f"{origin}: log_level must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, "
+            f"not {value!r}"
+        )
     return value
 
 
@@ -139,9 +150,15 @@ def _validate(settings: Settings) -> None:
             "database_url is not a database URL; expected e.g. "
             "postgresql+psycopg://user@host/dbname or sqlite:///path/to/file.db"
         ) from None
-    if url.get_backend_name() not in ("sqlite", "postgresql"):
+    backend = url.get_backend_name()
+    if backend not in SUPPORTED_DRIVERS:
         raise ConfigurationError(
-            f"database_url uses {url.get_backend_name()!r}; Incidents runs on sqlite or postgresql"
+            f"database_url uses {backend!r}; Incidents runs on sqlite or postgresql"
+        )
+    driver = url.get_driver_name()
+    if driver != SUPPORTED_DRIVERS[backend]:
+        raise ConfigurationError(
+            f"database_url uses the driver {driver!r}; use {backend}+{SUPPORTED_DRIVERS[backend]}"
         )
     if settings.is_production:
         if not settings.secret_key:

@@ -65,7 +65,13 @@ class StaticKeyProvider:
     """Keys held in memory, loaded once from a file or the environment."""
 
     def __init__(self, keys: Iterable[MasterKey], primary_id: str, origin: str) -> None:
-        self._keys = {key.key_id: key for key in keys}
+        self._keys: dict[str, MasterKey] = {}
+        for key in keys:
+            if key.key_id in self._keys:
+                # Silently keeping one of two keys with the same id could make the primary
+                # a different key from the one the operator put first.
+                raise MasterKeyError(f"{origin}: key id {key.key_id!r} appears more than once")
+            self._keys[key.key_id] = key
         self.origin = origin
         if primary_id not in self._keys:
             raise MasterKeyError(f"{origin}: primary key {primary_id!r} is not among its keys")
@@ -108,6 +114,14 @@ def _decode_material(text: str, where: str) -> bytes:
         raise MasterKeyError(f"{where}: key material is not valid base64") from None
 
 
+def _master_key(key_id: str, material: bytes, where: str, development: bool = False) -> MasterKey:
+    """A MasterKey whose errors also say where the key came from (file or variable)."""
+    try:
+        return MasterKey(key_id, material, development)
+    except MasterKeyError as exc:
+        raise MasterKeyError(f"{where}: {exc}") from None
+
+
 def load_key_file(path: Path) -> StaticKeyProvider:
     """Read a key file written by write_key_file; raise MasterKeyError with one clear line."""
     try:
@@ -116,6 +130,8 @@ def load_key_file(path: Path) -> StaticKeyProvider:
         raise MasterKeyError(f"master key file {path} does not exist") from None
     except OSError as exc:
         raise MasterKeyError(f"master key file {path} cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise MasterKeyError(f"master key file {path} is not a key file (not UTF-8 text)") from None
     try:
         document = json.loads(raw)
     except json.JSONDecodeError:
@@ -134,7 +150,10 @@ def load_key_file(path: Path) -> StaticKeyProvider:
         if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
             raise MasterKeyError(f"{where}: each key needs an id and key material")
         material = _decode_material(str(entry.get("key", "")), where)
-        keys.append(MasterKey(entry["id"], material, bool(entry.get("development", False))))
+        development = entry.get("development", False)
+        if not isinstance(development, bool):
+            raise MasterKeyError(f"{where}: 'development' must be true or false")
+        keys.append(_master_key(entry["id"], material, where, development))
     return StaticKeyProvider(keys, primary, f"master key file {path}")
 
 
@@ -168,5 +187,6 @@ def parse_key_variable(value: str, name: str = "INCIDENTS_MASTER_KEY") -> Static
         key_id, separator, text = item.partition(":")
         if not separator:
             raise MasterKeyError(f"{name}: entry {index + 1} must look like id:base64key")
-        keys.append(MasterKey(key_id, _decode_material(text, f"{name}, key {key_id!r}")))
+        where = f"{name}, key {key_id!r}"
+        keys.append(_master_key(key_id, _decode_material(text, where), where))
     return StaticKeyProvider(keys, keys[0].key_id, name)

@@ -6,11 +6,11 @@ Records stream out in batches, so memory stays bounded however large the databas
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, lazyload
 
 from incidents.audit.log import Actor, record_event
@@ -90,10 +90,24 @@ def _association_rows(session: Session, classes: frozenset[FieldClass]) -> Itera
         yield {column.key: plain_value(value) for column, value in zip(columns, row, strict=True)}
 
 
+def count_exported(session: Session) -> int:
+    """How many records an export will write (for a progress bar)."""
+    tables = [model.__table__ for model in EXPORTED_MODELS] + [action_organisations]
+    return sum(session.scalar(select(func.count()).select_from(t)) or 0 for t in tables)
+
+
 def export_records(
-    session: Session, provider: KeyProvider, actor: Actor, profile: Profile, out: IO[str]
+    session: Session,
+    provider: KeyProvider,
+    actor: Actor,
+    profile: Profile,
+    out: IO[str],
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
-    """Write a JSON export of `profile` to `out`; return the count of records per table."""
+    """Write a JSON export of `profile` to `out`; return the count of records per table.
+
+    `progress`, when given, is called with the number of records written since its last call.
+    """
     classes = PROFILE_FIELD_CLASSES[profile]
     counts: dict[str, int] = {}
     header = {
@@ -113,6 +127,10 @@ def export_records(
         for row in rows:
             out.write(("\n  " if count == 0 else ",\n  ") + json.dumps(row, ensure_ascii=False))
             count += 1
+            if progress is not None and count % BATCH == 0:
+                progress(BATCH)
+        if progress is not None:
+            progress(count % BATCH)
         out.write("]")
         counts[name] = count
     out.write("}}\n")

@@ -21,7 +21,12 @@ from incidents.db import FieldClass, columns_of_class, secret_columns
 from incidents.models import AuditEvent
 from incidents.redaction import PROFILE_FIELD_CLASSES, Profile
 from incidents.services import demo
-from incidents.services.export import EXPORT_FORMAT, EXPORTED_MODELS, export_records
+from incidents.services.export import (
+    EXPORT_FORMAT,
+    EXPORTED_MODELS,
+    count_exported,
+    export_records,
+)
 from tests.factories import IncidentFactory, PersonFactory, SourceFactory
 
 HEADER_KEYS = {"format", "profile", "generated_at", "field_classes", "records"}
@@ -178,3 +183,16 @@ def test_full_export_carries_the_decrypted_secrets(
                 assert row[field] == value, f"{table_name} {record_id}: {field} differs"
                 checked += value is not None
     assert checked > 40, "too few secret values to mean anything"
+
+
+def test_progress_reports_every_record_once(
+    app: Flask, db_session: Session, provider: KeyProvider
+) -> None:
+    for _ in range(3):
+        IncidentFactory()
+    reported: list[int] = []
+    counts = export_records(
+        db_session, provider, Actor("tests"), Profile.INTERNAL, io.StringIO(), reported.append
+    )
+    assert sum(reported) == sum(counts.values()) == count_exported(db_session)
+    assert sum(counts.values()) > 3
