@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.orm import Session
 
 from incidents.audit.log import Actor, record_event
+from incidents.db import utcnow
 from incidents.errors import ValidationError
 from incidents.models.organisation import Team
 from incidents.models.user import TeamMembership, User, UserRole
@@ -56,6 +57,25 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     return user
+
+
+def log_in(session: Session, email: str, password: str) -> User | None:
+    """Check the credentials and audit the attempt; the caller starts the session and commits.
+
+    A failed attempt is recorded without the e-mail: it may be a password typed in the
+    wrong box.
+    """
+    user = authenticate(session, email, password)
+    if user is None:
+        record_event(session, Actor("anonymous"), "login.failure")
+        return None
+    user.last_login_at = utcnow()
+    record_event(session, Actor(user.email, user.id), "login.success", user)
+    return user
+
+
+def log_out(session: Session, user: User) -> None:
+    record_event(session, Actor(user.email, user.id), "logout", user)
 
 
 def team_by_slug(session: Session, slug: str) -> Team | None:

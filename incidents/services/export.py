@@ -10,8 +10,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session
 
 from incidents.audit.log import Actor, record_event
 from incidents.crypto.keys import KeyProvider
@@ -38,6 +37,7 @@ from incidents.models import (
     action_organisations,
 )
 from incidents.redaction import PROFILE_FIELD_CLASSES, Profile, plain_value, visible_values
+from incidents.repositories import export as export_queries
 
 EXPORT_FORMAT = "incidents-export/1"
 BATCH = 500
@@ -71,9 +71,7 @@ def _rows(
 ) -> Iterator[dict[str, Any]]:
     decrypt = FieldClass.SECRET in classes and bool(secret_field_names(model))
     # Columns only: no relationship is loaded, so each batch is all that is held.
-    statement = select(model).options(lazyload("*")).execution_options(yield_per=BATCH)
-    primary_key = model.__table__.primary_key.columns
-    for record in session.scalars(statement.order_by(*primary_key)):
+    for record in export_queries.stream_records(session, model, BATCH):
         decrypted = None
         if decrypt:
             # A vault per record: its cache of unwrapped keys must not grow with the export.
@@ -86,14 +84,14 @@ def _association_rows(session: Session, classes: frozenset[FieldClass]) -> Itera
     columns = [c for c in action_organisations.columns if field_class_of(c) in classes]
     if not columns:
         return
-    for row in session.execute(select(*columns).order_by(*columns)):
+    for row in export_queries.stream_rows(session, columns):
         yield {column.key: plain_value(value) for column, value in zip(columns, row, strict=True)}
 
 
 def count_exported(session: Session) -> int:
     """How many records an export will write (for a progress bar)."""
     tables = [model.__table__ for model in EXPORTED_MODELS] + [action_organisations]
-    return sum(session.scalar(select(func.count()).select_from(t)) or 0 for t in tables)
+    return export_queries.count_rows(session, tables)
 
 
 def export_records(

@@ -14,7 +14,7 @@ from incidents.models.incident import Incident
 from incidents.models.person import Person
 from incidents.models.report import Report
 from incidents.models.source import Source
-from incidents.services.references import next_reference
+from incidents.repositories.references import next_reference
 
 RecordT = TypeVar("RecordT")
 

@@ -8,11 +8,9 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from incidents.audit.log import Actor, record_event
-from incidents.db import utcnow
 from incidents.extensions import db
 from incidents.services import accounts
-from incidents.web.current import actor, current_account
+from incidents.web.current import current_account
 from incidents.web.forms import LoginForm, LogoutForm
 from incidents.web.security import public
 
@@ -37,18 +35,13 @@ def login() -> str | Response | tuple[str, int]:
         return redirect(url_for("incidents.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(db.session, form.email.data or "", form.password.data or "")
+        user = accounts.log_in(db.session, form.email.data or "", form.password.data or "")
+        db.session.commit()
         if user is None:
-            # The attempted e-mail is not logged: it may be a password typed in the wrong box.
-            record_event(db.session, Actor("anonymous"), "login.failure")
-            db.session.commit()
             flash(FAILED_LOGIN, "error")
             return render_template("auth/login.html", form=form), 401
         session.clear()  # nothing from before login survives it
         login_user(user)
-        user.last_login_at = utcnow()
-        record_event(db.session, Actor(user.email, user.id), "login.success", user)
-        db.session.commit()
         return redirect(_safe_next(request.args.get("next")))
     status = 400 if form.is_submitted() else 200
     return render_template("auth/login.html", form=form), status
@@ -58,7 +51,7 @@ def login() -> str | Response | tuple[str, int]:
 def logout() -> Response:
     form = LogoutForm()
     if form.validate_on_submit():
-        record_event(db.session, actor(), "logout", current_account())
+        accounts.log_out(db.session, current_account())
         db.session.commit()
         logout_user()
         session.clear()

@@ -1,4 +1,4 @@
-"""Human-readable references (INC-2017-0001, PER-0042), unique under concurrent writers."""
+"""Counters behind human-readable references (INC-2017-0001, PER-0042)."""
 
 from __future__ import annotations
 
