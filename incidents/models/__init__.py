@@ -9,7 +9,9 @@ from incidents.models.advocacy import (
     action_organisations,
 )
 from incidents.models.audit import AuditEvent
+from incidents.models.blind_index import BlindIndexEntry
 from incidents.models.consent import Consent
+from incidents.models.erasure import Erasure
 from incidents.models.evidence import Evidence
 from incidents.models.incident import Incident, IncidentViolation, StateResponse
 from incidents.models.keys import DataKey
@@ -27,9 +29,11 @@ __all__ = [
     "AdvocacyAction",
     "ApiToken",
     "AuditEvent",
+    "BlindIndexEntry",
     "Campaign",
     "Consent",
     "DataKey",
+    "Erasure",
     "Evidence",
     "FollowUp",
     "Incident",
