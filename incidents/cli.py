@@ -23,7 +23,7 @@ from incidents.errors import IncidentsError, ValidationError
 from incidents.extensions import db, key_provider
 from incidents.models.vocabularies import Role
 from incidents.redaction import Profile
-from incidents.services import accounts, demo, keys
+from incidents.services import accounts, demo, erasure, keys
 from incidents.services.export import CLI_PROFILES, count_exported, export_records
 
 
@@ -197,7 +197,90 @@ def keys_generate(path: Path) -> None:
 def keys_status() -> None:
     """Show the master keys held and how many data keys each wraps."""
     for row in keys.key_status(db.session, key_provider()):
-        click.echo(f"{row.key_id}\t{row.state}\t{row.data_keys} data keys")
+        click.echo(
+            f"{row.key_id}\t{row.state}\t{row.data_keys} data keys\t"
+            f"{row.blind_index_entries} blind-index entries"
+        )
+    pending = keys.pending_rewraps(db.session, key_provider())
+    if pending:
+        click.echo(
+            f"{pending} data keys are not wrapped by the primary: run `incidents keys rotate`"
+        )
+
+
+@keys_group.command("add")
+@with_appcontext
+def keys_add() -> None:
+    """Add a new master key to the key file and make it the primary for new writes."""
+    key, updated = keys.add_primary_key(db.session, key_provider(), Actor.command_line())
+    db.session.commit()
+    current_app.extensions["incidents.keys"] = updated
+    click.echo(f"added master key {key.key_id} as primary; now run `incidents keys rotate`")
+
+
+@keys_group.command("rotate")
+@click.option(
+    "--new-key/--no-new-key",
+    default=True,
+    show_default=True,
+    help="Add a new primary key first (--no-new-key resumes a rotation).",
+)
+@click.option(
+    "--batch-size",
+    default=keys.DEFAULT_BATCH,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Data keys re-wrapped per transaction.",
+)
+@with_appcontext
+def keys_rotate(new_key: bool, batch_size: int) -> None:
+    """Re-wrap every data key under the primary master key, in batches.
+
+    Resumable and idempotent: if it stops half-way, run `incidents keys rotate
+    --no-new-key` and it carries on; nothing is lost. Data is not re-encrypted.
+    """
+    provider = key_provider()
+    if new_key and keys.pending_rewraps(db.session, provider) == 0:
+        key, provider = keys.add_primary_key(db.session, provider, Actor.command_line())
+        db.session.commit()
+        current_app.extensions["incidents.keys"] = provider
+        click.echo(f"added master key {key.key_id} as primary", err=True)
+    total = keys.pending_rewraps(db.session, provider)
+    done = 0
+    with click.progressbar(length=total, label="Re-wrapping data keys", file=sys.stderr) as bar:
+        while count := keys.rewrap_batch(db.session, provider, Actor.command_line(), batch_size):
+            db.session.commit()  # each batch is durable: a rotation killed here resumes
+            done += count
+            bar.update(count)
+    click.echo(f"re-wrapped {done} data keys under {provider.primary().key_id}")
+
+
+@keys_group.command("retire")
+@click.argument("key_id")
+@with_appcontext
+def keys_retire(key_id: str) -> None:
+    """Remove master key KEY_ID from the key file; refused while anything still uses it."""
+    updated = keys.retire_key(db.session, key_provider(), Actor.command_line(), key_id)
+    db.session.commit()
+    current_app.extensions["incidents.keys"] = updated
+    click.echo(f"retired master key {key_id}; it can no longer decrypt anything here")
+
+
+# -- erasure ----------------------------------------------------------------------------
+
+
+@cli.command("erase")
+@click.argument("reference")
+@click.option("--reason", required=True, help="Why (kept in the tombstone; identify no one).")
+@with_appcontext
+def erase_command(reference: str, reason: str) -> None:
+    """Crypto-shred the record REFERENCE (INC-, RPT-, SRC-, PER-): its data key goes."""
+    outcome = erasure.erase_record(db.session, Actor.command_line(), None, reference, reason)
+    db.session.commit()
+    click.echo(
+        f"erased {reference} ({outcome.records_shredded} records shredded); "
+        "a tombstone and an audit event remain"
+    )
 
 
 # -- export -----------------------------------------------------------------------------

@@ -46,7 +46,13 @@ class MasterKey:
 
 
 class KeyProvider(Protocol):
-    """What the envelope layer needs from wherever master keys are kept."""
+    """What the envelope layer needs from wherever master keys are kept.
+
+    A KMS or Vault provider implements these three methods. Master key material is used
+    only by `envelope.wrap_data_key` and `envelope.unwrap_data_key`; a provider whose
+    keys never leave the KMS (Vault transit, a cloud KMS) replaces those two calls with
+    remote wrap/unwrap requests, and nothing else changes.
+    """
 
     def primary(self) -> MasterKey:
         """The key used to wrap new data keys."""
@@ -98,6 +104,33 @@ class StaticKeyProvider:
         return any(key.development for key in self._keys.values())
 
 
+class KeyFileProvider(StaticKeyProvider):
+    """Keys from a key file, which `add_primary` and `remove` rewrite atomically."""
+
+    def __init__(self, keys: Iterable[MasterKey], primary_id: str, path: Path) -> None:
+        super().__init__(keys, primary_id, f"master key file {path}")
+        self.path = path
+
+    def _keys_in_order(self) -> list[MasterKey]:
+        return [self._keys[key_id] for key_id in self.key_ids()]
+
+    def add_primary(self, key: MasterKey) -> KeyFileProvider:
+        """Write `key` into the file as the new primary; return the provider for the new file."""
+        if key.key_id in self._keys:
+            raise MasterKeyError(f"{self.origin} already holds a key {key.key_id!r}")
+        write_key_file(self.path, [*self._keys_in_order(), key], key.key_id)
+        return load_key_file(self.path)
+
+    def remove(self, key_id: str) -> KeyFileProvider:
+        """Drop `key_id` from the file (never the primary); return the provider for the new file."""
+        self.get(key_id)
+        if key_id == self._primary_id:
+            raise MasterKeyError(f"{key_id} is the primary key; add a new primary first")
+        remaining = [key for key in self._keys_in_order() if key.key_id != key_id]
+        write_key_file(self.path, remaining, self._primary_id)
+        return load_key_file(self.path)
+
+
 def new_key_id() -> str:
     """A readable, unique id: creation date plus random suffix."""
     return f"mk-{datetime.now(UTC):%Y%m%d}-{secrets.token_hex(4)}"
@@ -122,7 +155,7 @@ def _master_key(key_id: str, material: bytes, where: str, development: bool = Fa
         raise MasterKeyError(f"{where}: {exc}") from None
 
 
-def load_key_file(path: Path) -> StaticKeyProvider:
+def load_key_file(path: Path) -> KeyFileProvider:
     """Read a key file written by write_key_file; raise MasterKeyError with one clear line."""
     try:
         raw = path.read_text(encoding="utf-8")
@@ -154,7 +187,7 @@ def load_key_file(path: Path) -> StaticKeyProvider:
         if not isinstance(development, bool):
             raise MasterKeyError(f"{where}: 'development' must be true or false")
         keys.append(_master_key(entry["id"], material, where, development))
-    return StaticKeyProvider(keys, primary, f"master key file {path}")
+    return KeyFileProvider(keys, primary, path)
 
 
 def write_key_file(path: Path, keys: Iterable[MasterKey], primary_id: str) -> None:

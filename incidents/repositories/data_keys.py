@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.orm import Session
 
+from incidents.models.blind_index import BlindIndexEntry
 from incidents.models.keys import DataKey
 
 
@@ -21,3 +24,44 @@ def count_by_master_key(session: Session) -> dict[str, int]:
         select(DataKey.master_key_id, func.count()).group_by(DataKey.master_key_id)
     )
     return {key_id: count for key_id, count in rows}
+
+
+def count_blind_index_entries_by_master_key(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(BlindIndexEntry.master_key_id, func.count()).group_by(BlindIndexEntry.master_key_id)
+    )
+    return {key_id: count for key_id, count in rows}
+
+
+def count_not_wrapped_by(session: Session, key_id: str) -> int:
+    return (
+        session.scalar(
+            select(func.count()).select_from(DataKey).where(DataKey.master_key_id != key_id)
+        )
+        or 0
+    )
+
+
+def batch_not_wrapped_by(
+    session: Session, key_id: str, limit: int
+) -> Sequence[Row[uuid.UUID, str, uuid.UUID, uuid.UUID, str, bytes]]:
+    """Up to `limit` data keys wrapped by any key but `key_id` (columns only, for speed)."""
+    return session.execute(
+        select(
+            DataKey.id,
+            DataKey.record_table,
+            DataKey.record_id,
+            DataKey.team_id,
+            DataKey.master_key_id,
+            DataKey.wrapped_key,
+        )
+        .where(DataKey.master_key_id != key_id)
+        .order_by(DataKey.id)
+        .limit(limit)
+    ).all()
+
+
+def update_wrapped_keys(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Bulk UPDATE by primary key: each dict has id, master_key_id, wrapped_key, rewrapped_at."""
+    if rows:
+        session.execute(update(DataKey), rows)

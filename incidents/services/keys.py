@@ -1,4 +1,4 @@
-"""Master key status: which keys are held and how many data keys each wraps."""
+"""Master key lifecycle: status, adding a primary, re-wrapping data keys, retiring a key."""
 
 from __future__ import annotations
 
@@ -6,8 +6,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from incidents.crypto.keys import KeyProvider
-from incidents.repositories.data_keys import count_by_master_key
+from incidents.audit.log import Actor, record_event
+from incidents.crypto import envelope
+from incidents.crypto.keys import KeyFileProvider, KeyProvider, MasterKey, generate_master_key
+from incidents.db import utcnow
+from incidents.errors import ValidationError
+from incidents.repositories import data_keys as key_queries
+
+DEFAULT_BATCH = 1000
 
 
 @dataclass(frozen=True)
@@ -15,13 +21,111 @@ class KeyStatus:
     key_id: str
     state: str  # primary, held, or missing (data keys wrapped by a key no longer held)
     data_keys: int
+    blind_index_entries: int = 0
 
 
 def key_status(session: Session, provider: KeyProvider) -> list[KeyStatus]:
-    counts = count_by_master_key(session)
+    counts = key_queries.count_by_master_key(session)
+    index_counts = key_queries.count_blind_index_entries_by_master_key(session)
+    held = provider.key_ids()
     rows = [
-        KeyStatus(key_id, "primary" if index == 0 else "held", counts.pop(key_id, 0))
-        for index, key_id in enumerate(provider.key_ids())
+        KeyStatus(
+            key_id,
+            "primary" if index == 0 else "held",
+            counts.pop(key_id, 0),
+            index_counts.pop(key_id, 0),
+        )
+        for index, key_id in enumerate(held)
     ]
-    rows += [KeyStatus(key_id, "missing", count) for key_id, count in sorted(counts.items())]
+    for key_id in sorted(set(counts) | set(index_counts)):
+        rows.append(
+            KeyStatus(key_id, "missing", counts.get(key_id, 0), index_counts.get(key_id, 0))
+        )
     return rows
+
+
+def _writable(provider: KeyProvider) -> KeyFileProvider:
+    if not isinstance(provider, KeyFileProvider):
+        raise ValidationError(
+            "the master keys come from INCIDENTS_MASTER_KEY: change that variable instead "
+            "(new key first), or use a key file (INCIDENTS_MASTER_KEY_FILE)"
+        )
+    return provider
+
+
+def add_primary_key(
+    session: Session, provider: KeyProvider, actor: Actor
+) -> tuple[MasterKey, KeyFileProvider]:
+    """Generate a master key and make it the primary for new writes; old keys stay held."""
+    key_file = _writable(provider)
+    key = generate_master_key(development=key_file.is_development)
+    updated = key_file.add_primary(key)
+    record_event(session, actor, "keys.add", detail={"key_id": key.key_id})
+    return key, updated
+
+
+def pending_rewraps(session: Session, provider: KeyProvider) -> int:
+    """How many data keys are not yet wrapped by the primary key."""
+    return key_queries.count_not_wrapped_by(session, provider.primary().key_id)
+
+
+def rewrap_batch(
+    session: Session, provider: KeyProvider, actor: Actor, batch_size: int = DEFAULT_BATCH
+) -> int:
+    """Re-wrap up to `batch_size` data keys under the primary key; return how many.
+
+    Idempotent and resumable: each call picks the keys still wrapped by another key, so a
+    rotation killed at any point loses nothing and the next call carries on. The caller
+    commits after each batch. Data is not re-encrypted; only the data keys' wrapping.
+    """
+    primary = provider.primary()
+    rows = key_queries.batch_not_wrapped_by(session, primary.key_id, batch_size)
+    if not rows:
+        return 0
+    now = utcnow()
+    updates = []
+    for row in rows:
+        material = envelope.unwrap_data_key(
+            provider.get(row.master_key_id),
+            row.wrapped_key,
+            row.record_table,
+            row.record_id,
+            row.team_id,
+        )
+        wrapped = envelope.wrap_data_key(
+            primary, material, row.record_table, row.record_id, row.team_id
+        )
+        updates.append(
+            {
+                "id": row.id,
+                "master_key_id": primary.key_id,
+                "wrapped_key": wrapped,
+                "rewrapped_at": now,
+            }
+        )
+    key_queries.update_wrapped_keys(session, updates)
+    previous = sorted({row.master_key_id for row in rows})
+    record_event(
+        session,
+        actor,
+        "keys.rewrap",
+        detail={"to": primary.key_id, "from": previous, "data_keys": len(rows)},
+    )
+    return len(rows)
+
+
+def retire_key(
+    session: Session, provider: KeyProvider, actor: Actor, key_id: str
+) -> KeyFileProvider:
+    """Remove `key_id` from the key file, refused while anything still depends on it."""
+    key_file = _writable(provider)
+    in_use = key_queries.count_by_master_key(session).get(key_id, 0)
+    indexed = key_queries.count_blind_index_entries_by_master_key(session).get(key_id, 0)
+    if in_use or indexed:
+        raise ValidationError(
+            f"{key_id} still wraps {in_use} data keys and keys {indexed} blind-index entries; "
+            "run `incidents keys rotate` and `incidents keys reindex` first"
+        )
+    updated = key_file.remove(key_id)
+    record_event(session, actor, "keys.retire", detail={"key_id": key_id})
+    return updated

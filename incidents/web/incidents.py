@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from incidents.errors import NotFound
 from incidents.extensions import db
 from incidents.models.vocabularies import CREDIBILITY_LABELS, RELIABILITY_LABELS, label
+from incidents.services import erasure
 from incidents.services import incidents as incident_service
 from incidents.web.current import actor, current_account, vault
 
@@ -33,9 +34,12 @@ def list_incidents() -> str:
 
 
 @blueprint.route("/incidents/<reference>")
-def show_incident(reference: str) -> str:
+def show_incident(reference: str) -> str | tuple[str, int]:
     if not REFERENCE.match(reference):
         raise NotFound(reference)
+    tombstone = erasure.tombstone_for(db.session, current_account(), reference)
+    if tombstone is not None:
+        return render_template("errors/erased.html", tombstone=tombstone), 410
     view = incident_service.view_incident(
         db.session, vault(), current_account(), actor(), reference
     )

@@ -323,3 +323,38 @@ def test_usage_errors_are_one_line(
     result = run(arguments, workdir, environ)
     assert result.returncode == 2
     assert_one_line_error(result, *names)
+
+
+def test_erase_shreds_once_and_refuses_twice(workdir: Path, database: dict[str, str]) -> None:
+    assert_ok(run(["demo", "--no-serve"], workdir, database))
+    erased = run(["erase", "PER-0002", "--reason", "the family asked"], workdir, database)
+    assert_ok(erased)
+    assert "erased PER-0002" in erased.stdout
+    assert_one_line_error(
+        run(["erase", "PER-0002", "--reason", "again"], workdir, database), "already erased"
+    )
+    assert_one_line_error(
+        run(["erase", "PER-9999", "--reason", "none such"], workdir, database), "PER-9999"
+    )
+    full = run(["export", "--profile", "full"], workdir, database)
+    assert_ok(full)
+    assert "Aslan Primerov" not in full.stdout  # PER-0002's name, fictional, now shredded
+    assert "Movsar Demoev" in full.stdout  # the others are untouched
+
+
+def test_keys_rotate_and_retire_from_the_command_line(
+    workdir: Path, database: dict[str, str]
+) -> None:
+    key_file = workdir / "rotating.key"
+    assert_ok(run(["keys", "generate", str(key_file)], workdir, database))
+    database = {k: v for k, v in database.items() if k != "INCIDENTS_MASTER_KEY"}
+    database["INCIDENTS_MASTER_KEY_FILE"] = str(key_file)
+    assert_ok(run(["demo", "--no-serve"], workdir, database))
+    old = run(["keys", "status"], workdir, database).stdout.split()[0]
+    rotated = run(["keys", "rotate", "--batch-size", "5"], workdir, database)
+    assert_ok(rotated)
+    status = run(["keys", "status"], workdir, database).stdout
+    assert f"{old}\theld\t0 data keys" in status
+    assert_ok(run(["keys", "retire", old], workdir, database))
+    assert old not in run(["keys", "status"], workdir, database).stdout
+    assert "Movsar Demoev" in run(["export", "--profile", "full"], workdir, database).stdout

@@ -1,0 +1,168 @@
+"""Crypto-shredding (SECURITY.md 7): after erasing a record, its data key and blind-index
+rows are gone and no key the installation holds can decrypt its ciphertext."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from incidents.audit.log import Actor
+from incidents.crypto import envelope
+from incidents.crypto.keys import KeyProvider
+from incidents.crypto.vault import FieldVault, secret_field_names
+from incidents.errors import DecryptionError, NotFound, PermissionDenied, ValidationError
+from incidents.models import (
+    Act,
+    AuditEvent,
+    BlindIndexEntry,
+    Consent,
+    DataKey,
+    Erasure,
+    Person,
+)
+from incidents.models.vocabularies import ActType, ConsentUse, Role
+from incidents.services.erasure import erase_record, tombstone_for
+from incidents.services.records import create_record
+from tests.factories import IncidentFactory, PersonFactory, TeamFactory, UserFactory
+
+ACTOR = Actor("tests")
+
+
+@pytest.fixture
+def provider(app: Flask) -> KeyProvider:
+    provider: KeyProvider = app.extensions["incidents.keys"]
+    return provider
+
+
+def _data_keys(session: Session, record_id: object) -> int:
+    return (
+        session.scalar(
+            select(func.count()).select_from(DataKey).where(DataKey.record_id == record_id)
+        )
+        or 0
+    )
+
+
+def test_erasing_a_person_leaves_nothing_decryptable(
+    db_session: Session, vault: FieldVault, provider: KeyProvider
+) -> None:
+    person = PersonFactory(secrets={"full_name": "Zelimkhan Testoev", "contact": "+7 000"})
+    act = create_record(
+        db_session,
+        vault,
+        ACTOR,
+        Act,
+        secrets={"notes": "what was done to him"},
+        team_id=person.team_id,
+        person_id=person.id,
+        incident_id=IncidentFactory(team_id=person.team_id).id,
+        act_type=ActType.DETAINED,
+    )
+    consent = create_record(
+        db_session,
+        vault,
+        ACTOR,
+        Consent,
+        secrets={"notes": "his conditions"},
+        team_id=person.team_id,
+        person_id=person.id,
+        use=ConsentUse.KEEP,
+        granted_on=dt.date(2017, 4, 1),
+    )
+    db_session.add(
+        BlindIndexEntry(
+            index_name="person_name",
+            record_table="persons",
+            record_id=person.id,
+            team_id=person.team_id,
+            master_key_id="k",
+            value=b"12345678",
+        )
+    )
+    db_session.flush()
+    # What a backup taken before the erase would hold: the ciphertexts and the wrapped key.
+    ciphertext = person.full_name
+    wrapped = db_session.scalars(select(DataKey).where(DataKey.record_id == person.id)).one()
+    backup_wrapped_key, backup_key_id = wrapped.wrapped_key, wrapped.master_key_id
+
+    outcome = erase_record(db_session, ACTOR, None, person.reference, "the person asked")
+    assert outcome.records_shredded == 3  # the person, the act, the consent
+
+    for record in (person, act, consent):
+        assert _data_keys(db_session, record.id) == 0
+        assert all(getattr(record, name) is None for name in secret_field_names(type(record)))
+    assert (
+        db_session.scalar(
+            select(func.count())
+            .select_from(BlindIndexEntry)
+            .where(BlindIndexEntry.record_id == person.id)
+        )
+        == 0
+    )
+    # The live database holds no key for the ciphertext: it cannot be opened at all.
+    person.full_name = ciphertext
+    with pytest.raises(DecryptionError, match="gone"):
+        FieldVault(db_session, provider).unseal(person, "full_name")
+    # A backup still holds the wrapped key; it opens only while its master key is held —
+    # which is why retiring that master key closes the window (README, "Erasure").
+    material = envelope.unwrap_data_key(
+        provider.get(backup_key_id), backup_wrapped_key, "persons", person.id, person.team_id
+    )
+    assert material  # the window the README describes, demonstrated
+    tombstone = db_session.scalars(select(Erasure).where(Erasure.record_id == person.id)).one()
+    assert tombstone.reference == person.reference
+    assert tombstone.reason == "the person asked"
+    event = db_session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "record.erase", AuditEvent.target_id == str(person.id)
+        )
+    ).one()
+    assert event.detail["records_shredded"] == 3
+    assert "Zelimkhan" not in str(event.detail) + str(event.fields)
+
+
+def test_an_erased_record_stays_erased(db_session: Session) -> None:
+    incident = IncidentFactory()
+    erase_record(db_session, ACTOR, None, incident.reference, "duplicate of another record")
+    with pytest.raises(ValidationError, match="already erased"):
+        erase_record(db_session, ACTOR, None, incident.reference, "again")
+
+
+@pytest.mark.parametrize(
+    ("reference", "reason", "error"),
+    [
+        ("INC-1999-0001", "no such record", NotFound),
+        ("../../etc/passwd", "not a reference", NotFound),
+        ("ACT-2017-0001", "advocacy actions hold no secrets", NotFound),
+        ("PER-0001", "   ", ValidationError),
+        ("PER-0001", "x" * 1001, ValidationError),
+    ],
+)
+def test_bad_erase_requests_change_nothing(
+    db_session: Session, reference: str, reason: str, error: type[Exception]
+) -> None:
+    before = db_session.scalar(select(func.count()).select_from(DataKey))
+    with pytest.raises(error):
+        erase_record(db_session, ACTOR, None, reference, reason)
+    assert db_session.scalar(select(func.count()).select_from(DataKey)) == before
+
+
+def test_only_a_researcher_of_the_team_may_erase(db_session: Session) -> None:
+    team = TeamFactory()
+    person = PersonFactory(team_id=team.id)
+    outsider = UserFactory(role=Role.RESEARCHER, teams=[TeamFactory()])
+    lead = UserFactory(role=Role.ADVOCACY_LEAD, teams=[team])
+    with pytest.raises(NotFound):
+        erase_record(db_session, ACTOR, outsider, person.reference, "not my team")
+    with pytest.raises(PermissionDenied):
+        erase_record(db_session, ACTOR, lead, person.reference, "not my role")
+    researcher = UserFactory(role=Role.RESEARCHER, teams=[team])
+    erase_record(db_session, ACTOR, researcher, person.reference, "asked to")
+    assert tombstone_for(db_session, researcher, person.reference) is not None
+    with pytest.raises(NotFound):
+        tombstone_for(db_session, outsider, person.reference)
+    assert db_session.get(Person, person.id) is not None  # the row stays, unreadable
