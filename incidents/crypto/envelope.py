@@ -66,16 +66,19 @@ def open_sealed(key: bytes, sealed: bytes, aad: bytes, what: str) -> bytes:
     return open_with(AESGCM(key), sealed, aad, what)
 
 
-def open_with(cipher: AESGCM, sealed: bytes, aad: bytes, what: str) -> bytes:
+def open_with(cipher: AESGCM, sealed: bytes, aad: bytes, what: str = "") -> bytes:
+    """Decrypt with a ready cipher; DecryptionError (prefixed with `what`, if given) on failure."""
+    prefix = f"{what}: " if what else ""
     if len(sealed) < HEADER_BYTES + TAG_BYTES:
-        raise DecryptionError(f"{what}: ciphertext is truncated")
+        raise DecryptionError(f"{prefix}ciphertext is truncated")
     if sealed[0] != FORMAT_VERSION:
-        raise DecryptionError(f"{what}: unknown ciphertext format version {sealed[0]}")
+        raise DecryptionError(f"{prefix}unknown ciphertext format version {sealed[0]}")
+    view = memoryview(sealed)  # slices without copying the ciphertext
     try:
-        return cipher.decrypt(sealed[1:HEADER_BYTES], sealed[HEADER_BYTES:], aad)
+        return cipher.decrypt(view[1:HEADER_BYTES], view[HEADER_BYTES:], aad)
     except InvalidTag:
         raise DecryptionError(
-            f"{what}: ciphertext does not authenticate (wrong key, moved or altered)"
+            f"{prefix}ciphertext does not authenticate (wrong key, moved or altered)"
         ) from None
 
 

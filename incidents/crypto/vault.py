@@ -6,6 +6,7 @@ access first and record the decryption. It never commits.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any, Protocol
 
@@ -26,13 +27,18 @@ class SealedRecord(Protocol):
     team_id: Any
 
 
-def secret_field_names(record_type: type[Any]) -> list[str]:
-    """Names of the secret columns of a mapped class, in table order."""
-    return [
+@functools.cache
+def _secret_fields(record_type: Any) -> tuple[str, ...]:
+    return tuple(
         column.key
         for column in record_type.__table__.columns
         if field_class_of(column) is FieldClass.SECRET
-    ]
+    )
+
+
+def secret_field_names(record_type: Any) -> list[str]:
+    """Names of the secret columns of a mapped class, in table order."""
+    return list(_secret_fields(record_type))
 
 
 def _describe(record: SealedRecord) -> str:
@@ -40,25 +46,50 @@ def _describe(record: SealedRecord) -> str:
     return f"{record.__tablename__} {reference or record.id}"
 
 
+class _RecordKey:
+    """A record's unwrapped data key as a ready cipher, with its fields' associated data."""
+
+    __slots__ = ("aads", "cipher", "record_id", "table", "team_id")
+
+    def __init__(self, cipher: AESGCM, table: str, record_id: Any, team_id: Any) -> None:
+        self.cipher = cipher
+        self.table = table
+        self.record_id = record_id
+        self.team_id = team_id
+        self.aads: dict[str, bytes] = {}
+
+    def aad(self, name: str) -> bytes:
+        aad = self.aads.get(name)
+        if aad is None:
+            aad = self.aads[name] = envelope.field_aad(
+                self.table, name, self.record_id, self.team_id
+            )
+        return aad
+
+
 class FieldVault:
-    """Encrypts and decrypts secret fields; caches unwrapped data keys for its lifetime."""
+    """Encrypts and decrypts secret fields; caches unwrapped data keys for its lifetime.
+
+    The cache is keyed by table and record id and checked against the record's team, so
+    a record moved to another team is never sealed or opened with stale associated data.
+    """
 
     def __init__(self, session: Session, provider: KeyProvider) -> None:
         self._session = session
         self._provider = provider
-        self._ciphers: dict[tuple[str, uuid.UUID], AESGCM] = {}
+        self._keys: dict[tuple[str, uuid.UUID], _RecordKey] = {}
 
-    def _cipher(self, record: SealedRecord, *, create: bool) -> AESGCM | None:
+    def _record_key(self, record: SealedRecord, *, create: bool) -> _RecordKey | None:
         table = record.__tablename__
-        if record.team_id is None:
+        record_id, team_id = record.id, record.team_id
+        if team_id is None:
             raise ValueError(f"{table} record has no team; a secret needs one")
-        if record.id is None:
-            record.id = uuid.uuid4()
-        cache_key = (table, record.id)
-        cached = self._ciphers.get(cache_key)
-        if cached is not None:
+        if record_id is None:
+            record_id = record.id = uuid.uuid4()
+        cached = self._keys.get((table, record_id))
+        if cached is not None and cached.team_id == team_id:
             return cached
-        row = data_key_for(self._session, table, record.id)
+        row = data_key_for(self._session, table, record_id)
         if row is None:
             if not create:
                 return None
@@ -67,53 +98,59 @@ class FieldVault:
             self._session.add(
                 DataKey(
                     record_table=table,
-                    record_id=record.id,
-                    team_id=record.team_id,
+                    record_id=record_id,
+                    team_id=team_id,
                     master_key_id=master.key_id,
-                    wrapped_key=envelope.wrap_data_key(
-                        master, material, table, record.id, record.team_id
-                    ),
+                    wrapped_key=envelope.wrap_data_key(master, material, table, record_id, team_id),
                 )
             )
         else:
             master = self._provider.get(row.master_key_id)
-            material = envelope.unwrap_data_key(
-                master, row.wrapped_key, table, record.id, record.team_id
-            )
-        cipher = AESGCM(material)
-        self._ciphers[cache_key] = cipher
-        return cipher
+            material = envelope.unwrap_data_key(master, row.wrapped_key, table, record_id, team_id)
+        key = self._keys[(table, record_id)] = _RecordKey(
+            AESGCM(material), table, record_id, team_id
+        )
+        return key
+
+    def cipher_for(self, record: SealedRecord, *, create: bool) -> AESGCM:
+        """The record's data key as an AES-GCM cipher, for content sealed outside its columns
+        (evidence file chunks). With `create`, a record without a key gets one; without it,
+        a missing key (an erased record) is a DecryptionError."""
+        key = self._record_key(record, create=create)
+        if key is None:
+            raise DecryptionError(f"{_describe(record)}: its data key is gone (erased?)")
+        return key.cipher
 
     def seal(self, record: SealedRecord, **values: str | None) -> None:
         """Encrypt each given secret field of `record` (None clears the field)."""
-        allowed = set(secret_field_names(type(record)))
-        unknown = sorted(set(values) - allowed)
+        allowed = _secret_fields(type(record))
+        unknown = sorted(name for name in values if name not in allowed)
         if unknown:
             raise ValueError(f"{record.__tablename__} has no secret field {', '.join(unknown)}")
-        cipher = self._cipher(record, create=True)
-        assert cipher is not None
+        key = self._record_key(record, create=True)
+        assert key is not None
         for name, value in values.items():
             if value is None:
                 setattr(record, name, None)
                 continue
-            aad = envelope.field_aad(record.__tablename__, name, record.id, record.team_id)
-            setattr(record, name, envelope.seal_with(cipher, value.encode("utf-8"), aad))
+            setattr(record, name, envelope.seal_with(key.cipher, value.encode(), key.aad(name)))
 
     def unseal(self, record: SealedRecord, *names: str) -> dict[str, str | None]:
         """Decrypt the named secret fields (all of them if none are named)."""
-        names = names or tuple(secret_field_names(type(record)))
-        stored = {name: getattr(record, name) for name in names}
-        if all(value is None for value in stored.values()):
-            return dict.fromkeys(names)
-        cipher = self._cipher(record, create=False)
-        if cipher is None:
-            raise DecryptionError(f"{_describe(record)}: its data key is gone (erased?)")
+        names = names or _secret_fields(type(record))
         plain: dict[str, str | None] = {}
-        for name, sealed in stored.items():
+        key: _RecordKey | None = None
+        for name in names:
+            sealed = getattr(record, name)
             if sealed is None:
                 plain[name] = None
                 continue
-            aad = envelope.field_aad(record.__tablename__, name, record.id, record.team_id)
-            what = f"{_describe(record)}, field {name}"
-            plain[name] = envelope.open_with(cipher, sealed, aad, what).decode("utf-8")
+            if key is None:  # unwrapped only when there is something to open
+                key = self._record_key(record, create=False)
+                if key is None:
+                    raise DecryptionError(f"{_describe(record)}: its data key is gone (erased?)")
+            try:
+                plain[name] = envelope.open_with(key.cipher, sealed, key.aad(name)).decode()
+            except DecryptionError as exc:  # name the record only when it is needed
+                raise DecryptionError(f"{_describe(record)}, field {name}: {exc}") from None
         return plain
