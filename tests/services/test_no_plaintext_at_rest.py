@@ -9,6 +9,7 @@ written outside the instance folder, and must itself contain them, so the check 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -21,8 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, select
 from sqlalchemy.engine import make_url
 
+from incidents.crypto import envelope
+from incidents.crypto.keys import load_key_file
+from incidents.models import DataKey
 from tests.conftest import PostgresDatabase, skip_without_postgres
 
 ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be")
@@ -233,6 +238,7 @@ def test_no_secret_in_the_commands_output(sqlite_seeded: Seeded) -> None:
 class SeededPostgres:
     seeded: Seeded
     dump: bytes
+    key_material: list[bytes]
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +255,7 @@ def postgres_seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded
             check=False,
         )
         assert dump.returncode == 0, f"pg_dump failed: {dump.stderr.decode(errors='replace')}"
-        yield SeededPostgres(seeded, dump.stdout)
+        yield SeededPostgres(seeded, dump.stdout, key_material(seeded.instance, database.url))
     finally:
         database.drop()
 
@@ -278,3 +284,55 @@ def test_no_secret_in_the_postgresql_instance_folder_or_output(
     check_instance_folder(seeded)
     leaked = leaks(seeded.output.encode("utf-8"), seeded.secrets)
     assert not leaked, f"secret values printed by the commands: {leaked}"
+
+
+# -- key material (SECURITY.md 8) --------------------------------------------------------
+
+
+def key_material(instance: Path, database_url: str) -> list[bytes]:
+    """Every master key of the instance's key file and every data key it unwraps, as the
+    raw bytes and in the printable forms a leak would take (base64, hex)."""
+    provider = load_key_file(instance / "master.key")
+    masters = [provider.get(key_id) for key_id in provider.key_ids()]
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                DataKey.record_table,
+                DataKey.record_id,
+                DataKey.team_id,
+                DataKey.master_key_id,
+                DataKey.wrapped_key,
+            )
+        ).all()
+    engine.dispose()
+    raw = [master.material for master in masters] + [
+        envelope.unwrap_data_key(provider.get(key_id), wrapped, table, record_id, team_id)
+        for table, record_id, team_id, key_id, wrapped in rows
+    ]
+    assert len(raw) > 20, "the demo made data keys to look for"
+    return [form for key in raw for form in (key, base64.b64encode(key), key.hex().encode())]
+
+
+def key_leaks(data: bytes, material: list[bytes]) -> int:
+    return sum(1 for key in material if key in data)
+
+
+@pytest.mark.slow
+def test_no_key_material_in_the_database_files_or_output(sqlite_seeded: Seeded) -> None:
+    url = f"sqlite:///{sqlite_seeded.instance / 'incidents.db'}"
+    material = key_material(sqlite_seeded.instance, url)
+    # The check can fail: the key file itself holds the master key in base64.
+    assert key_leaks((sqlite_seeded.instance / "master.key").read_bytes(), material) > 0
+    for path in instance_files(sqlite_seeded.instance):
+        if path.name in ("master.key", "secret_key"):
+            continue
+        assert key_leaks(path.read_bytes(), material) == 0, f"key material in {path.name}"
+    assert key_leaks(sqlite_seeded.output.encode(), material) == 0
+    assert key_leaks(sqlite_seeded.full_text.encode(), material) == 0  # nor in exports
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_no_key_material_in_a_postgresql_dump(postgres_seeded: SeededPostgres) -> None:
+    assert key_leaks(postgres_seeded.dump, postgres_seeded.key_material) == 0
