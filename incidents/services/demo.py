@@ -63,8 +63,9 @@ from incidents.models.vocabularies import (
     StateResponseKind,
     ViolationType,
 )
-from incidents.services import accounts
+from incidents.services import accounts, people
 from incidents.services.records import create_record
+from incidents.settings import Settings
 
 DEMO_TEAM = "north-caucasus"
 OTHER_TEAM = "central-asia"
@@ -101,13 +102,27 @@ class SeedOutcome:
     credentials: list[Credential] = field(default_factory=list)
 
 
-def seed(session: Session, provider: KeyProvider, actor: Actor) -> SeedOutcome:
-    """Seed the demo case once, and (re)set the demo users' passwords; the caller commits."""
+def seed(
+    session: Session,
+    provider: KeyProvider,
+    actor: Actor,
+    blind_index_bytes: int = Settings.blind_index_bytes,
+) -> SeedOutcome:
+    """Seed the demo case once, and (re)set the demo users' passwords; the caller commits.
+
+    The demo's people and sources are indexed as they would be when entered by hand, so
+    the People search finds them at once.
+    """
     seeded = False
     if accounts.team_by_slug(session, DEMO_TEAM) is None:
         _Seeder(session, FieldVault(session, provider), actor).run()
+        people.reindex_all(session, provider, _ignore, width=blind_index_bytes, actor=actor)
         seeded = True
     return SeedOutcome(seeded, _demo_users(session, actor))
+
+
+def _ignore(_records: int) -> None:
+    """No progress to show: the demo is small."""
 
 
 def _demo_users(session: Session, actor: Actor) -> list[Credential]:

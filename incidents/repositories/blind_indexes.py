@@ -1,0 +1,94 @@
+"""Queries on blind-index entries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, delete, exists, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from incidents.crypto.blind_index import Lookup
+from incidents.models.blind_index import BlindIndexEntry
+from incidents.models.erasure import Erasure
+
+
+@dataclass(frozen=True)
+class EntryHit:
+    """One entry that matched a lookup: which record, in which index, under which key."""
+
+    record_id: uuid.UUID
+    index_name: str
+    master_key_id: str
+    value: bytes
+
+
+def add_entries(session: Session, entries: Iterable[BlindIndexEntry]) -> None:
+    session.add_all(list(entries))
+
+
+def delete_entries(session: Session, table: str, record_ids: Collection[uuid.UUID]) -> int:
+    """Delete every entry of the given records of `table`."""
+    if not record_ids:
+        return 0
+    result = session.execute(
+        delete(BlindIndexEntry).where(
+            BlindIndexEntry.record_table == table, BlindIndexEntry.record_id.in_(record_ids)
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def entries_of(session: Session, table: str, record_id: uuid.UUID) -> Sequence[BlindIndexEntry]:
+    return session.scalars(
+        select(BlindIndexEntry)
+        .where(BlindIndexEntry.record_table == table, BlindIndexEntry.record_id == record_id)
+        .order_by(BlindIndexEntry.index_name, BlindIndexEntry.value)
+    ).all()
+
+
+def count_by_master_key(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(BlindIndexEntry.master_key_id, func.count()).group_by(BlindIndexEntry.master_key_id)
+    )
+    return {key_id: count for key_id, count in rows}
+
+
+def find(
+    session: Session, table: str, team_ids: Collection[uuid.UUID], lookups: Iterable[Lookup]
+) -> list[EntryHit]:
+    """Entries of records of `table` in `team_ids` matching any lookup under its key.
+
+    Records with a tombstone are left out, should an entry have outlived its erasure.
+    """
+    conditions = [
+        and_(
+            BlindIndexEntry.index_name == lookup.index_name,
+            BlindIndexEntry.master_key_id == key_id,
+            BlindIndexEntry.value.in_(list(values)),
+        )
+        for lookup in lookups
+        for key_id, values in lookup.values.items()
+        if values
+    ]
+    if not conditions or not team_ids:
+        return []
+    erased = exists().where(
+        Erasure.record_table == BlindIndexEntry.record_table,
+        Erasure.record_id == BlindIndexEntry.record_id,
+    )
+    rows = session.execute(
+        select(
+            BlindIndexEntry.record_id,
+            BlindIndexEntry.index_name,
+            BlindIndexEntry.master_key_id,
+            BlindIndexEntry.value,
+        ).where(
+            BlindIndexEntry.record_table == table,
+            BlindIndexEntry.team_id.in_(team_ids),
+            or_(false(), *conditions),
+            ~erased,
+        )
+    )
+    return [EntryHit(*row) for row in rows]

@@ -1,0 +1,485 @@
+"""People and their blind indexes on SQLite and PostgreSQL (SECURITY.md 9): entries of the
+configured width under the primary key, matches confirmed by decryption (false positives
+never returned), teams kept apart, duplicates suggested, rotation and reindexing, erasure,
+and the `incidents keys reindex` command."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from incidents.audit.log import Actor
+from incidents.cli import cli
+from incidents.crypto.blind_index import BlindIndexer, normalise_name
+from incidents.crypto.keys import KeyProvider, StaticKeyProvider, generate_master_key
+from incidents.crypto.vault import FieldVault
+from incidents.errors import NotFound, PermissionDenied, ValidationError
+from incidents.models import AuditEvent, BlindIndexEntry, Person, Team, User
+from incidents.models.vocabularies import Role
+from incidents.repositories import blind_indexes as index_queries
+from incidents.services import keys, people
+from incidents.services.erasure import erase_record
+from incidents.services.people import MatchedOn, MatchKind
+from tests.factories import SourceFactory, TeamFactory, UserFactory
+
+ACTOR = Actor("tests")
+WIDTH = 8
+
+
+@pytest.fixture
+def provider(app: Flask) -> KeyProvider:
+    key_provider: KeyProvider = app.extensions["incidents.keys"]
+    return key_provider
+
+
+@pytest.fixture
+def team(db_session: Session) -> Team:
+    return TeamFactory()
+
+
+@pytest.fixture
+def researcher(team: Team) -> User:
+    return UserFactory(role=Role.RESEARCHER, teams=[team])
+
+
+Create = Callable[..., Person]
+
+
+@pytest.fixture
+def create(
+    db_session: Session, vault: FieldVault, provider: KeyProvider, researcher: User, team: Team
+) -> Create:
+    """Record a person through the service (as the team's researcher, unless told)."""
+
+    def make(
+        full_name: str, aliases: str | None = None, born: str | None = None, **kw: Any
+    ) -> Person:
+        return people.create_person(
+            db_session,
+            kw.pop("vault", vault),
+            kw.pop("provider", provider),
+            ACTOR,
+            kw.pop("user", researcher),
+            kw.pop("team", team),
+            full_name,
+            aliases,
+            born,
+            kw.pop("contact", None),
+            width=kw.pop("width", WIDTH),
+        )
+
+    return make
+
+
+def _entries(session: Session, record: Any) -> list[BlindIndexEntry]:
+    return list(index_queries.entries_of(session, record.__tablename__, record.id))
+
+
+def _decryptions(session: Session) -> list[AuditEvent]:
+    return list(
+        session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "secret.decrypt").order_by(AuditEvent.id)
+        )
+    )
+
+
+def _search(
+    session: Session, provider: KeyProvider, user: User, query: str, width: int = WIDTH
+) -> list[people.PersonMatch]:
+    return people.search_people(
+        session, FieldVault(session, provider), provider, user, query, width=width
+    )
+
+
+# -- entries -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width", [2, 8, 32])
+def test_entries_have_the_configured_width_and_the_primary_key(
+    db_session: Session, create: Create, provider: KeyProvider, width: int
+) -> None:
+    person = create("Мовсар Демоев", "Mova\nMovsar Demoyev", "1994-05-17", width=width)
+    entries = _entries(db_session, person)
+    assert {len(e.value) for e in entries} == {width}
+    assert {e.master_key_id for e in entries} == {provider.primary().key_id}
+    assert {e.team_id for e in entries} == {person.team_id}
+    assert sorted(e.index_name for e in entries) == [
+        "person_dob",
+        "person_name",  # the full name and "Movsar Demoyev": the same normalised name
+        "person_name",  # "Mova"
+        "person_name_token",
+        "person_name_token",
+        "person_name_token",
+    ]
+    plain = FieldVault(db_session, provider).unseal(person, "full_name", "date_of_birth")
+    assert plain == {"full_name": "Мовсар Демоев", "date_of_birth": "1994-05-17"}
+
+
+def test_input_is_checked_before_anything_is_written(db_session: Session, create: Create) -> None:
+    for name, aliases, born, field in [
+        ("  ", None, None, "full_name"),
+        ("x" * 301, None, None, "full_name"),
+        ("Movsar Demoev", None, "17.05.1994", "date_of_birth"),
+        ("Movsar Demoev", None, "2999-01-01", "date_of_birth"),
+        ("Movsar Demoev", "\n".join(f"alias {i}" for i in range(51)), None, "aliases"),
+    ]:
+        with pytest.raises(ValidationError) as error:
+            create(name, aliases, born)
+        assert field in error.value.errors
+    assert db_session.scalar(select(func.count()).select_from(Person)) == 0
+
+
+def test_only_researchers_of_the_team_may_create(
+    db_session: Session, create: Create, team: Team
+) -> None:
+    with pytest.raises(PermissionDenied):
+        create("Movsar Demoev", user=UserFactory(role=Role.ADVOCACY_LEAD, teams=[team]))
+    with pytest.raises(NotFound):
+        create("Movsar Demoev", team=TeamFactory())  # not a team of the researcher
+
+
+# -- search ------------------------------------------------------------------------------
+
+
+def test_search_finds_exact_transliterated_and_partial_matches(
+    db_session: Session, create: Create, provider: KeyProvider, researcher: User
+) -> None:
+    person = create("Зелимхан Тестоев", "Zelimkhan\nЗелимхан Тестоев-Младший")
+    create("Someone Else")
+
+    def found(query: str) -> list[tuple[str, MatchKind, MatchedOn]]:
+        return [
+            (m.reference, m.kind, m.matched_on)
+            for m in _search(db_session, provider, researcher, query)
+        ]
+
+    ref = person.reference
+    assert found("тестоев  ЗЕЛИМХАН") == [(ref, MatchKind.EXACT, MatchedOn.FULL_NAME)]
+    assert found("Zelimkhan Testoyev") == [(ref, MatchKind.TRANSLITERATED, MatchedOn.FULL_NAME)]
+    assert found("Testoev") == [(ref, MatchKind.PARTIAL, MatchedOn.FULL_NAME)]
+    assert found("zelimkhan") == [(ref, MatchKind.EXACT, MatchedOn.ALIAS)]
+    assert found("Mladshiy Testoev") == [(ref, MatchKind.PARTIAL, MatchedOn.ALIAS)]
+    assert found("Zelimkhan Ivanov") == []  # every word must match
+    assert found("Nobody") == []
+    match = _search(db_session, provider, researcher, "Zelimkhan Testoyev")[0]
+    assert match.full_name == "Зелимхан Тестоев"
+    assert match.matched_name == "Зелимхан Тестоев"
+
+
+def test_search_by_date_of_birth(
+    db_session: Session, create: Create, provider: KeyProvider, researcher: User
+) -> None:
+    born = create("Adam Primerov", born="1991-04-17")
+    create("Adlan Primerov", born="1991-04")
+    matches = _search(db_session, provider, researcher, "1991-4-17")
+    assert [(m.reference, m.matched_on) for m in matches] == [
+        (born.reference, MatchedOn.DATE_OF_BIRTH)
+    ]
+    assert [m.full_name for m in _search(db_session, provider, researcher, "1991-04")] == [
+        "Adlan Primerov"
+    ]
+
+
+def test_an_empty_or_overlong_query_is_refused(
+    db_session: Session, provider: KeyProvider, researcher: User
+) -> None:
+    for query in ("   ", "x" * 301):
+        with pytest.raises(ValidationError):
+            _search(db_session, provider, researcher, query)
+
+
+def test_every_candidate_decrypted_is_one_audit_event(
+    db_session: Session, create: Create, provider: KeyProvider, researcher: User
+) -> None:
+    first = create("Movsar Demoev")
+    second = create("Movsar Aslanovich Demoev")
+    create("Adam Primerov")
+    before = len(_decryptions(db_session))
+    matches = _search(db_session, provider, researcher, "Movsar Demoev")
+    assert [m.reference for m in matches] == [first.reference, second.reference]
+    events = _decryptions(db_session)[before:]
+    assert sorted(e.target_ref or "" for e in events) == sorted([first.reference, second.reference])
+    assert all(e.actor_id == researcher.id for e in events)
+    assert all(e.detail == {"purpose": "search"} for e in events)
+    assert all(e.fields == ["aliases", "date_of_birth", "full_name"] for e in events)
+
+
+def _colliding(indexer: BlindIndexer, index_name: str, term: str, prefix: str) -> str:
+    """A made-up word whose value (in `index_name`, at the indexer's width) equals `term`'s."""
+    master = indexer.provider.primary()
+    wanted = indexer.value(master, index_name, term)
+    for number in range(100_000):
+        word = f"{prefix}{number}"
+        if indexer.value(master, index_name, normalise_name(word)) == wanted:
+            return word
+    raise AssertionError("no collision found")  # pragma: no cover - 1 byte: ~256 tries
+
+
+def test_with_one_byte_collisions_never_reach_the_user(
+    db_session: Session, create: Create, provider: KeyProvider, researcher: User
+) -> None:
+    """Width forced to 1 byte: the index finds impostors, decryption throws them out."""
+    indexer = BlindIndexer(provider, 1)
+    target = create("Movsar Demoev", width=1)
+    # An impostor whose whole name has the target's whole-name value...
+    whole = _colliding(indexer, "person_name", "demoev movsar", "wholename")
+    impostor_whole = create(whole, width=1)
+    # ...and one whose two words have the values of the target's two words.
+    first = _colliding(indexer, "person_name_token", "movsar", "firstname")
+    last = _colliding(indexer, "person_name_token", "demoev", "lastname")
+    impostor_words = create(f"{first} {last}", width=1)
+    filler = [create(f"Filler{n} Person{n}", width=1) for n in range(20)]
+    before = len(_decryptions(db_session))
+
+    matches = _search(db_session, provider, researcher, "Movsar Demoev", width=1)
+
+    assert [m.reference for m in matches] == [target.reference]
+    decrypted = {e.target_ref for e in _decryptions(db_session)[before:]}
+    # The impostors were candidates (so the index alone would have shown them) ...
+    assert {impostor_whole.reference, impostor_words.reference} <= decrypted
+    assert target.reference in decrypted
+    # ... and no one else was decrypted: the index still narrowed the search.
+    assert len(decrypted) < 3 + len(filler)
+
+
+def test_another_teams_person_never_matches(
+    db_session: Session, create: Create, provider: KeyProvider, researcher: User, team: Team
+) -> None:
+    ours = create("Movsar Demoev", born="1994-05-17")
+    other_team = TeamFactory()
+    outsider = UserFactory(role=Role.RESEARCHER, teams=[other_team])
+    theirs = create("Movsar Demoev", born="1994-05-17", user=outsider, team=other_team)
+    before = len(_decryptions(db_session))
+    for query in ("Movsar Demoev", "Demoev", "1994-05-17"):
+        assert [m.reference for m in _search(db_session, provider, researcher, query)] == [
+            ours.reference
+        ]
+        assert [m.reference for m in _search(db_session, provider, outsider, query)] == [
+            theirs.reference
+        ]
+    # The other team's person was not even decrypted for this researcher.
+    events = _decryptions(db_session)[before:]
+    assert {e.target_ref for e in events if e.actor_id == researcher.id} == {ours.reference}
+    duplicates = people.possible_duplicates(
+        db_session,
+        FieldVault(db_session, provider),
+        provider,
+        researcher,
+        team,
+        "Movsar Demoev",
+        None,
+        None,
+        width=WIDTH,
+    )
+    assert [d.reference for d in duplicates] == [ours.reference]
+
+
+@pytest.mark.parametrize("role", [Role.ADVOCACY_LEAD, Role.AUDITOR, Role.ADMIN])
+def test_only_researchers_may_search(
+    db_session: Session, provider: KeyProvider, team: Team, role: Role
+) -> None:
+    with pytest.raises(PermissionDenied):
+        _search(db_session, provider, UserFactory(role=role, teams=[team]), "Movsar")
+
+
+# -- duplicates --------------------------------------------------------------------------
+
+
+def test_duplicates_are_suggested_before_a_person_is_created(
+    db_session: Session,
+    create: Create,
+    provider: KeyProvider,
+    researcher: User,
+    team: Team,
+    vault: FieldVault,
+) -> None:
+    existing = create("Мовсар Демоев", "Mova", "1994-05-17")
+    create("Adam Primerov")
+
+    def suggest(name: str, aliases: str | None = None, born: str | None = None) -> list[Any]:
+        found = people.possible_duplicates(
+            db_session, vault, provider, researcher, team, name, aliases, born, width=WIDTH
+        )
+        return [(d.reference, d.kind, d.matched_on) for d in found]
+
+    ref = existing.reference
+    assert suggest("Movsar Demoyev") == [(ref, MatchKind.TRANSLITERATED, MatchedOn.FULL_NAME)]
+    assert suggest("Someone New", "MOVA") == [(ref, MatchKind.EXACT, MatchedOn.ALIAS)]
+    assert suggest("Movsar Aslanovich Demoev") == [(ref, MatchKind.PARTIAL, MatchedOn.FULL_NAME)]
+    assert suggest("Adam Demoev", None, "1994-05-17") == [
+        (ref, MatchKind.PARTIAL, MatchedOn.DATE_OF_BIRTH)
+    ]
+    assert suggest("Movsar Ivanov") == []  # one shared first name is not enough
+    assert suggest("Adlan Ivanov", None, "1994-05-17") == []  # nor a birthday alone
+
+    count = db_session.scalar(select(func.count()).select_from(Person))
+    outcome = people.register_person(
+        db_session,
+        vault,
+        provider,
+        ACTOR,
+        researcher,
+        team,
+        "Movsar Demoyev",
+        None,
+        None,
+        None,
+        width=WIDTH,
+    )
+    assert outcome.person is None
+    assert [d.reference for d in outcome.duplicates] == [ref]
+    assert db_session.scalar(select(func.count()).select_from(Person)) == count
+    confirmed = people.register_person(
+        db_session,
+        vault,
+        provider,
+        ACTOR,
+        researcher,
+        team,
+        "Movsar Demoyev",
+        None,
+        None,
+        None,
+        width=WIDTH,
+        confirmed_different=True,
+    )
+    assert confirmed.person is not None and confirmed.person.reference != ref
+    assert db_session.scalar(select(func.count()).select_from(Person)) == count + 1
+
+
+# -- rotation and reindexing ---------------------------------------------------------------
+
+
+def test_entries_made_under_an_old_key_are_found_after_a_rotation(
+    db_session: Session, create: Create, provider: KeyProvider, researcher: User
+) -> None:
+    old = provider.primary()
+    before = create("Zelimkhan Testoev", born="1990")
+    new = generate_master_key()
+    rotated = StaticKeyProvider([new, old], new.key_id, "test: rotated")
+    after = create("Зелимхан Тестоев", provider=rotated, vault=FieldVault(db_session, rotated))
+    assert {e.master_key_id for e in _entries(db_session, before)} == {old.key_id}
+    assert {e.master_key_id for e in _entries(db_session, after)} == {new.key_id}
+    found = _search(db_session, rotated, researcher, "Zelimkhan Testoyev")
+    assert sorted(m.reference for m in found) == sorted([before.reference, after.reference])
+    # The old provider does not hold the new key, so it finds only the old entries.
+    assert [m.reference for m in _search(db_session, provider, researcher, "Testoev")] == [
+        before.reference
+    ]
+
+
+def test_reindex_moves_every_entry_to_the_primary_key(
+    db_session: Session, create: Create, provider: KeyProvider, researcher: User, team: Team
+) -> None:
+    old = provider.primary()
+    persons = [create("Movsar Demoev", "Mova", "1994-05-17"), create("Adam Primerov")]
+    source = SourceFactory(team_id=team.id, secrets={"identity": "Зарема Примерова, sister"})
+    assert _entries(db_session, source) == []  # made without the service: no entries yet
+    counted = {p.id: len(_entries(db_session, p)) for p in persons}
+    new = generate_master_key()
+    rotated = StaticKeyProvider([new, old], new.key_id, "test: rotated")
+    progress: list[int] = []
+
+    outcome = people.reindex_all(
+        db_session, rotated, progress.append, width=WIDTH, actor=ACTOR, batch_size=1
+    )
+
+    assert outcome.master_key_id == new.key_id
+    assert outcome.records == {"persons": 2, "sources": 1}
+    assert progress == [1, 1, 1]  # one call per batch
+    assert index_queries.count_by_master_key(db_session) == {new.key_id: outcome.entries}
+    for person in persons:
+        assert len(_entries(db_session, person)) == counted[person.id]
+    assert {e.index_name for e in _entries(db_session, source)} == {
+        "source_identity",
+        "source_identity_token",
+    }
+    rebuilds = db_session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "blind_index.rebuild")
+    ).all()
+    assert len(rebuilds) == 3
+    # Idempotent: a second run leaves the same entries.
+    values = sorted(e.value for p in persons for e in _entries(db_session, p))
+    people.reindex_all(db_session, rotated, progress.append, width=WIDTH, actor=ACTOR)
+    assert sorted(e.value for p in persons for e in _entries(db_session, p)) == values
+    # Once data keys are re-wrapped too, the old key can go and people are still found.
+    while keys.rewrap_batch(db_session, rotated, ACTOR):
+        pass
+    only_new = StaticKeyProvider([new], new.key_id, "test: old key retired")
+    assert [m.reference for m in _search(db_session, only_new, researcher, "Movsar Demoyev")] == [
+        persons[0].reference
+    ]
+
+
+# -- erasure -----------------------------------------------------------------------------
+
+
+def test_an_erased_person_has_no_entries_and_is_never_found(
+    db_session: Session, create: Create, provider: KeyProvider, researcher: User
+) -> None:
+    person = create("Movsar Demoev", "Mova", "1994-05-17")
+    assert _entries(db_session, person)
+    erase_record(db_session, ACTOR, researcher, person.reference, "the person asked")
+    assert _entries(db_session, person) == []
+    for query in ("Movsar Demoev", "Mova", "1994-05-17"):
+        assert _search(db_session, provider, researcher, query) == []
+    # Not even an entry left behind by mistake makes it reappear, nor does reindexing.
+    people.index_record(db_session, provider, person, {"full_name": "Movsar Demoev"}, width=WIDTH)
+    assert _search(db_session, provider, researcher, "Movsar Demoev") == []
+    people.reindex_all(db_session, provider, lambda _n: None, width=WIDTH, actor=ACTOR)
+    assert _entries(db_session, person) == []
+    with pytest.raises(NotFound):
+        people.view_person(
+            db_session, FieldVault(db_session, provider), UserFactory(), person.reference
+        )
+    view = people.view_person(
+        db_session, FieldVault(db_session, provider), researcher, person.reference
+    )
+    assert view.erasure is not None and view.erasure.reason == "the person asked"
+    assert view.secrets is None
+
+
+def test_reindex_record_needs_every_indexed_field(
+    db_session: Session, create: Create, provider: KeyProvider
+) -> None:
+    person = create("Movsar Demoev", "Mova")
+    with pytest.raises(ValueError, match="aliases"):
+        people.reindex_record(db_session, provider, person, {"full_name": "Adam"}, width=WIDTH)
+    people.reindex_record(
+        db_session,
+        provider,
+        person,
+        {"full_name": "Adam Primerov", "aliases": None, "date_of_birth": None},
+        width=WIDTH,
+    )
+    assert len(_entries(db_session, person)) == 3  # whole name and two words; Mova is gone
+
+
+# -- the command ---------------------------------------------------------------------------
+
+
+def test_keys_reindex_command_rebuilds_at_the_configured_width(
+    app: Flask, db_session: Session, create: Create, provider: KeyProvider
+) -> None:
+    person = create("Movsar Demoev", "Mova", width=3)  # as if blind_index_bytes was 3
+    runner = app.test_cli_runner()
+
+    result = runner.invoke(cli, ["keys", "reindex", "--batch-size", "1"])
+
+    assert result.exit_code == 0, result.output
+    summary = result.stdout.strip().splitlines()
+    assert len(summary) == 1
+    assert summary[0].startswith("reindexed 1 records (1 persons, 0 sources): 5 blind-index")
+    assert provider.primary().key_id in summary[0]
+    assert "Reindexing" in result.stderr  # the progress bar, kept off stdout
+    entries = _entries(db_session, person)
+    assert {len(e.value) for e in entries} == {8}
+    again = runner.invoke(cli, ["keys", "reindex"])
+    assert again.exit_code == 0
+    assert again.stdout == result.stdout
+    assert sorted(e.value for e in _entries(db_session, person)) == sorted(e.value for e in entries)
