@@ -14,6 +14,7 @@ from incidents.bootstrap import ensure_instance_dir, load_key_provider, load_sec
 from incidents.errors import ConfigurationError
 from incidents.paths import data_dir
 from incidents.settings import Settings, load_settings
+from incidents.storage.store import DirectoryEvidenceStore
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -45,6 +46,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         TESTING=settings.env == "testing",
     )
     app.extensions["incidents.keys"] = load_key_provider(settings)
+    app.extensions[extensions.EVIDENCE_STORE] = DirectoryEvidenceStore(instance / "evidence")
     extensions.db.init_app(app, settings.sqlalchemy_url)
     _check_database(app, settings)
     extensions.login_manager.init_app(app)

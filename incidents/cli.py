@@ -6,7 +6,10 @@ non-zero exit status.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +22,13 @@ from werkzeug.serving import run_simple
 from incidents import create_app, migrate
 from incidents.audit.log import Actor
 from incidents.crypto.keys import generate_master_key, write_key_file
+from incidents.crypto.vault import FieldVault
 from incidents.errors import IncidentsError, ValidationError
-from incidents.extensions import db, key_provider
+from incidents.extensions import db, evidence_store, key_provider
 from incidents.models.vocabularies import Role
 from incidents.redaction import Profile
-from incidents.services import accounts, demo, erasure, keys
+from incidents.services import accounts, demo, erasure, keys, people
+from incidents.services import evidence as evidence_service
 from incidents.services.export import CLI_PROFILES, count_exported, export_records
 
 
@@ -266,6 +271,45 @@ def keys_retire(key_id: str) -> None:
     click.echo(f"retired master key {key_id}; it can no longer decrypt anything here")
 
 
+@keys_group.command("reindex")
+@click.option(
+    "--batch-size",
+    default=people.REINDEX_BATCH,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Records reindexed per transaction.",
+)
+@with_appcontext
+def keys_reindex(batch_size: int) -> None:
+    """Rebuild every blind-index entry under the primary master key, in batches.
+
+    Run it after `incidents keys rotate` (so that the old key can be retired) and after
+    changing blind_index_bytes. Each batch is committed; running it again is safe.
+    """
+    width = current_app.config["INCIDENTS_SETTINGS"].blind_index_bytes
+    total = people.count_indexed_records(db.session)
+    with click.progressbar(length=total, label="Reindexing", file=sys.stderr) as bar:
+
+        def batch_done(records: int) -> None:
+            db.session.commit()  # each batch is durable; a new run redoes everything safely
+            bar.update(records)
+
+        outcome = people.reindex_all(
+            db.session,
+            key_provider(),
+            batch_done,
+            width=width,
+            actor=Actor.command_line(),
+            batch_size=batch_size,
+        )
+    db.session.commit()
+    tables = ", ".join(f"{count} {table}" for table, count in outcome.records.items())
+    click.echo(
+        f"reindexed {outcome.total} records ({tables}): {outcome.entries} blind-index "
+        f"entries under {outcome.master_key_id}, {width} bytes each"
+    )
+
+
 # -- erasure ----------------------------------------------------------------------------
 
 
@@ -275,7 +319,9 @@ def keys_retire(key_id: str) -> None:
 @with_appcontext
 def erase_command(reference: str, reason: str) -> None:
     """Crypto-shred the record REFERENCE (INC-, RPT-, SRC-, PER-): its data key goes."""
-    outcome = erasure.erase_record(db.session, Actor.command_line(), None, reference, reason)
+    outcome = erasure.erase_record(
+        db.session, Actor.command_line(), None, reference, reason, store=evidence_store()
+    )
     db.session.commit()
     click.echo(
         f"erased {reference} ({outcome.records_shredded} records shredded); "
@@ -321,6 +367,116 @@ def export_command(profile: str, fmt: str, output: Path | None) -> None:
     click.echo(f"exported {sum(counts.values())} records ({profile})", err=True)
 
 
+# -- evidence ---------------------------------------------------------------------------
+
+PROGRESS_FROM_BYTES = 8 * 1024 * 1024  # smaller files are done before a bar would show
+
+
+@contextlib.contextmanager
+def _byte_progress(length: int, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr for a large file at a terminal; None otherwise."""
+    if length < PROGRESS_FROM_BYTES or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=length, label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
+@cli.group("evidence")
+def evidence_group() -> None:
+    """Evidence files: encrypted into the evidence store, checked on the way out."""
+
+
+@evidence_group.command("add")
+@click.argument("report_ref")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--description", default=None, help="What the file shows (stored encrypted).")
+@with_appcontext
+def evidence_add(report_ref: str, path: Path, description: str | None) -> None:
+    """Add the file PATH as evidence to the report REPORT_REF (e.g. RPT-2017-0003)."""
+    settings = current_app.config["INCIDENTS_SETTINGS"]
+    report = evidence_service.find_report(db.session, None, report_ref)
+    try:
+        size = path.stat().st_size
+        source = path.open("rb")
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
+    if size > settings.evidence_max_bytes:
+        source.close()
+        raise ValidationError(
+            f"the file is larger than {evidence_service.human_size(settings.evidence_max_bytes)}, "
+            "the most this installation accepts as evidence (setting evidence_max_bytes)"
+        )
+    with source, _byte_progress(size, "Encrypting") as progress:
+        evidence = evidence_service.add_evidence(
+            db.session,
+            FieldVault(db.session, key_provider()),
+            evidence_store(),
+            Actor.command_line(),
+            None,
+            report,
+            source,
+            path.name,
+            description,
+            max_bytes=settings.evidence_max_bytes,
+            chunk_bytes=settings.evidence_chunk_bytes,
+            progress=progress,
+        )
+    db.session.commit()
+    click.echo(
+        f"added evidence {evidence.id} to {report.reference}: {evidence.media_type}, "
+        f"{evidence_service.human_size(evidence.size_bytes)}, sha256 {evidence.sha256}"
+    )
+
+
+@evidence_group.command("get")
+@click.argument("evidence_id", type=click.UUID)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the decrypted file (mode 0600); it must not exist.",
+)
+@with_appcontext
+def evidence_get(evidence_id: Any, output: Path) -> None:
+    """Decrypt the evidence EVIDENCE_ID into OUTPUT once its SHA-256 matches the record."""
+    if output.exists():
+        raise click.ClickException(f"{output} exists; refusing to overwrite it")
+    details, content = evidence_service.open_evidence(
+        db.session,
+        FieldVault(db.session, key_provider()),
+        evidence_store(),
+        Actor.command_line(),
+        None,
+        evidence_id,
+    )
+    db.session.commit()  # the custody and decryption events, whatever happens next
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with (
+            os.fdopen(descriptor, "wb") as target,
+            contextlib.closing(content),
+            _byte_progress(details.size_bytes, "Decrypting") as progress,
+        ):
+            for chunk in content:
+                target.write(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+        partial.replace(output)  # only a file whose hash matched gets its name
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)  # a failed check leaves no output file
+        raise
+    click.echo(
+        f"wrote {output}: {details.media_type}, "
+        f"{evidence_service.human_size(details.size_bytes)}, sha256 {details.sha256} verified"
+    )
+
+
 # -- demo -------------------------------------------------------------------------------
 
 
@@ -337,7 +493,9 @@ def demo_command(no_serve: bool, reset: bool, port: int) -> None:
     if reset:
         migrate.downgrade(db.engine, "base")
     migrate.upgrade(db.engine)
-    outcome = demo.seed(db.session, key_provider(), Actor.command_line())
+    outcome = demo.seed(
+        db.session, key_provider(), Actor.command_line(), settings.blind_index_bytes
+    )
     db.session.commit()
     click.echo("Demo case: " + ("seeded." if outcome.seeded else "already present, kept as is."))
     click.echo("Demo users (passwords are new on every run):")

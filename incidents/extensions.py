@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from incidents.crypto.keys import KeyProvider
+from incidents.storage.store import EvidenceStore
 
 _EXTENSION = "incidents.db"
 
@@ -95,6 +96,15 @@ def key_provider() -> KeyProvider:
     """The master key provider built by create_app for this application."""
     provider: KeyProvider = current_app.extensions["incidents.keys"]
     return provider
+
+
+EVIDENCE_STORE = "incidents.evidence_store"
+
+
+def evidence_store() -> EvidenceStore:
+    """The evidence store built by create_app for this application."""
+    store: EvidenceStore = current_app.extensions[EVIDENCE_STORE]
+    return store
 
 
 db = Database()

@@ -25,8 +25,14 @@ from incidents.paths import data_dir
 Environment = Literal["development", "production", "testing"]
 ENV_PREFIX = "INCIDENTS_"
 MIN_SECRET_KEY_LENGTH = 32
+# Evidence files are encrypted in chunks of this many bytes (see incidents/crypto/stream.py).
+MIN_EVIDENCE_CHUNK_BYTES = 4 * 1024
+MAX_EVIDENCE_CHUNK_BYTES = 16 * 1024 * 1024
 # The drivers installed with the package; any other one fails later with a traceback.
 SUPPORTED_DRIVERS = {"sqlite": "pysqlite", "postgresql": "psycopg"}
+# Bytes kept of each blind-index HMAC (README: "Finding people without decrypting
+# everything"); 32 is all of HMAC-SHA256.
+BLIND_INDEX_BYTES_RANGE = (2, 32)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +47,9 @@ class Settings:
     master_key: str = ""
     log_level: str = "INFO"
     max_content_length: int = 16 * 1024 * 1024
+    evidence_max_bytes: int = 200 * 1024 * 1024
+    evidence_chunk_bytes: int = 1024 * 1024
+    blind_index_bytes: int = 8
 
     @property
     def is_production(self) -> bool:
@@ -95,6 +104,9 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
             raise ConfigurationError(f"{origin}: {name} must be a whole number") from None
         if number <= 0:
             raise ConfigurationError(f"{origin}: {name} must be greater than zero")
+        low, high = BLIND_INDEX_BYTES_RANGE
+        if name == "blind_index_bytes" and not low <= number <= high:
+            raise ConfigurationError(f"{origin}: {name} must be between {low} and {high}")
         return number
     if not isinstance(value, str):
         raise ConfigurationError(f"{origin}: {name} must be a string")
@@ -159,6 +171,11 @@ def _validate(settings: Settings) -> None:
     if driver != SUPPORTED_DRIVERS[backend]:
         raise ConfigurationError(
             f"database_url uses the driver {driver!r}; use {backend}+{SUPPORTED_DRIVERS[backend]}"
+        )
+    if not MIN_EVIDENCE_CHUNK_BYTES <= settings.evidence_chunk_bytes <= MAX_EVIDENCE_CHUNK_BYTES:
+        raise ConfigurationError(
+            f"evidence_chunk_bytes must be between {MIN_EVIDENCE_CHUNK_BYTES} and "
+            f"{MAX_EVIDENCE_CHUNK_BYTES} (default 1048576)"
         )
     if settings.is_production:
         if not settings.secret_key:

@@ -4,6 +4,7 @@ secret fields are sealed and their creation audited exactly as in the applicatio
 from __future__ import annotations
 
 import datetime as dt
+import io
 from functools import lru_cache
 from typing import Any
 
@@ -39,7 +40,10 @@ from incidents.models.vocabularies import (
     ViolationType,
 )
 from incidents.services.accounts import hash_password
+from incidents.services.evidence import add_evidence
 from incidents.services.records import create_record
+from incidents.storage.store import EvidenceStore
+from tests import samples
 
 DEFAULT_PASSWORD = "correct horse battery staple"
 TEST_ACTOR = Actor("tests")
@@ -224,4 +228,28 @@ class EvidenceFactory(_RecordFactory):
     media_type = "image/jpeg"
     secrets = factory.LazyFunction(
         lambda: {"filename": "IMG_2017-03-01.jpg", "description": "A photograph."}
+    )
+
+
+def stored_evidence(
+    store: EvidenceStore,
+    report: Report,
+    content: bytes | None = None,
+    filename: str = "IMG_2017-03-01.png",
+    description: str | None = "A photograph.",
+    chunk_bytes: int = 4096,
+) -> Evidence:
+    """Evidence with a real encrypted file in `store`, received through the service."""
+    return add_evidence(
+        session(),
+        _bound["vault"],
+        store,
+        TEST_ACTOR,
+        None,
+        report,
+        io.BytesIO(samples.png(padding=10_000) if content is None else content),
+        filename,
+        description,
+        max_bytes=16 * 1024 * 1024,
+        chunk_bytes=chunk_bytes,
     )

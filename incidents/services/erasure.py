@@ -20,6 +20,8 @@ from incidents.models import Consent, Erasure, Incident, Person, Report, Source
 from incidents.models.user import User
 from incidents.permissions import Permission, ensure
 from incidents.repositories import erasure as erasure_queries
+from incidents.services.evidence import forget_stored_files
+from incidents.storage.store import EvidenceStore
 
 MAX_REASON = 1000
 ERASABLE: dict[str, type[Any]] = {"INC": Incident, "RPT": Report, "SRC": Source, "PER": Person}
@@ -69,12 +71,18 @@ def _shred(session: Session, record: Any) -> None:
 
 
 def erase_record(
-    session: Session, actor: Actor, user: User | None, reference: str, reason: str
+    session: Session,
+    actor: Actor,
+    user: User | None,
+    reference: str,
+    reason: str,
+    store: EvidenceStore | None = None,
 ) -> ErasureOutcome:
     """Crypto-shred the record `reference` (and what describes it); the caller commits.
 
     `user` is the acting account on the web; None at the command line, where holding the
-    key file already gives full power over the data.
+    key file already gives full power over the data. With the evidence `store`, the stored
+    files of an erased report's evidence are deleted once the erasure commits.
     """
     model = _model_for(reference)
     reason = reason.strip()
@@ -94,6 +102,8 @@ def erase_record(
     shredded = [record, *_dependents(session, record)]
     for item in shredded:
         _shred(session, item)
+    if store is not None:
+        forget_stored_files(session, store, shredded)
     tombstone = Erasure(
         record_table=record.__tablename__,
         record_id=record.id,

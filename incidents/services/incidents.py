@@ -14,9 +14,10 @@ from incidents.db import FieldClass
 from incidents.errors import NotFound
 from incidents.models.incident import Incident
 from incidents.models.user import User
-from incidents.permissions import Permission, ensure, visible_field_classes
+from incidents.permissions import Permission, can, ensure, visible_field_classes
 from incidents.redaction import visible_values
 from incidents.repositories import incidents as incident_queries
+from incidents.services.evidence import evidence_for_reports
 
 PAGE_SIZE = 50
 
@@ -39,6 +40,7 @@ class IncidentView:
     reports: list[dict[str, Any]] = field(default_factory=list)
     acts: list[dict[str, Any]] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
+    can_add_evidence: bool = False
 
     @property
     def shows_secrets(self) -> bool:
@@ -87,12 +89,16 @@ def view_incident(
             values["person_reference"] = act.person.reference
         view.acts.append(values)
     if FieldClass.RESTRICTED in classes:
-        for report in incident_queries.reports_of_incident(session, incident):
+        reports = incident_queries.reports_of_incident(session, incident)
+        evidence = evidence_for_reports(session, vault, actor, user, reports)
+        for report in reports:
             values = visible_values(report, classes - {FieldClass.SECRET})
             if report.source is not None:
                 values["source_kind"] = report.source.kind.value
                 values["source_reliability"] = report.source.reliability.value
+            values["evidence"] = evidence.get(report.id, [])
             view.reports.append(values)
+        view.can_add_evidence = can(user, Permission.CASE_WRITE, incident)
     view.actions = [
         visible_values(action, classes - {FieldClass.SECRET})
         for action in incident_queries.actions_supported_by(session, incident)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from incidents.web import auth, errors, incidents, security
+from incidents.web import auth, errors, evidence, incidents, people, security
 
 
 def register_web(app: Flask) -> None:
@@ -12,3 +12,6 @@ def register_web(app: Flask) -> None:
     errors.init_app(app)
     app.register_blueprint(auth.blueprint)
     app.register_blueprint(incidents.blueprint)
+    evidence.init_app(app)
+    app.register_blueprint(evidence.blueprint)
+    app.register_blueprint(people.blueprint)

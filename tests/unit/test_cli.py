@@ -355,6 +355,9 @@ def test_keys_rotate_and_retire_from_the_command_line(
     assert_ok(rotated)
     status = run(["keys", "status"], workdir, database).stdout
     assert f"{old}\theld\t0 data keys" in status
+    refused = run(["keys", "retire", old], workdir, database)  # the index still uses it
+    assert_one_line_error(refused, "blind-index entries")
+    assert_ok(run(["keys", "reindex"], workdir, database))
     assert_ok(run(["keys", "retire", old], workdir, database))
     assert old not in run(["keys", "status"], workdir, database).stdout
     assert "Movsar Demoev" in run(["export", "--profile", "full"], workdir, database).stdout

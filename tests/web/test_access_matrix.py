@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 
 from incidents.models import User
 from tests.conftest import csrf_token
+from tests.factories import PersonFactory, ReportFactory, stored_evidence
 from tests.web.conftest import ROLES, World
 
 ANON, RESEARCHER, ADVOCACY, AUDITOR, ADMIN = ROLES
@@ -21,6 +22,10 @@ LOGGED_IN = (RESEARCHER, ADVOCACY, AUDITOR, ADMIN)
 
 def _everyone(status: int) -> dict[str, int]:
     return dict.fromkeys(ROLES, status)
+
+
+def _researchers_only(status: int) -> dict[str, int]:
+    return {ANON: 302, RESEARCHER: status, ADVOCACY: 403, AUDITOR: 403, ADMIN: 403}
 
 
 # (endpoint, method) -> role -> expected status. 302 for anonymous means "sent to login".
@@ -44,6 +49,27 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
         AUDITOR: 200,
         ADMIN: 404,  # not in the team: the record does not exist for them
     },
+    # People pages are for researchers only in this release; POSTs without a name are 400.
+    ("people.search", "GET"): _researchers_only(200),
+    ("people.search", "POST"): _researchers_only(400),
+    ("people.new_person", "GET"): _researchers_only(200),
+    ("people.new_person", "POST"): _researchers_only(400),
+    ("people.show_person", "GET"): _researchers_only(200),
+    # Evidence: researchers of the team; an upload without a file is shown again (422).
+    ("evidence.upload", "POST"): {
+        ANON: 302,
+        RESEARCHER: 422,
+        ADVOCACY: 403,
+        AUDITOR: 403,
+        ADMIN: 404,
+    },
+    ("evidence.download", "GET"): {
+        ANON: 302,
+        RESEARCHER: 200,
+        ADVOCACY: 403,
+        AUDITOR: 403,
+        ADMIN: 404,
+    },
 }
 
 
@@ -62,7 +88,21 @@ def test_every_route_has_an_entry(app: Flask) -> None:
     assert MATRIX.keys() - routes == set(), "matrix entries for routes that no longer exist"
 
 
+def _evidence_url(endpoint: str, world: World, client: FlaskClient) -> str | None:
+    """Evidence routes need a report of the world's incident, with a real stored file."""
+    if not endpoint.startswith("evidence."):
+        return None
+    report = ReportFactory(team_id=world.team.id, incident_id=world.incident.id)
+    if endpoint == "evidence.upload":
+        return f"/reports/{report.reference}/evidence"
+    # The file goes when the test's transaction is rolled back (incidents.storage.lifecycle).
+    evidence = stored_evidence(client.application.extensions["incidents.evidence_store"], report)
+    return f"/evidence/{evidence.id}/download"
+
+
 def _url(endpoint: str, world: World) -> str:
+    if endpoint == "people.show_person":
+        return f"/people/{PersonFactory(team_id=world.team.id).reference}"
     return {
         "static": "/static/app.css",
         "auth.login": "/login",
@@ -70,6 +110,8 @@ def _url(endpoint: str, world: World) -> str:
         "incidents.index": "/",
         "incidents.list_incidents": "/incidents",
         "incidents.show_incident": f"/incidents/{world.incident.reference}",
+        "people.search": "/people",
+        "people.new_person": "/people/new",
     }[endpoint]
 
 
@@ -84,7 +126,7 @@ def test_access(
     as_role: Callable[[str], User | None],
 ) -> None:
     as_role(role)
-    url = _url(endpoint, world)
+    url = _evidence_url(endpoint, world, client) or _url(endpoint, world)
     data = None
     if method == "POST":
         # A valid CSRF token, so the status shows the access rule and not the CSRF check.
