@@ -16,7 +16,9 @@ class BlindIndexEntry(Base):
     __tablename__ = "blind_index_entries"
     __table_args__ = (
         Index("ix_blind_index_entries_index_name_value", "index_name", "value"),
-        Index("ix_blind_index_entries_record_table_record_id", "record_table", "record_id"),
+        # Record id first: a lookup's `record_table = ?` (true of most rows) must never
+        # tempt the planner away from (index_name, value).
+        Index("ix_blind_index_entries_record_id_record_table", "record_id", "record_table"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

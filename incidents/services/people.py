@@ -504,13 +504,12 @@ def search_people(
     tokens = set(blind_index.significant_tokens(query))
     whole_lookup = indexer.lookup("person_name", [whole] if whole else [])
     token_lookup = indexer.lookup("person_name_token", tokens)
-    hits = index_queries.find(session, "persons", teams, [whole_lookup, token_lookup])
-    candidates = {h.record_id for h in hits if h.index_name == "person_name"}
-    if tokens:
-        # Every word of the query must have an entry for a partial match to be possible.
-        for record_id, covered in _token_coverage(hits, token_lookup).items():
-            if covered >= tokens:
-                candidates.add(record_id)
+    hits = index_queries.find(session, "persons", teams, [whole_lookup])
+    candidates = {hit.record_id for hit in hits}
+    # Every word of the query must have an entry for a partial match to be possible.
+    candidates |= index_queries.records_with_every_term(
+        session, "persons", teams, token_lookup, tokens
+    )
     matches = []
     for person, plain in _decrypt_candidates(session, vault, user, candidates, "search"):
         best: PersonMatch | None = None

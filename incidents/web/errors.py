@@ -9,7 +9,7 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from incidents.errors import NotFound, PermissionDenied
+from incidents.errors import DecryptionError, MasterKeyError, NotFound, PermissionDenied
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,17 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(PermissionDenied)
     def denied(_error: PermissionDenied) -> tuple[str, int]:
         return render_error(403)
+
+    @app.errorhandler(DecryptionError)
+    @app.errorhandler(MasterKeyError)
+    def undecryptable(error: DecryptionError | MasterKeyError) -> tuple[str, int]:
+        # The message names the record and field, never a value; operators need it.
+        log.error("cannot decrypt: %s", error)
+        return render_error(
+            500,
+            f"This record cannot be decrypted: {error}. Nothing from it was shown. "
+            "An administrator should check the master keys (incidents keys status).",
+        )
 
     @app.errorhandler(InternalServerError)
     def server_error(error: InternalServerError) -> tuple[str, int]:

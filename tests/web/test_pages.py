@@ -232,3 +232,21 @@ def test_disabled_user_cannot_log_in(
         },
     )
     assert response.status_code == 401
+
+
+def test_a_damaged_record_gets_a_clear_error_naming_it(
+    client: FlaskClient, world: World, as_role: Callable[[str], User | None], db_session: Session
+) -> None:
+    damaged = bytearray(world.incident.narrative or b"")
+    damaged[-1] ^= 1  # one flipped bit in the tag
+    world.incident.narrative = bytes(damaged)
+    db_session.flush()
+    as_role("researcher")
+    response = client.get(f"/incidents/{world.incident.reference}")
+    body = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert f"{world.incident.reference}, field narrative" in body
+    assert "cannot be decrypted" in body
+    assert "Traceback" not in body
+    assert "CANARY-place-9Z4" not in body  # not even the fields that would still decrypt
+    assert client.get("/incidents").status_code == 200  # the rest of the app still works
