@@ -251,12 +251,13 @@ def keys_rotate(new_key: bool, batch_size: int) -> None:
         current_app.extensions["incidents.keys"] = provider
         click.echo(f"added master key {key.key_id} as primary", err=True)
     total = keys.pending_rewraps(db.session, provider)
-    done = 0
     with click.progressbar(length=total, label="Re-wrapping data keys", file=sys.stderr) as bar:
-        while count := keys.rewrap_batch(db.session, provider, Actor.command_line(), batch_size):
+
+        def batch_done(count: int) -> None:
             db.session.commit()  # each batch is durable: a rotation killed here resumes
-            done += count
             bar.update(count)
+
+        done = keys.rewrap_all(db.session, provider, Actor.command_line(), batch_size, batch_done)
     click.echo(f"re-wrapped {done} data keys under {provider.primary().key_id}")
 
 

@@ -43,22 +43,24 @@ def count_not_wrapped_by(session: Session, key_id: str) -> int:
 
 
 def batch_not_wrapped_by(
-    session: Session, key_id: str, limit: int
+    session: Session, key_id: str, after: uuid.UUID | None, limit: int
 ) -> Sequence[Row[uuid.UUID, str, uuid.UUID, uuid.UUID, str, bytes]]:
-    """Up to `limit` data keys wrapped by any key but `key_id` (columns only, for speed)."""
-    return session.execute(
-        select(
-            DataKey.id,
-            DataKey.record_table,
-            DataKey.record_id,
-            DataKey.team_id,
-            DataKey.master_key_id,
-            DataKey.wrapped_key,
-        )
-        .where(DataKey.master_key_id != key_id)
-        .order_by(DataKey.id)
-        .limit(limit)
-    ).all()
+    """Up to `limit` data keys after id `after` wrapped by any key but `key_id`.
+
+    Keyset paging by id: each batch starts where the last ended instead of re-reading
+    the keys already done, so a rotation costs O(n), not O(n²).
+    """
+    statement = select(
+        DataKey.id,
+        DataKey.record_table,
+        DataKey.record_id,
+        DataKey.team_id,
+        DataKey.master_key_id,
+        DataKey.wrapped_key,
+    ).where(DataKey.master_key_id != key_id)
+    if after is not None:
+        statement = statement.where(DataKey.id > after)
+    return session.execute(statement.order_by(DataKey.id).limit(limit)).all()
 
 
 def update_wrapped_keys(session: Session, rows: list[dict[str, Any]]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -69,19 +71,30 @@ def pending_rewraps(session: Session, provider: KeyProvider) -> int:
     return key_queries.count_not_wrapped_by(session, provider.primary().key_id)
 
 
-def rewrap_batch(
-    session: Session, provider: KeyProvider, actor: Actor, batch_size: int = DEFAULT_BATCH
-) -> int:
-    """Re-wrap up to `batch_size` data keys under the primary key; return how many.
+@dataclass(frozen=True)
+class RewrapBatch:
+    count: int  # data keys re-wrapped by this batch; 0 when the rotation is complete
+    last_id: uuid.UUID | None  # where the next batch starts
 
-    Idempotent and resumable: each call picks the keys still wrapped by another key, so a
-    rotation killed at any point loses nothing and the next call carries on. The caller
-    commits after each batch. Data is not re-encrypted; only the data keys' wrapping.
+
+def rewrap_batch(
+    session: Session,
+    provider: KeyProvider,
+    actor: Actor,
+    batch_size: int = DEFAULT_BATCH,
+    after: uuid.UUID | None = None,
+) -> RewrapBatch:
+    """Re-wrap up to `batch_size` data keys (ids after `after`) under the primary key.
+
+    Idempotent and resumable: a batch picks only keys still wrapped by another key, so a
+    rotation killed at any point loses nothing and a new run (after=None) carries on.
+    The caller commits after each batch and passes `last_id` to the next. Data is not
+    re-encrypted; only the data keys' wrapping.
     """
     primary = provider.primary()
-    rows = key_queries.batch_not_wrapped_by(session, primary.key_id, batch_size)
+    rows = key_queries.batch_not_wrapped_by(session, primary.key_id, after, batch_size)
     if not rows:
-        return 0
+        return RewrapBatch(0, None)
     now = utcnow()
     updates = []
     for row in rows:
@@ -111,7 +124,24 @@ def rewrap_batch(
         "keys.rewrap",
         detail={"to": primary.key_id, "from": previous, "data_keys": len(rows)},
     )
-    return len(rows)
+    return RewrapBatch(len(rows), rows[-1].id)
+
+
+def rewrap_all(
+    session: Session,
+    provider: KeyProvider,
+    actor: Actor,
+    batch_size: int = DEFAULT_BATCH,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Re-wrap every data key not under the primary; `on_batch` commits each batch."""
+    done, after = 0, None
+    while (batch := rewrap_batch(session, provider, actor, batch_size, after)).count:
+        done += batch.count
+        after = batch.last_id
+        if on_batch is not None:
+            on_batch(batch.count)
+    return done
 
 
 def retire_key(

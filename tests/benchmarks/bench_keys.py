@@ -182,10 +182,7 @@ def bench_rotation(app: Any, count: int) -> None:
         _, provider = keys.add_primary_key(db.session, provider, ACTOR)
         db.session.commit()
         started = time.perf_counter()
-        done = 0
-        while batch := keys.rewrap_batch(db.session, provider, ACTOR, 1000):
-            db.session.commit()
-            done += batch
+        done = keys.rewrap_all(db.session, provider, ACTOR, 1000, lambda _: db.session.commit())
         elapsed = time.perf_counter() - started
         unwrap_wrap = rate(
             lambda: envelope.wrap_data_key(

@@ -80,13 +80,12 @@ def test_rewrap_moves_every_data_key_then_the_old_key_can_go(
     _, provider = keys.add_primary_key(db_session, key_file, ACTOR)
     with pytest.raises(ValidationError, match="still wraps"):
         keys.retire_key(db_session, provider, ACTOR, master_key.key_id)
-    batches = []
-    while count := keys.rewrap_batch(db_session, provider, ACTOR, batch_size=3):
-        batches.append(count)
-    assert sum(batches) >= 7 and max(batches) <= 3
+    batches: list[int] = []
+    done = keys.rewrap_all(db_session, provider, ACTOR, batch_size=3, on_batch=batches.append)
+    assert done == sum(batches) >= 7 and max(batches) <= 3
     assert _wrapped_by(db_session, master_key.key_id) == 0
     assert keys.pending_rewraps(db_session, provider) == 0
-    assert keys.rewrap_batch(db_session, provider, ACTOR) == 0  # idempotent
+    assert keys.rewrap_batch(db_session, provider, ACTOR).count == 0  # idempotent
 
     retired = keys.retire_key(db_session, provider, ACTOR, master_key.key_id)
     assert retired.key_ids() == [provider.primary().key_id]
