@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Callable
 
@@ -250,3 +251,20 @@ def test_a_damaged_record_gets_a_clear_error_naming_it(
     assert "Traceback" not in body
     assert "CANARY-place-9Z4" not in body  # not even the fields that would still decrypt
     assert client.get("/incidents").status_code == 200  # the rest of the app still works
+
+
+def test_no_secret_reaches_the_application_log(
+    client: FlaskClient,
+    world: World,
+    as_role: Callable[[str], User | None],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    as_role("researcher")
+    assert "CANARY-narrative-7Q2" in client.get(f"/incidents/{world.incident.reference}").text
+    client.post(
+        "/login",
+        data={"email": "CANARY-login\r\nINFO forged line", "password": "CANARY-password-1"},
+    )
+    assert "CANARY" not in caplog.text
+    assert "forged line" not in caplog.text
