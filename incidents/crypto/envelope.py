@@ -9,8 +9,8 @@ encode to the same bytes. A ciphertext moved to another row, column or team fail
 
 from __future__ import annotations
 
+import functools
 import secrets
-import struct
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -28,14 +28,19 @@ FIELD_PURPOSE = "incidents/field"
 DATA_KEY_PURPOSE = "incidents/data-key"
 
 
+def _length_prefixed(part: object) -> bytes:
+    data = str(part).encode("utf-8")
+    return len(data).to_bytes(4, "big") + data
+
+
+@functools.cache
+def _aad_prefix(purpose: str) -> bytes:
+    return _length_prefixed(purpose) + _length_prefixed(FORMAT_VERSION)
+
+
 def associated_data(purpose: str, *parts: object) -> bytes:
     """Length-prefixed encoding of the purpose, format version and the place's parts."""
-    encoded = bytearray()
-    for part in (purpose, FORMAT_VERSION, *parts):
-        data = str(part).encode("utf-8")
-        encoded += struct.pack(">I", len(data))
-        encoded += data
-    return bytes(encoded)
+    return _aad_prefix(purpose) + b"".join(_length_prefixed(part) for part in parts)
 
 
 def field_aad(table: str, column: str, record_id: object, team_id: object) -> bytes:
@@ -86,10 +91,17 @@ def new_data_key() -> bytes:
     return secrets.token_bytes(KEY_BYTES)
 
 
+@functools.lru_cache(maxsize=16)
+def _master_cipher(master: MasterKey) -> AESGCM:
+    """One AESGCM object per master key (a rotation wraps thousands of keys with it)."""
+    return AESGCM(master.material)
+
+
 def wrap_data_key(
     master: MasterKey, data_key: bytes, table: str, record_id: object, team_id: object
 ) -> bytes:
-    return seal(master.material, data_key, data_key_aad(master.key_id, table, record_id, team_id))
+    aad = data_key_aad(master.key_id, table, record_id, team_id)
+    return seal_with(_master_cipher(master), data_key, aad)
 
 
 def unwrap_data_key(
@@ -97,4 +109,4 @@ def unwrap_data_key(
 ) -> bytes:
     what = f"data key of {table} {record_id}"
     aad = data_key_aad(master.key_id, table, record_id, team_id)
-    return open_sealed(master.material, wrapped, aad, what)
+    return open_with(_master_cipher(master), wrapped, aad, what)

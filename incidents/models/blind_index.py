@@ -15,7 +15,13 @@ from incidents.db import Base, created_at, system, uuid_pk
 class BlindIndexEntry(Base):
     __tablename__ = "blind_index_entries"
     __table_args__ = (
-        Index("ix_blind_index_entries_index_name_value", "index_name", "value"),
+        # Covering for lookups: the words of a query are intersected on this index alone.
+        Index(
+            "ix_blind_index_entries_index_name_value_record_id",
+            "index_name",
+            "value",
+            "record_id",
+        ),
         # Record id first: a lookup's `record_table = ?` (true of most rows) must never
         # tempt the planner away from (index_name, value).
         Index("ix_blind_index_entries_record_id_record_table", "record_id", "record_table"),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from incidents.models.blind_index import BlindIndexEntry
@@ -63,7 +63,20 @@ def batch_not_wrapped_by(
     return session.execute(statement.order_by(DataKey.id).limit(limit)).all()
 
 
+_DATA_KEYS = cast(Table, DataKey.__table__)
+_REWRAP = (
+    update(_DATA_KEYS)
+    .where(_DATA_KEYS.c.id == bindparam("key_row"))
+    .values(
+        master_key_id=bindparam("new_master_key_id"),
+        wrapped_key=bindparam("new_wrapped_key"),
+        rewrapped_at=bindparam("at"),
+    )
+)
+
+
 def update_wrapped_keys(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Bulk UPDATE by primary key: each dict has id, master_key_id, wrapped_key, rewrapped_at."""
+    """One executemany UPDATE; each dict has key_row (the id), new_master_key_id,
+    new_wrapped_key and at. Core, not the ORM: no per-row bookkeeping for a bulk job."""
     if rows:
-        session.execute(update(DataKey), rows)
+        session.execute(_REWRAP, rows)

@@ -15,7 +15,7 @@ from incidents.db import utcnow
 from incidents.errors import ValidationError
 from incidents.repositories import data_keys as key_queries
 
-DEFAULT_BATCH = 1000
+DEFAULT_BATCH = 5000  # large enough that page writes amortise; small enough to resume
 
 
 @dataclass(frozen=True)
@@ -110,10 +110,10 @@ def rewrap_batch(
         )
         updates.append(
             {
-                "id": row.id,
-                "master_key_id": primary.key_id,
-                "wrapped_key": wrapped,
-                "rewrapped_at": now,
+                "key_row": row.id,
+                "new_master_key_id": primary.key_id,
+                "new_wrapped_key": wrapped,
+                "at": now,
             }
         )
     key_queries.update_wrapped_keys(session, updates)

@@ -39,7 +39,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("blind_index_entries", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_blind_index_entries_index_name_value", ["index_name", "value"], unique=False
+            "ix_blind_index_entries_index_name_value_record_id",
+            ["index_name", "value", "record_id"],
+            unique=False,
         )
         batch_op.create_index(
             batch_op.f("ix_blind_index_entries_master_key_id"), ["master_key_id"], unique=False
@@ -58,7 +60,7 @@ def downgrade() -> None:
     with op.batch_alter_table("blind_index_entries", schema=None) as batch_op:
         batch_op.drop_index("ix_blind_index_entries_record_id_record_table")
         batch_op.drop_index(batch_op.f("ix_blind_index_entries_master_key_id"))
-        batch_op.drop_index("ix_blind_index_entries_index_name_value")
+        batch_op.drop_index("ix_blind_index_entries_index_name_value_record_id")
 
     op.drop_table("blind_index_entries")
     # ### end Alembic commands ###
