@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, exists, false, func, intersect, or_, select
+from sqlalchemy import Select, and_, delete, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from incidents.crypto.blind_index import Lookup
@@ -110,15 +110,16 @@ def records_with_every_term(
 ) -> set[uuid.UUID]:
     """Records of `table` in `team_ids` with an entry of `lookup` for each one of `terms`.
 
-    The words are intersected first, on the covering (index_name, value, record_id)
-    index alone — a common first name costs an index range scan, not a row lookup per
-    person — and only the few survivors are checked for team and erasure. A value is
-    not paired with its master key here: values under different keys do not collide
-    beyond the truncation that decryption confirms anyway.
+    The rarest word goes first and each next word is looked up only among the records
+    that had the words before it, on the covering (index_name, value, record_id) index:
+    a common first name in the query costs one count, not a row per person who bears it.
+    Team and erasure are checked on the rarest word's few hits. A value is not paired with its
+    master key here: values under different keys do not collide beyond the truncation
+    that decryption confirms anyway.
     """
     if not terms or not team_ids:
         return set()
-    per_term = []
+    value_lists = []
     for term in terms:
         values = [
             value
@@ -128,26 +129,30 @@ def records_with_every_term(
         ]
         if not values:
             return set()
-        per_term.append(
-            select(BlindIndexEntry.record_id).where(
-                BlindIndexEntry.index_name == lookup.index_name,
-                BlindIndexEntry.value.in_(values),
+        value_lists.append(values)
+
+    def with_values(values: list[bytes]) -> Select[uuid.UUID]:
+        return select(BlindIndexEntry.record_id).where(
+            BlindIndexEntry.index_name == lookup.index_name, BlindIndexEntry.value.in_(values)
+        )
+
+    if len(value_lists) > 1:
+        value_lists.sort(
+            key=lambda values: (
+                session.scalar(select(func.count()).select_from(with_values(values).subquery()))
+                or 0
             )
         )
-    common = per_term[0] if len(per_term) == 1 else intersect(*per_term)
     erased = exists().where(
         Erasure.record_table == BlindIndexEntry.record_table,
         Erasure.record_id == BlindIndexEntry.record_id,
     )
-    statement = (
-        select(BlindIndexEntry.record_id)
-        .where(
-            BlindIndexEntry.record_id.in_(common.scalar_subquery()),
-            BlindIndexEntry.index_name == lookup.index_name,
-            BlindIndexEntry.record_table == table,
-            BlindIndexEntry.team_id.in_(team_ids),
-            ~erased,
-        )
-        .distinct()
+    # Team and erasure are checked where the rows are fewest: on the rarest word's hits.
+    narrowed = with_values(value_lists[0]).where(
+        BlindIndexEntry.record_table == table,
+        BlindIndexEntry.team_id.in_(team_ids),
+        ~erased,
     )
-    return set(session.scalars(statement))
+    for values in value_lists[1:]:
+        narrowed = with_values(values).where(BlindIndexEntry.record_id.in_(narrowed))
+    return set(session.scalars(narrowed.distinct()))

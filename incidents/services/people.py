@@ -41,6 +41,9 @@ MAX_NAME = 300
 MAX_ALIASES = 50
 MAX_CONTACT = 1000
 MAX_QUERY = 300
+# A search decrypts (and audits) every candidate; a lone common first name would open
+# thousands of records. Past this many, the researcher is asked to narrow the search.
+MAX_CANDIDATES = 200
 EARLIEST_BIRTH_YEAR = 1880
 REINDEX_BATCH = 500
 NAME_FIELDS = ("full_name", "aliases", "date_of_birth")
@@ -510,6 +513,12 @@ def search_people(
     candidates |= index_queries.records_with_every_term(
         session, "persons", teams, token_lookup, tokens
     )
+    if len(candidates) > MAX_CANDIDATES:
+        raise ValidationError(
+            f"more than {MAX_CANDIDATES} people may match {query!r}; add a family name, "
+            "another word or a date of birth",
+            {"q": "Too many possible matches: add a word."},
+        )
     matches = []
     for person, plain in _decrypt_candidates(session, vault, user, candidates, "search"):
         best: PersonMatch | None = None

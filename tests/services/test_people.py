@@ -482,3 +482,20 @@ def test_keys_reindex_command_rebuilds_at_the_configured_width(
     assert again.exit_code == 0
     assert again.stdout == result.stdout
     assert sorted(e.value for e in _entries(db_session, person)) == sorted(e.value for e in entries)
+
+
+def test_a_search_matching_too_many_people_asks_for_more_and_decrypts_nothing(
+    db_session: Session,
+    create: Create,
+    provider: KeyProvider,
+    researcher: User,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(people, "MAX_CANDIDATES", 3)
+    for index in range(4):
+        create(f"Movsar Example{index}")
+    before = len(_decryptions(db_session))
+    with pytest.raises(ValidationError, match="more than 3 people may match"):
+        _search(db_session, provider, researcher, "Movsar")
+    assert len(_decryptions(db_session)) == before
+    assert len(_search(db_session, provider, researcher, "Movsar Example2")) == 1
