@@ -312,6 +312,18 @@ def count_indexed_records(session: Session) -> int:
 # -- creating ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PersonDetails:
+    """What is typed in about a person; the identifying parts are sealed when stored."""
+
+    full_name: str
+    aliases: str | Sequence[str] | None = None
+    date_of_birth: str | None = None
+    contact: str | None = None
+    gender: Gender = Gender.UNKNOWN
+    age_band: AgeBand = AgeBand.UNKNOWN
+
+
 def create_person(
     session: Session,
     vault: FieldVault,
@@ -319,24 +331,19 @@ def create_person(
     actor: Actor,
     user: User,
     team: Team,
-    full_name: str,
-    aliases: str | Sequence[str] | None,
-    date_of_birth: str | None,
-    contact: str | None,
-    gender: Gender = Gender.UNKNOWN,
-    age_band: AgeBand = AgeBand.UNKNOWN,
+    details: PersonDetails,
     *,
     width: int,
 ) -> Person:
     """Record a person in `team`: seal the identifying fields, write index entries, audit."""
     ensure_people_access(user, write=True)
     _ensure_team(user, team)
-    name, alias_lines = _clean_names(full_name, aliases)
+    name, alias_lines = _clean_names(details.full_name, details.aliases)
     secrets = {
         "full_name": name,
         "aliases": "\n".join(alias_lines) or None,
-        "date_of_birth": clean_date_of_birth(date_of_birth),
-        "contact": _clean_contact(contact),
+        "date_of_birth": clean_date_of_birth(details.date_of_birth),
+        "contact": _clean_contact(details.contact),
     }
     person = create_record(
         session,
@@ -345,8 +352,8 @@ def create_person(
         Person,
         secrets=secrets,
         team_id=team.id,
-        gender=Gender(gender),
-        age_band=AgeBand(age_band),
+        gender=Gender(details.gender),
+        age_band=AgeBand(details.age_band),
     )
     index_record(session, provider, person, secrets, width=width)
     return person
@@ -359,12 +366,7 @@ def register_person(
     actor: Actor,
     user: User,
     team: Team,
-    full_name: str,
-    aliases: str | Sequence[str] | None,
-    date_of_birth: str | None,
-    contact: str | None,
-    gender: Gender = Gender.UNKNOWN,
-    age_band: AgeBand = AgeBand.UNKNOWN,
+    details: PersonDetails,
     *,
     width: int,
     confirmed_different: bool = False,
@@ -376,25 +378,19 @@ def register_person(
     _ensure_team(user, team)
     if not confirmed_different:
         duplicates = possible_duplicates(
-            session, vault, provider, user, team, full_name, aliases, date_of_birth, width=width
+            session,
+            vault,
+            provider,
+            user,
+            team,
+            details.full_name,
+            details.aliases,
+            details.date_of_birth,
+            width=width,
         )
         if duplicates:
             return Registration(None, duplicates)
-    person = create_person(
-        session,
-        vault,
-        provider,
-        actor,
-        user,
-        team,
-        full_name,
-        aliases,
-        date_of_birth,
-        contact,
-        gender,
-        age_band,
-        width=width,
-    )
+    person = create_person(session, vault, provider, actor, user, team, details, width=width)
     return Registration(person)
 
 

@@ -233,7 +233,7 @@ def bench_blind_index(app: Any, count: int) -> None:
             vault = FieldVault(session, provider)
             name = f"{GIVEN[index % 8]} {FAMILY[index % 7]}{index}"
             people.create_person(
-                session, vault, provider, ACTOR, user, team, name, None, None, None, width=width
+                session, vault, provider, ACTOR, user, team, people.PersonDetails(name), width=width
             )
             if index % 2000 == 1999:
                 session.commit()

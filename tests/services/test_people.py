@@ -66,10 +66,7 @@ def create(
             ACTOR,
             kw.pop("user", researcher),
             kw.pop("team", team),
-            full_name,
-            aliases,
-            born,
-            kw.pop("contact", None),
+            people.PersonDetails(full_name, aliases, born, kw.pop("contact", None)),
             width=kw.pop("width", WIDTH),
         )
 
@@ -325,10 +322,7 @@ def test_duplicates_are_suggested_before_a_person_is_created(
         ACTOR,
         researcher,
         team,
-        "Movsar Demoyev",
-        None,
-        None,
-        None,
+        people.PersonDetails("Movsar Demoyev"),
         width=WIDTH,
     )
     assert outcome.person is None
@@ -341,10 +335,7 @@ def test_duplicates_are_suggested_before_a_person_is_created(
         ACTOR,
         researcher,
         team,
-        "Movsar Demoyev",
-        None,
-        None,
-        None,
+        people.PersonDetails("Movsar Demoyev"),
         width=WIDTH,
         confirmed_different=True,
     )

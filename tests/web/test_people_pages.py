@@ -45,10 +45,7 @@ def record(app: Flask, db_session: Session, world: World) -> Callable[..., Perso
             ACTOR,
             user,
             team,
-            full_name,
-            aliases,
-            born,
-            kw.pop("contact", None),
+            people.PersonDetails(full_name, aliases, born, kw.pop("contact", None)),
             width=8,
         )
 
