@@ -35,6 +35,9 @@ POSTGRES_ADMIN_URL = os.environ.get(
 )
 REQUIRE_POSTGRES = os.environ.get("INCIDENTS_REQUIRE_POSTGRES") == "1"
 BACKENDS = ["sqlite", "postgresql"]
+# Short strings of digits and date punctuation ("1988") turn up by chance in UUID hex,
+# timestamps and ciphertext; secret-value searches skip them as no evidence either way.
+CHANCE_MATCH = re.compile(r"[0-9a-fA-F.:\- ]{4,9}")
 
 
 def postgres_unavailable_reason() -> str | None:

@@ -20,8 +20,6 @@ from collections import defaultdict
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
-from typing import Self
 
 import filetype
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -44,6 +42,7 @@ from incidents.models.user import User
 from incidents.permissions import Permission, can, ensure, visible_field_classes
 from incidents.repositories import evidence as evidence_queries
 from incidents.storage import lifecycle
+from incidents.storage.closing import ClosesOnExit
 from incidents.storage.store import EvidenceStore, StoredFileMissing, new_storage_key
 
 log = logging.getLogger(__name__)
@@ -374,7 +373,7 @@ def add_evidence(
 # -- download ---------------------------------------------------------------------------
 
 
-class EvidenceContent:
+class EvidenceContent(ClosesOnExit):
     """The plaintext of one stored file, chunk by chunk, checked against its intake hash.
 
     The last chunk is released only once the size and SHA-256 of the whole file match
@@ -432,17 +431,6 @@ class EvidenceContent:
 
     def close(self) -> None:
         self._chunks.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _describe(evidence: Evidence, report: Report | None) -> str:

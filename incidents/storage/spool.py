@@ -14,18 +14,18 @@ import io
 import tempfile
 import uuid
 from collections.abc import Iterator
-from types import TracebackType
-from typing import BinaryIO, Self
+from typing import BinaryIO
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from incidents.crypto.stream import StreamEncryptor, decrypt_stream
+from incidents.storage.closing import ClosesOnExit
 
 SPOOL_PURPOSE = "incidents/upload-spool"
 SPOOL_CHUNK_BYTES = 64 * 1024
 
 
-class EncryptedSpool:
+class EncryptedSpool(ClosesOnExit):
     """Write once, rewind with seek(0), then read: the file-like object upload parsers need."""
 
     def __init__(
@@ -99,14 +99,3 @@ class EncryptedSpool:
     def close(self) -> None:
         self._file.close()
         self._buffer = b""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()

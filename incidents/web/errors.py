@@ -24,10 +24,12 @@ MESSAGES = {
 }
 
 
-def render_error(status: int, detail: str | None = None) -> tuple[str, int]:
-    title, message = MESSAGES.get(status, ("Error", "The request could not be completed."))
+def render_error(
+    status: int, detail: str | None = None, title: str | None = None
+) -> tuple[str, int]:
+    default_title, message = MESSAGES.get(status, ("Error", "The request could not be completed."))
     return render_template(
-        "errors/error.html", status=status, title=title, message=detail or message
+        "errors/error.html", status=status, title=title or default_title, message=detail or message
     ), status
 
 

@@ -21,7 +21,6 @@ from flask import (
     current_app,
     flash,
     redirect,
-    render_template,
     request,
     url_for,
 )
@@ -33,7 +32,6 @@ from werkzeug.wrappers import Response
 from incidents.errors import DecryptionError, NotFound, ValidationError
 from incidents.extensions import db, evidence_store
 from incidents.models.report import Report
-from incidents.models.vocabularies import CREDIBILITY_LABELS, RELIABILITY_LABELS, label
 from incidents.permissions import Permission, can
 from incidents.services import evidence as evidence_service
 from incidents.services import incidents as incident_service
@@ -42,6 +40,7 @@ from incidents.storage.spool import EncryptedSpool
 from incidents.storage.store import StoredFileMissing
 from incidents.web.current import actor, current_account, vault
 from incidents.web.errors import render_error
+from incidents.web.incidents import render_incident
 
 log = logging.getLogger(__name__)
 
@@ -117,15 +116,7 @@ def _incident_page(report: Report, form: dict[str, Any], status: int) -> Any:
         db.session, vault(), current_account(), actor(), report.incident.reference
     )
     db.session.commit()  # the page's decryption events
-    page = render_template(
-        "incidents/detail.html",
-        view=view,
-        label=label,
-        credibility_labels=CREDIBILITY_LABELS,
-        reliability_labels=RELIABILITY_LABELS,
-        evidence_form=form,
-    )
-    return page, status
+    return render_incident(view, evidence_form=form), status
 
 
 @blueprint.post("/reports/<reference>/evidence")
@@ -183,29 +174,25 @@ def download(evidence_id: uuid.UUID) -> Response:
     return response
 
 
-def _error_page(status: int, title: str, message: str) -> tuple[str, int]:
-    return render_template("errors/error.html", status=status, title=title, message=message), status
-
-
 @blueprint.errorhandler(413)
 def too_large(_error: Exception) -> tuple[str, int]:
     if not _may_upload():
         return render_error(413)
     limit = evidence_service.human_size(_settings().evidence_max_bytes)
-    return _error_page(
+    return render_error(
         413,
-        "File too large",
-        f"Evidence files may be up to {limit}. Nothing was saved. "
+        title="File too large",
+        detail=f"Evidence files may be up to {limit}. Nothing was saved. "
         "Go back to choose a smaller file, or ask an administrator about larger ones.",
     )
 
 
 @blueprint.errorhandler(evidence_service.EvidenceErased)
 def erased(_error: Exception) -> tuple[str, int]:
-    return _error_page(
+    return render_error(
         410,
-        "Erased",
-        "This evidence file was erased with its report. It can never be opened again.",
+        title="Erased",
+        detail="This evidence file was erased with its report. It can never be opened again.",
     )
 
 
@@ -213,9 +200,9 @@ def erased(_error: Exception) -> tuple[str, int]:
 @blueprint.errorhandler(DecryptionError)
 def unreadable(error: Exception) -> tuple[str, int]:
     log.error("evidence download refused: %s", error)  # ids and references, no secret
-    return _error_page(
+    return render_error(
         500,
-        "File unavailable",
-        "The stored file is missing or damaged, so nothing was released. "
+        title="File unavailable",
+        detail="The stored file is missing or damaged, so nothing was released. "
         "The administrator can restore it from a backup.",
     )

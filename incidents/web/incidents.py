@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -44,10 +45,16 @@ def show_incident(reference: str) -> str | tuple[str, int]:
         db.session, vault(), current_account(), actor(), reference
     )
     db.session.commit()  # the decryption's audit event
+    return render_incident(view)
+
+
+def render_incident(view: incident_service.IncidentView, **extra: Any) -> str:
+    """The incident page; other areas re-render it with their form errors in `extra`."""
     return render_template(
         "incidents/detail.html",
         view=view,
         label=label,
         credibility_labels=CREDIBILITY_LABELS,
         reliability_labels=RELIABILITY_LABELS,
+        **extra,
     )

@@ -27,8 +27,8 @@ from incidents.services.export import (
     count_exported,
     export_records,
 )
+from tests.conftest import CHANCE_MATCH
 from tests.factories import IncidentFactory, PersonFactory, SourceFactory
-from tests.services.test_no_plaintext_at_rest import CHANCE_MATCH
 
 HEADER_KEYS = {"format", "profile", "generated_at", "field_classes", "records"}
 SYSTEM_NAMES = {"password_hash", "wrapped_key", "storage_key", "token_hash", "master_key_id"}

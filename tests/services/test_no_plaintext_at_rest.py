@@ -28,13 +28,10 @@ from sqlalchemy.engine import make_url
 from incidents.crypto import envelope
 from incidents.crypto.keys import load_key_file
 from incidents.models import DataKey
-from tests.conftest import PostgresDatabase, skip_without_postgres
+from tests.conftest import CHANCE_MATCH, PostgresDatabase, skip_without_postgres
 
 ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be")
 MIN_SECRETS = 30
-# Short strings of digits and date punctuation ("1988") turn up by chance in UUID hex,
-# timestamps and ciphertext; they are no evidence either way, so they are not searched.
-CHANCE_MATCH = re.compile(r"[0-9a-fA-F.:\- ]{4,9}")
 # The SQLite database and its journal files follow the umask; everything else in the
 # instance folder (key files, evidence) must be private to the owner.
 DATABASE_FILE = re.compile(r"incidents\.db(-wal|-shm|-journal)?")
