@@ -10,7 +10,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from incidents import extensions
-from incidents.bootstrap import ensure_instance_dir, load_key_provider, load_secret_key
+from incidents.bootstrap import (
+    ensure_instance_dir,
+    load_audit_signer,
+    load_key_provider,
+    load_secret_key,
+)
 from incidents.errors import ConfigurationError
 from incidents.paths import data_dir
 from incidents.settings import Settings, load_settings
@@ -43,14 +48,19 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=settings.is_production,
         WTF_CSRF_TIME_LIMIT=3600,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_STRATEGY="moving-window",
+        RATELIMIT_HEADERS_ENABLED=False,
         TESTING=settings.env == "testing",
     )
     app.extensions["incidents.keys"] = load_key_provider(settings)
+    app.extensions[extensions.AUDIT_SIGNER] = load_audit_signer(settings)
     app.extensions[extensions.EVIDENCE_STORE] = DirectoryEvidenceStore(instance / "evidence")
     extensions.db.init_app(app, settings.sqlalchemy_url)
     _check_database(app, settings)
     extensions.login_manager.init_app(app)
     extensions.csrf.init_app(app)
+    extensions.limiter.init_app(app)
 
     from incidents.web import register_web
     from incidents.web.current import init_login

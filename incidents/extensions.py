@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, g
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from incidents.audit.signing import Signer
 from incidents.crypto.keys import KeyProvider
 from incidents.storage.store import EvidenceStore
 
@@ -107,6 +110,18 @@ def evidence_store() -> EvidenceStore:
     return store
 
 
+AUDIT_SIGNER = "incidents.audit_signer"
+
+
+def audit_signer() -> Signer:
+    """The audit checkpoint signing key loaded by create_app (kept outside the database)."""
+    signer: Signer = current_app.extensions[AUDIT_SIGNER]
+    return signer
+
+
 db = Database()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# Limits are declared on the views that need them (login and second factor); nothing is
+# limited by default. Storage comes from the ratelimit_storage_uri setting.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -45,11 +45,22 @@ class Settings:
     secret_key: str = ""
     master_key_file: str = ""
     master_key: str = ""
+    # The audit log (README: "The audit log: what it proves and what it does not").
+    audit_signing_key_file: str = ""
+    audit_log_origin: str = "incidents.example/audit-log"
     log_level: str = "INFO"
     max_content_length: int = 16 * 1024 * 1024
     evidence_max_bytes: int = 200 * 1024 * 1024
     evidence_chunk_bytes: int = 1024 * 1024
     blind_index_bytes: int = 8
+    # Accounts and sessions (README: "Security model").
+    require_two_factor: bool = True
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    reauth_minutes: int = 10
+    ratelimit_storage_uri: str = "memory://"
+    login_limit_per_account: str = "5 per 15 minutes"
+    login_limit_per_address: str = "30 per 15 minutes"
 
     @property
     def is_production(self) -> bool:
@@ -95,6 +106,8 @@ def _check_keys(values: Mapping[str, Any], origin: str) -> None:
 def _coerce(name: str, value: Any, origin: str) -> Any:
     """Convert a value to the declared type of setting `name`, or say what is wrong."""
     expected = _FIELDS[name].type
+    if expected == "bool":
+        return _coerce_bool(name, value, origin)
     if expected == "int":
         if isinstance(value, bool | float):  # int() would turn 1.5 into 1 without a word
             raise ConfigurationError(f"{origin}: {name} must be a whole number")
@@ -110,6 +123,8 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
         return number
     if not isinstance(value, str):
         raise ConfigurationError(f"{origin}: {name} must be a string")
+    if name.startswith("login_limit_"):
+        _check_rate_limit(name, value, origin)
     if name == "env" and value not in get_args(Environment):
         choices = ", ".join(get_args(Environment))
         raise ConfigurationError(f"{origin}: env must be one of {choices}, not {value!r}")
@@ -119,6 +134,30 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
             f"not {value!r}"
         )
     return value
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _coerce_bool(name: str, value: Any, origin: str) -> bool:
+    """TOML gives a real boolean; an environment variable gives a word."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise ConfigurationError(f"{origin}: {name} must be true or false, not {value!r}")
+
+
+def _check_rate_limit(name: str, value: str, origin: str) -> None:
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigurationError(
+            f"{origin}: {name} must be a rate such as '5 per 15 minutes', not {value!r}"
+        ) from None
 
 
 def load_settings(
@@ -177,6 +216,12 @@ def _validate(settings: Settings) -> None:
             f"evidence_chunk_bytes must be between {MIN_EVIDENCE_CHUNK_BYTES} and "
             f"{MAX_EVIDENCE_CHUNK_BYTES} (default 1048576)"
         )
+    origin = settings.audit_log_origin
+    if not origin or not origin.isprintable() or " " in origin or "+" in origin:
+        raise ConfigurationError(
+            "audit_log_origin must name the log in one word without '+', e.g. "
+            "audit.example.org/incidents"
+        )
     if settings.is_production:
         if not settings.secret_key:
             raise ConfigurationError(
@@ -198,4 +243,14 @@ def _validate(settings: Settings) -> None:
             raise ConfigurationError(
                 "production runs on PostgreSQL: set INCIDENTS_DATABASE_URL "
                 "to a postgresql+psycopg:// URL"
+            )
+        if not settings.require_two_factor:
+            raise ConfigurationError(
+                "production requires two-factor authentication for every account: "
+                "remove require_two_factor = false"
+            )
+        if settings.ratelimit_storage_uri.startswith("memory://"):
+            raise ConfigurationError(
+                "production keeps login throttling in Redis, shared by every worker: set "
+                "INCIDENTS_RATELIMIT_STORAGE_URI=redis://host:6379"
             )

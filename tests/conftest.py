@@ -106,6 +106,11 @@ def make_test_app(database_url: str, instance: Path, key: MasterKey, **overrides
         "instance_path": str(instance),
         "secret_key": secrets.token_urlsafe(48),
         "master_key": master_key_variable(key),
+        # Most tests log in with a password only and many times from one address; the
+        # two-factor and throttling tests build apps with the production values.
+        "require_two_factor": False,
+        "login_limit_per_account": "10000 per minute",
+        "login_limit_per_address": "10000 per minute",
         **overrides,
     }
     return create_app(settings)

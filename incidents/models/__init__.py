@@ -8,7 +8,7 @@ from incidents.models.advocacy import (
     FollowUp,
     action_organisations,
 )
-from incidents.models.audit import AuditEvent
+from incidents.models.audit import AuditEvent, AuditTreeState
 from incidents.models.blind_index import BlindIndexEntry
 from incidents.models.consent import Consent
 from incidents.models.erasure import Erasure
@@ -20,7 +20,14 @@ from incidents.models.person import Act, Involvement, Person
 from incidents.models.report import Report
 from incidents.models.sequence import ReferenceCounter
 from incidents.models.source import Source
-from incidents.models.user import ApiToken, TeamMembership, User, UserRole
+from incidents.models.user import (
+    ApiToken,
+    RecoveryCode,
+    TeamMembership,
+    User,
+    UserRole,
+    UserSession,
+)
 
 __all__ = [
     "Act",
@@ -29,6 +36,7 @@ __all__ = [
     "AdvocacyAction",
     "ApiToken",
     "AuditEvent",
+    "AuditTreeState",
     "BlindIndexEntry",
     "Campaign",
     "Consent",
@@ -41,6 +49,7 @@ __all__ = [
     "Involvement",
     "Organisation",
     "Person",
+    "RecoveryCode",
     "ReferenceCounter",
     "Report",
     "Source",
@@ -49,5 +58,6 @@ __all__ = [
     "TeamMembership",
     "User",
     "UserRole",
+    "UserSession",
     "action_organisations",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, relationship
 
 from incidents.db import Base, UtcDateTime, created_at, enum_type, restricted, system, uuid_pk
@@ -23,12 +23,28 @@ class User(Base):
     is_active: Mapped[bool] = restricted(Boolean, default=True)
     created_at: Mapped[datetime] = created_at()
     last_login_at: Mapped[datetime | None] = restricted(UtcDateTime)
+    password_changed_at: Mapped[datetime | None] = restricted(UtcDateTime)
+    totp_secret: Mapped[bytes | None] = system(
+        LargeBinary, comment="TOTP secret sealed with the account's data key (two_factor.py)"
+    )
+    totp_enabled_at: Mapped[datetime | None] = restricted(
+        UtcDateTime, comment="set when the first code confirmed the enrolment"
+    )
+    totp_last_step: Mapped[int | None] = system(
+        BigInteger, comment="time step of the last accepted code; older or equal ones are replays"
+    )
+    two_factor_exempt: Mapped[bool] = restricted(
+        Boolean, default=False, comment="demo accounts only; ignored in production"
+    )
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
     memberships: Mapped[list[TeamMembership]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
+    )
+    recovery_codes: Mapped[list[RecoveryCode]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
     )
 
     # The interface Flask-Login expects, without importing Flask into the models.
@@ -45,6 +61,10 @@ class User(Base):
     @property
     def team_ids(self) -> frozenset[uuid.UUID]:
         return frozenset(m.team_id for m in self.memberships)
+
+    @property
+    def has_two_factor(self) -> bool:
+        return self.totp_enabled_at is not None
 
 
 class UserRole(Base):
@@ -87,3 +107,42 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = restricted(UtcDateTime)
     revoked_at: Mapped[datetime | None] = restricted(UtcDateTime)
     last_used_at: Mapped[datetime | None] = restricted(UtcDateTime)
+
+
+class RecoveryCode(Base):
+    """A single-use second factor for a lost authenticator; only a hash is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = restricted(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = system(
+        String(64), comment="SHA-256 hex of the code (80 random bits, so no slow hash needed)"
+    )
+    created_at: Mapped[datetime] = created_at()
+    used_at: Mapped[datetime | None] = restricted(UtcDateTime)
+
+    user: Mapped[User] = relationship(back_populates="recovery_codes")
+
+
+class UserSession(Base):
+    """A logged-in browser. The cookie carries a random token; only its hash is stored, and
+    ending the row (logout, password/role/2FA change, disable, timeout) ends the session."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    user_id: Mapped[uuid.UUID] = restricted(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = system(String(64), unique=True, comment="SHA-256 hex of the token")
+    created_at: Mapped[datetime] = created_at()
+    last_seen_at: Mapped[datetime] = restricted(UtcDateTime)
+    confirmed_at: Mapped[datetime] = restricted(
+        UtcDateTime, comment="last time the password was entered in this session (re-auth)"
+    )
+    user_agent: Mapped[str] = restricted(String(200), default="")
+    ended_at: Mapped[datetime | None] = restricted(UtcDateTime, index=True)
+    end_reason: Mapped[str | None] = restricted(
+        String(32), comment="logout, idle, expired, password, roles, two-factor, disabled…"
+    )
+
+    user: Mapped[User] = relationship()

@@ -1,16 +1,23 @@
-"""Queries on users and teams."""
+"""Queries on users, teams, sessions and recovery codes."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import uuid
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from incidents.models.organisation import Team
-from incidents.models.user import User
+from incidents.models.user import RecoveryCode, TeamMembership, User, UserRole, UserSession
+from incidents.models.vocabularies import Role
 
 
 def user_by_email(session: Session, email: str) -> User | None:
     return session.scalars(select(User).where(User.email == email)).one_or_none()
+
+
+def user_by_id(session: Session, user_id: uuid.UUID) -> User | None:
+    return session.get(User, user_id)
 
 
 def team_by_slug(session: Session, slug: str) -> Team | None:
@@ -23,3 +30,65 @@ def all_users(session: Session) -> list[User]:
 
 def all_teams(session: Session) -> list[Team]:
     return list(session.scalars(select(Team).order_by(Team.slug)))
+
+
+def active_admin_count(session: Session) -> int:
+    query = (
+        select(func.count())
+        .select_from(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.ADMIN, User.is_active.is_(True))
+    )
+    return int(session.scalar(query) or 0)
+
+
+def session_by_token_hash(session: Session, token_hash: str) -> UserSession | None:
+    return session.scalars(
+        select(UserSession).where(UserSession.token_hash == token_hash)
+    ).one_or_none()
+
+
+def open_sessions(session: Session, user_id: uuid.UUID) -> list[UserSession]:
+    return list(
+        session.scalars(
+            select(UserSession)
+            .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+            .order_by(UserSession.created_at.desc())
+        )
+    )
+
+
+def unused_recovery_code(
+    session: Session, user_id: uuid.UUID, code_hash: str
+) -> RecoveryCode | None:
+    return session.scalars(
+        select(RecoveryCode).where(
+            RecoveryCode.user_id == user_id,
+            RecoveryCode.code_hash == code_hash,
+            RecoveryCode.used_at.is_(None),
+        )
+    ).first()
+
+
+def unused_recovery_code_count(session: Session, user_id: uuid.UUID) -> int:
+    query = select(func.count()).where(
+        RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None)
+    )
+    return int(session.scalar(query) or 0)
+
+
+def team_members(session: Session, team_id: uuid.UUID) -> list[User]:
+    return list(
+        session.scalars(
+            select(User)
+            .join(TeamMembership, TeamMembership.user_id == User.id)
+            .where(TeamMembership.team_id == team_id)
+            .order_by(User.email)
+        )
+    )
+
+
+def team_member_counts(session: Session) -> dict[uuid.UUID, int]:
+    """Members per team id; teams without members are absent."""
+    query = select(TeamMembership.team_id, func.count()).group_by(TeamMembership.team_id)
+    return {team_id: int(count) for team_id, count in session.execute(query)}

@@ -133,9 +133,12 @@ def _demo_users(session: Session, actor: Actor) -> list[Credential]:
         user = accounts.find_user_by_email(session, email)
         if user is None:
             teams = [t for t in (accounts.team_by_slug(session, s) for s in team_slugs) if t]
-            accounts.create_user(session, actor, email, name, password, [role], teams)
+            user = accounts.create_user(session, actor, email, name, password, [role], teams)
         else:
             accounts.set_password(session, actor, user, password)
+        # Demo accounts log in without a second factor so that anyone can try the demo;
+        # every page says so, and production ignores the exemption.
+        user.two_factor_exempt = True
         credentials.append(Credential(role.value, email, password))
     return credentials
 

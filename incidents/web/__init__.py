@@ -2,16 +2,44 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import Any
 
-from incidents.web import auth, errors, evidence, incidents, people, security
+from flask import Flask, current_app
+from flask_login import current_user
+
+from incidents.permissions import Permission, can
+
+from incidents.web import account, admin, auth, errors, evidence, incidents, people, security
 
 
 def register_web(app: Flask) -> None:
     security.init_app(app)
+    app.context_processor(_template_helpers)
     errors.init_app(app)
     app.register_blueprint(auth.blueprint)
+    app.register_blueprint(account.blueprint)
+    app.register_blueprint(admin.blueprint)
     app.register_blueprint(incidents.blueprint)
     evidence.init_app(app)
     app.register_blueprint(evidence.blueprint)
     app.register_blueprint(people.blueprint)
+
+
+def _template_helpers() -> dict[str, Any]:
+    """`may("users:manage")` for navigation, and whether to show the demo-account banner.
+
+    Navigation only hides links; every view checks the permission itself.
+    """
+
+    def may(permission: str) -> bool:
+        return bool(current_user.is_authenticated) and can(current_user, Permission(permission))
+
+    settings = current_app.config["INCIDENTS_SETTINGS"]
+    demo_account = (
+        bool(current_user.is_authenticated)
+        and current_user.two_factor_exempt
+        and not current_user.has_two_factor
+        and settings.require_two_factor
+        and not settings.is_production
+    )
+    return {"may": may, "demo_account_banner": demo_account}

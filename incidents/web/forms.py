@@ -3,14 +3,70 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length
+from wtforms import EmailField, PasswordField, SelectMultipleField, StringField, widgets
+from wtforms.validators import DataRequired, EqualTo, Length
+
+from incidents.services.passwords import MAX_PASSWORD_LENGTH
+
+CODE_MAX_LENGTH = 40  # a six-digit code or a recovery code with its hyphens and spaces
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
     email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
+
+
+class SecondFactorForm(FlaskForm):  # type: ignore[misc]
+    code = StringField(
+        "Code from your authenticator, or a recovery code",
+        validators=[DataRequired(), Length(max=CODE_MAX_LENGTH)],
+    )
+
+
+class ReauthenticateForm(FlaskForm):  # type: ignore[misc]
+    """Password again, plus a second-factor code when the account has one."""
+
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
+    code = StringField(
+        "Code from your authenticator, or a recovery code",
+        validators=[DataRequired(), Length(max=CODE_MAX_LENGTH)],
+    )
+
+
+class PasswordChangeForm(FlaskForm):  # type: ignore[misc]
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+    )
+    new_password = PasswordField(
+        "New password",
+        validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)],
+    )
+    confirm_password = PasswordField(
+        "New password again",
+        validators=[DataRequired(), EqualTo("new_password", message="the two entries differ")],
+    )
+
+
+class EnrolTwoFactorForm(FlaskForm):  # type: ignore[misc]
+    code = StringField(
+        "Six-digit code from the app", validators=[DataRequired(), Length(max=CODE_MAX_LENGTH)]
+    )
 
 
 class LogoutForm(FlaskForm):  # type: ignore[misc]
     """Logging out changes state, so it is a POST with a CSRF token."""
+
+
+class ActionForm(FlaskForm):  # type: ignore[misc]
+    """A button that changes state: only the CSRF token."""
+
+
+class MultiCheckboxField(SelectMultipleField):  # type: ignore[misc]
+    """Several choices as checkboxes (roles, teams), readable without JavaScript."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, flash, g, redirect, request, url_for
 from flask_login import current_user
 
 from incidents.extensions import login_manager
+from incidents.services import sessions, two_factor
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,6 +35,45 @@ def public(view: F) -> F:
     return view
 
 
+def allowed_before_enrolment(view: F) -> F:
+    """Mark a view a logged-in user may use before setting up a required second factor."""
+    view.before_enrolment = True  # type: ignore[attr-defined]
+    return view
+
+
+def recent_login_required(view: F) -> F:
+    """Sensitive operations ask for the password again when the last entry is old.
+
+    A GET is sent on to the confirmation page and back; a POST whose confirmation has
+    run out is sent back to the page it came from, which says to repeat the action (the
+    forms that need this are a few fields, shown again as they were).
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from incidents.web.current import current_session, session_policy
+
+        if sessions.recently_confirmed(current_session(), session_policy()):
+            return view(*args, **kwargs)
+        if request.method == "GET":
+            target = request.full_path.rstrip("?")
+        else:
+            target = _same_site_path(request.referrer) or url_for("incidents.index")
+            flash("Confirm your password, then repeat what you were doing.", "info")
+        return redirect(url_for("auth.reauthenticate", next=target))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _same_site_path(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 def _require_login() -> Any:
     if request.endpoint is None:  # 404s are answered by the error handler
         return None
@@ -39,7 +81,19 @@ def _require_login() -> Any:
     if request.endpoint == "static" or getattr(view, "is_public", False):
         return None
     if not current_user.is_authenticated:
+        if g.get("session_ended"):
+            flash("Your session has ended. Please log in again.", "info")
+            target = request.full_path.rstrip("?") if request.method == "GET" else None
+            return redirect(url_for("auth.login", next=target))
         return login_manager.unauthorized()
+    if getattr(view, "before_enrolment", False):
+        return None
+    settings = current_app.config["INCIDENTS_SETTINGS"]
+    if two_factor.needs_enrolment(
+        current_user, settings.require_two_factor, settings.is_production
+    ):
+        flash("Set up two-factor authentication to continue.", "info")
+        return redirect(url_for("account.two_factor_setup"))
     return None
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from werkzeug.serving import make_server
 
 from incidents import migrate
@@ -26,6 +27,7 @@ REQUIRE_BROWSER = os.environ.get("INCIDENTS_REQUIRE_BROWSER") == "1"
 class LiveDemo:
     url: str
     passwords: dict[str, tuple[str, str]]  # role -> (email, password)
+    app: Flask
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +35,10 @@ def live_demo(
     tmp_path_factory: pytest.TempPathFactory, master_key: MasterKey
 ) -> Iterator[LiveDemo]:
     instance = tmp_path_factory.mktemp("live")
-    app = make_test_app(f"sqlite:///{instance / 'live.db'}", instance, master_key)
+    # Two-factor required, as in production: the demo accounts are the exemption.
+    app = make_test_app(
+        f"sqlite:///{instance / 'live.db'}", instance, master_key, require_two_factor=True
+    )
     with app.app_context():
         migrate.upgrade(db.engine)
         outcome = demo.seed(db.session, key_provider(), Actor.command_line())
@@ -45,6 +50,7 @@ def live_demo(
         yield LiveDemo(
             url=f"http://127.0.0.1:{server.server_port}",
             passwords={c.role: (c.email, c.password) for c in outcome.credentials},
+            app=app,
         )
     finally:
         server.shutdown()

@@ -44,6 +44,7 @@ def production(**changes: str) -> dict[str, str]:
         "INCIDENTS_SECRET_KEY": STRONG_SECRET,
         "INCIDENTS_MASTER_KEY": key_variable(),
         "INCIDENTS_DATABASE_URL": POSTGRES_URL,
+        "INCIDENTS_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
     }
     environ.update(changes)
     return {name: value for name, value in environ.items() if value != ""}

@@ -1,0 +1,209 @@
+"""TOTP second factor (RFC 6238, pyotp) and single-use recovery codes.
+
+The TOTP secret is sealed like a case record's secret field: with a data key of its
+own, wrapped by the master key, so key rotation re-wraps it and a database dump alone
+cannot produce codes. Accounts belong to no team; their data keys are bound to a fixed
+"accounts" compartment id instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import datetime
+from typing import Any
+
+import pyotp
+import segno
+from sqlalchemy.orm import Session
+
+from incidents.audit.log import Actor, record_event
+from incidents.crypto import envelope
+from incidents.crypto.vault import FieldVault
+from incidents.db import utcnow
+from incidents.errors import ValidationError
+from incidents.models.user import RecoveryCode, User
+from incidents.repositories import accounts as account_queries
+from incidents.services import sessions
+
+ISSUER = "Incidents"
+ACCOUNTS_COMPARTMENT = uuid.UUID(int=0)
+RECOVERY_CODE_COUNT = 10
+RECOVERY_CODE_CHARACTERS = 16  # base32: 80 random bits each
+# Codes of the previous and next 30-second step are accepted, for clocks a little off.
+VALID_WINDOW = 1
+SECRET_COLUMN = "totp_secret"  # noqa: S105 (a column name)
+
+
+class _AccountRecord:
+    """What the vault needs of a record, for an account (which has no team)."""
+
+    __tablename__ = "users"
+
+    def __init__(self, user_id: uuid.UUID) -> None:
+        self.id: Any = user_id
+        self.team_id: Any = ACCOUNTS_COMPARTMENT
+
+
+def new_secret() -> str:
+    return pyotp.random_base32(length=32)  # 160 bits, as RFC 4226 recommends
+
+
+def provisioning_uri(user: User, secret: str, issuer: str = ISSUER) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=issuer)
+
+
+def qr_code_data_uri(uri: str) -> str:
+    """The enrolment QR code as an SVG data URI (the CSP allows data: images, no scripts)."""
+    return str(segno.make(uri, error="m").svg_data_uri(scale=5, dark="#111", light="#fff"))
+
+
+def _seal_secret(vault: FieldVault, user: User, secret: str) -> bytes:
+    record = _AccountRecord(user.id)
+    cipher = vault.cipher_for(record, create=True)
+    aad = envelope.field_aad(record.__tablename__, SECRET_COLUMN, user.id, ACCOUNTS_COMPARTMENT)
+    return envelope.seal_with(cipher, secret.encode(), aad)
+
+
+def _open_secret(vault: FieldVault, user: User) -> str:
+    assert user.totp_secret is not None
+    record = _AccountRecord(user.id)
+    cipher = vault.cipher_for(record, create=False)
+    aad = envelope.field_aad(record.__tablename__, SECRET_COLUMN, user.id, ACCOUNTS_COMPARTMENT)
+    return envelope.open_with(cipher, user.totp_secret, aad).decode()
+
+
+def _normalise_code(code: str) -> str:
+    return "".join(code.split()).replace("-", "").lower()
+
+
+def _matching_step(secret: str, code: str, now: datetime) -> int | None:
+    """The time step whose code is `code`, within the window, or None."""
+    code = _normalise_code(code)
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    for step in range(current - VALID_WINDOW, current + VALID_WINDOW + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def check_enrolment_code(secret: str, code: str, now: datetime | None = None) -> int:
+    step = _matching_step(secret, code, now or utcnow())
+    if step is None:
+        raise ValidationError(
+            "that code does not match; check the clock of the device and try the next code",
+            {"code": "does not match"},
+        )
+    return step
+
+
+def _hash_recovery_code(code: str) -> str:
+    return hashlib.sha256(_normalise_code(code).encode()).hexdigest()
+
+
+def _new_recovery_codes(user: User) -> list[str]:
+    codes = []
+    user.recovery_codes.clear()
+    for _ in range(RECOVERY_CODE_COUNT):
+        raw = secrets.token_bytes(RECOVERY_CODE_CHARACTERS * 5 // 8)
+        text = base64.b32encode(raw).decode().lower()
+        code = "-".join(text[i : i + 4] for i in range(0, len(text), 4))
+        codes.append(code)
+        user.recovery_codes.append(RecoveryCode(code_hash=_hash_recovery_code(code)))
+    return codes
+
+
+def enable(
+    session: Session,
+    vault: FieldVault,
+    actor: Actor,
+    user: User,
+    secret: str,
+    code: str,
+    now: datetime | None = None,
+) -> list[str]:
+    """Turn on (or move to a new device) the second factor once `code` proves the
+    authenticator has `secret`; returns new recovery codes, shown once. Every session of
+    the user ends (SECURITY 18); the caller starts a new one for this browser."""
+    now = now or utcnow()
+    step = check_enrolment_code(secret, code, now)
+    replacing = user.has_two_factor
+    user.totp_secret = _seal_secret(vault, user, secret)
+    user.totp_enabled_at = now
+    user.totp_last_step = step
+    codes = _new_recovery_codes(user)
+    sessions.end_all_sessions(session, user, sessions.EndReason.TWO_FACTOR, now)
+    record_event(
+        session,
+        actor,
+        "user.two_factor_replace" if replacing else "user.two_factor_enable",
+        user,
+        fields=["totp_secret", "recovery_codes"],
+    )
+    session.flush()
+    return codes
+
+
+def verify_code(
+    session: Session, vault: FieldVault, user: User, code: str, now: datetime | None = None
+) -> bool:
+    """True for a current TOTP code not used before, or an unused recovery code (then used).
+
+    A TOTP code of a step at or before the last accepted one is a replay and refused.
+    """
+    if not user.has_two_factor:
+        return False
+    now = now or utcnow()
+    step = _matching_step(_open_secret(vault, user), code, now)
+    if step is not None:
+        if user.totp_last_step is not None and step <= user.totp_last_step:
+            return False
+        user.totp_last_step = step
+        return True
+    return use_recovery_code(session, user, code, now)
+
+
+def use_recovery_code(session: Session, user: User, code: str, now: datetime | None = None) -> bool:
+    row = account_queries.unused_recovery_code(session, user.id, _hash_recovery_code(code))
+    if row is None:
+        return False
+    row.used_at = now or utcnow()
+    return True
+
+
+def remaining_recovery_codes(session: Session, user: User) -> int:
+    return account_queries.unused_recovery_code_count(session, user.id)
+
+
+def regenerate_recovery_codes(session: Session, actor: Actor, user: User) -> list[str]:
+    if not user.has_two_factor:
+        raise ValidationError("set up two-factor authentication first")
+    codes = _new_recovery_codes(user)
+    record_event(session, actor, "user.recovery_codes_replace", user, fields=["recovery_codes"])
+    session.flush()
+    return codes
+
+
+def reset(session: Session, actor: Actor, user: User, now: datetime | None = None) -> None:
+    """Remove the second factor (an administrator helping someone who lost their device);
+    the user must enrol again at their next login where two-factor is required."""
+    user.totp_secret = None
+    user.totp_enabled_at = None
+    user.totp_last_step = None
+    user.recovery_codes.clear()
+    sessions.end_all_sessions(session, user, sessions.EndReason.TWO_FACTOR, now)
+    record_event(session, actor, "user.two_factor_reset", user, fields=["totp_secret"])
+    session.flush()
+
+
+def needs_enrolment(user: User, required: bool, production: bool) -> bool:
+    """True when the user must set up a second factor before doing anything else."""
+    if not required or user.has_two_factor:
+        return False
+    return not (user.two_factor_exempt and not production)

@@ -1,0 +1,143 @@
+"""A user's own account: password, second factor, recovery codes, open sessions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, session, url_for
+from werkzeug.wrappers import Response
+
+from incidents.errors import ValidationError
+from incidents.extensions import db
+from incidents.services import accounts, sessions, two_factor
+from incidents.web.current import (
+    begin_session,
+    current_account,
+    current_session,
+    settings,
+    vault,
+)
+from incidents.web.forms import (
+    ActionForm,
+    EnrolTwoFactorForm,
+    PasswordChangeForm,
+)
+from incidents.web.security import allowed_before_enrolment, recent_login_required
+
+blueprint = Blueprint("account", __name__, url_prefix="/account")
+
+ENROL_SECRET_KEY = "enrol_totp_secret"  # noqa: S105 (the name of a cookie-session entry)
+
+
+@blueprint.route("")
+def overview() -> str:
+    user = current_account()
+    return render_template(
+        "account/overview.html",
+        user=user,
+        this_session=current_session(),
+        open_sessions=sessions.open_sessions(db.session, user),
+        recovery_codes_left=two_factor.remaining_recovery_codes(db.session, user),
+        form=ActionForm(),
+    )
+
+
+def _form_errors(form: object, error: ValidationError) -> None:
+    """Show a service's field errors on the form fields of the same name."""
+    for name, message in error.errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, message]
+    if not error.errors:
+        flash(str(error), "error")
+
+
+@blueprint.route("/password", methods=["GET", "POST"])
+def change_password() -> str | Response | tuple[str, int]:
+    user = current_account()
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_own_password(
+                db.session, user, form.current_password.data or "", form.new_password.data or ""
+            )
+        except ValidationError as error:
+            db.session.rollback()
+            _form_errors(form, error)
+            return render_template("account/password.html", form=form), 422
+        begin_session(user)  # every session ended, this browser's included; start afresh
+        db.session.commit()
+        flash("Your password is changed. Every other session of yours has ended.", "info")
+        return redirect(url_for("account.overview"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("account/password.html", form=form), status
+
+
+def _enrolment_secret() -> str:
+    """The secret being enrolled, kept in the (signed) cookie session between the page
+    showing the QR code and the code that confirms it; the user is shown it anyway."""
+    secret = session.get(ENROL_SECRET_KEY)
+    if not isinstance(secret, str) or len(secret) != 32:
+        secret = session[ENROL_SECRET_KEY] = two_factor.new_secret()
+    return secret
+
+
+@blueprint.route("/two-factor", methods=["GET", "POST"])
+@allowed_before_enrolment
+@recent_login_required
+def two_factor_setup() -> str | Response | tuple[str, int]:
+    user = current_account()
+    secret = _enrolment_secret()
+    form = EnrolTwoFactorForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            codes = two_factor.enable(
+                db.session, vault(), accounts.actor_of(user), user, secret, form.code.data or ""
+            )
+        except ValidationError as error:
+            db.session.rollback()
+            _form_errors(form, error)
+            status = 422
+        else:
+            session.pop(ENROL_SECRET_KEY, None)
+            begin_session(user)  # a two-factor change ends every session, this one too
+            db.session.commit()
+            return render_template("account/recovery_codes.html", codes=codes, first=True)
+    elif form.is_submitted():
+        status = 400
+    uri = two_factor.provisioning_uri(user, secret)
+    return render_template(
+        "account/two_factor.html",
+        form=form,
+        user=user,
+        secret=secret,
+        qr_code=two_factor.qr_code_data_uri(uri),
+        required=settings().require_two_factor,
+    ), status
+
+
+@blueprint.route("/two-factor/recovery-codes", methods=["POST"])
+@recent_login_required
+def new_recovery_codes() -> str | Response:
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash("The form had expired. Please try again.", "error")
+        return redirect(url_for("account.overview"))
+    user = current_account()
+    try:
+        codes = two_factor.regenerate_recovery_codes(db.session, accounts.actor_of(user), user)
+    except ValidationError as error:
+        flash(str(error), "error")
+        return redirect(url_for("account.overview"))
+    db.session.commit()
+    return render_template("account/recovery_codes.html", codes=codes, first=False)
+
+
+@blueprint.route("/sessions/end-others", methods=["POST"])
+def end_other_sessions() -> Response:
+    form = ActionForm()
+    if form.validate_on_submit():
+        user = current_account()
+        ended = sessions.end_other_sessions(db.session, user, current_session())
+        db.session.commit()
+        flash(f"Ended {ended} other session{'s' if ended != 1 else ''}.", "info")
+    return redirect(url_for("account.overview"))
