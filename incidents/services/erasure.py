@@ -126,6 +126,17 @@ def erase_record(
     return ErasureOutcome(tombstone, len(shredded))
 
 
+def erasable_record(session: Session, user: User, reference: str) -> Any:
+    """The record `reference` if `user` may erase it: NotFound for an unknown, erased or
+    other team's record, PermissionDenied without case:write."""
+    model = _model_for(reference)
+    record = erasure_queries.record_by_reference(session, model, reference)
+    if record is None or erasure_queries.tombstone(session, reference) is not None:
+        raise NotFound(f"no record {reference}")
+    ensure(user, Permission.CASE_WRITE, record)
+    return record
+
+
 def tombstone_for(session: Session, user: User, reference: str) -> Erasure | None:
     """The tombstone of `reference` if it was erased; NotFound if it is another team's."""
     tombstone = erasure_queries.tombstone(session, reference)

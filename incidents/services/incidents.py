@@ -41,6 +41,7 @@ class IncidentView:
     acts: list[dict[str, Any]] = field(default_factory=list)
     actions: list[dict[str, Any]] = field(default_factory=list)
     can_add_evidence: bool = False
+    can_erase: bool = False
 
     @property
     def shows_secrets(self) -> bool:
@@ -99,6 +100,7 @@ def view_incident(
             values["evidence"] = evidence.get(report.id, [])
             view.reports.append(values)
         view.can_add_evidence = can(user, Permission.CASE_WRITE, incident)
+    view.can_erase = can(user, Permission.CASE_WRITE, incident)
     view.actions = [
         visible_values(action, classes - {FieldClass.SECRET})
         for action in incident_queries.actions_supported_by(session, incident)

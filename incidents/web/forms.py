@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectMultipleField, StringField, widgets
+from wtforms import (
+    EmailField,
+    PasswordField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from incidents.services.passwords import MAX_PASSWORD_LENGTH
@@ -54,6 +61,13 @@ class PasswordChangeForm(FlaskForm):  # type: ignore[misc]
 class EnrolTwoFactorForm(FlaskForm):  # type: ignore[misc]
     code = StringField(
         "Six-digit code from the app", validators=[DataRequired(), Length(max=CODE_MAX_LENGTH)]
+    )
+
+
+class EraseForm(FlaskForm):  # type: ignore[misc]
+    reason = TextAreaField("Why is it erased?", validators=[DataRequired(), Length(max=1000)])
+    confirm_reference = StringField(
+        "Type the reference to confirm", validators=[DataRequired(), Length(max=40)]
     )
 
 

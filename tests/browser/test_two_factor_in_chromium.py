@@ -96,7 +96,8 @@ def test_a_new_account_enrols_then_logs_in_with_a_code(browser: Any, live_demo: 
 
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1
-    assert problems == [], problems
+    # The refused replay answered 401, which Chromium reports; anything else is a problem.
+    assert [p for p in problems if "status of 401" not in p] == [], problems
     context.close()
 
 
