@@ -165,8 +165,10 @@ def verify() -> str | Response | tuple[str, int]:
 def logout() -> Response:
     form = LogoutForm()
     if form.validate_on_submit():
-        accounts.log_out(db.session, current_account())
-        sessions.end_session(current_session(), sessions.EndReason.LOGOUT)
+        user = current_account()
+        accounts.log_out(db.session, user)
+        # Every session of the user ends, not only this browser's (SECURITY 18, README).
+        sessions.end_all_sessions(db.session, user, sessions.EndReason.LOGOUT)
         db.session.commit()
         end_browser_session()
         flash("You are logged out.", "info")
