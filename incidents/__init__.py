@@ -51,10 +51,12 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_STRATEGY="moving-window",
         RATELIMIT_HEADERS_ENABLED=False,
+        # If Redis cannot be reached, count in this process rather than refuse every login.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         TESTING=settings.env == "testing",
     )
     app.extensions["incidents.keys"] = load_key_provider(settings)
-    app.extensions[extensions.AUDIT_SIGNER] = load_audit_signer(settings)
+    app.extensions[extensions.AUDIT_SIGNER] = load_audit_signer(settings, generate=False)
     app.extensions[extensions.EVIDENCE_STORE] = DirectoryEvidenceStore(instance / "evidence")
     extensions.db.init_app(app, settings.sqlalchemy_url)
     _check_database(app, settings)

@@ -13,6 +13,12 @@ import secrets
 import sys
 from pathlib import Path
 
+from incidents.audit.signing import (
+    Signer,
+    generate_signer,
+    load_signing_key,
+    write_signing_key,
+)
 from incidents.crypto.keys import (
     StaticKeyProvider,
     generate_master_key,
@@ -28,6 +34,7 @@ log = logging.getLogger(__name__)
 DEV_KEY_FILE = "master.key"
 DEV_SECRET_FILE = "secret_key"  # noqa: S105 (a file name)
 DEV_SECRET_MARKER = "dev-"  # noqa: S105 (a prefix, not a secret)
+DEV_AUDIT_KEY_FILE = "audit-signing.key"
 
 
 def _warn(message: str) -> None:
@@ -96,3 +103,31 @@ def load_secret_key(settings: Settings) -> str:
             handle.write(DEV_SECRET_MARKER + secrets.token_urlsafe(48))
         _warn(f"generated a DEVELOPMENT secret key at {path}.")
     return path.read_text(encoding="ascii").strip()
+
+
+def load_audit_signer(settings: Settings, generate: bool = True) -> Signer | None:
+    """The key that signs audit checkpoints: configured, or (development) generated.
+
+    With `generate` false, development answers None rather than write a key file nobody
+    asked for yet (create_app; the first command or page that signs generates it).
+    """
+    if settings.audit_signing_key_file:
+        return load_signing_key(Path(settings.audit_signing_key_file))
+    if settings.is_production:
+        raise ConfigurationError(
+            "production needs an audit signing key: set INCIDENTS_AUDIT_SIGNING_KEY_FILE to a "
+            "file made by `incidents audit keygen PATH`"
+        )
+    path = settings.instance_dir / DEV_AUDIT_KEY_FILE
+    if not path.exists():
+        if not generate:
+            return None
+        write_signing_key(
+            ensure_instance_dir(settings) / DEV_AUDIT_KEY_FILE,
+            generate_signer(settings.audit_log_origin),
+        )
+        _warn(
+            f"generated a DEVELOPMENT audit signing key at {path} (mode 0600). Checkpoints "
+            "it signs prove nothing to anyone who can read this file. Never use it for real data."
+        )
+    return load_signing_key(path)

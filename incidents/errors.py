@@ -33,3 +33,7 @@ class ValidationError(IncidentsError):
     def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.errors = errors or {}
+
+
+class AuditLogBroken(IncidentsError):
+    """The audit log fails verification; the message names the first event that does not fit."""

@@ -114,8 +114,15 @@ AUDIT_SIGNER = "incidents.audit_signer"
 
 
 def audit_signer() -> Signer:
-    """The audit checkpoint signing key loaded by create_app (kept outside the database)."""
-    signer: Signer = current_app.extensions[AUDIT_SIGNER]
+    """The audit checkpoint signing key (kept outside the database), loaded by create_app
+    or, in development, generated on first use."""
+    signer: Signer | None = current_app.extensions[AUDIT_SIGNER]
+    if signer is None:
+        from incidents.bootstrap import load_audit_signer
+
+        signer = load_audit_signer(current_app.config["INCIDENTS_SETTINGS"])
+        assert signer is not None  # generated when missing
+        current_app.extensions[AUDIT_SIGNER] = signer
     return signer
 
 

@@ -1,4 +1,12 @@
-"""Appending audit events in the caller's transaction; events name fields, never values."""
+"""Appending audit events in the caller's transaction; events name fields, never values.
+
+Each event becomes the next leaf of the log's Merkle tree in the same transaction as
+the change it records. The append locks the tree's one-row head (SELECT … FOR UPDATE on
+PostgreSQL; SQLite's single writer serialises already), takes the next position, hashes
+the event's canonical bytes and moves the head on: O(log n) hashes, no rescan. Writers
+therefore take turns from their first event to their commit; a rolled-back transaction
+leaves neither the event nor any change to the tree.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +15,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
-from incidents.models.audit import AuditEvent
+from incidents.audit import merkle
+from incidents.audit.canonical import canonical_bytes, normalise_json
+from incidents.db import utcnow
+from incidents.models.audit import AuditEvent, AuditTreeState
+
+STATE_ROW = 1
 
 
 @dataclass(frozen=True)
@@ -28,6 +42,10 @@ class Actor:
         return cls(label=f"cli:{name}")
 
 
+class TreeStateMissing(RuntimeError):
+    """The database has no audit tree head: it was not migrated to head."""
+
+
 def record_event(
     session: Session,
     actor: Actor,
@@ -37,16 +55,59 @@ def record_event(
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Add one event to the session; it commits, or rolls back, with the change it records."""
+    target_id = getattr(target, "id", None) if target is not None else None
+    head = session.execute(
+        select(AuditTreeState.size, AuditTreeState.frontier)
+        .where(AuditTreeState.id == STATE_ROW)
+        .with_for_update()
+    ).one_or_none()
+    if head is None:
+        raise TreeStateMissing("the audit log has no tree head: run `incidents db upgrade`")
+    size, packed = head
     event = AuditEvent(
+        id=size + 1,
+        occurred_at=utcnow(),
         actor_id=actor.user_id,
         actor=actor.label,
         action=action,
         target_table=getattr(target, "__tablename__", None),
-        target_id=str(target.id) if target is not None and target.id is not None else None,
+        target_id=str(target_id) if target_id is not None else None,
         target_ref=getattr(target, "reference", None),
         team_id=getattr(target, "team_id", None),
-        fields=sorted(fields or []),
-        detail=detail or {},
+        fields=normalise_json(sorted(fields or [])),
+        detail=normalise_json(detail or {}),
     )
+    event.leaf_hash = merkle.leaf_hash(event_bytes(event))
     session.add(event)
+    session.flush()  # the row and the head move together, statement by statement
+    frontier = merkle.unpack_frontier(packed, size)
+    merkle.frontier_append(frontier, size, event.leaf_hash)
+    head_table: Table = AuditTreeState.__table__  # type: ignore[assignment]
+    session.execute(  # a Core statement: no ORM bookkeeping on the hot path
+        update(head_table)
+        .where(head_table.c.id == STATE_ROW)
+        .values(
+            size=size + 1,
+            frontier=merkle.pack_frontier(frontier),
+            root=merkle.frontier_root(frontier),
+            updated_at=event.occurred_at,
+        )
+    )
     return event
+
+
+def event_bytes(event: AuditEvent) -> bytes:
+    """The canonical bytes of an event object (see incidents/audit/canonical.py)."""
+    return canonical_bytes(
+        position=event.id,
+        occurred_at=event.occurred_at,
+        actor_id=event.actor_id,
+        actor=event.actor,
+        action=event.action,
+        target_table=event.target_table,
+        target_id=event.target_id,
+        target_ref=event.target_ref,
+        team_id=event.team_id,
+        fields=event.fields,
+        detail=event.detail,
+    )

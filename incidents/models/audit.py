@@ -1,4 +1,8 @@
-"""Audit events: who did what to which record, never with secret values."""
+"""Audit events: who did what to which record, never with secret values.
+
+The events are the leaves of an append-only Merkle tree (incidents/audit/merkle.py);
+`AuditTreeState` is the tree's one-row head, which every append locks and moves on.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String, Uuid
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Integer, LargeBinary, String, Uuid
 from sqlalchemy.orm import Mapped
 
-from incidents.db import Base, UtcDateTime, restricted, utcnow
+from incidents.db import Base, UtcDateTime, restricted, system, utcnow
 
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
 
-    # INTEGER on SQLite so that the column is the rowid and increments; the id is the
-    # event's position in the log.
+    # INTEGER on SQLite so that the column is the rowid. The id is the event's position in
+    # the log, from 1, with no gaps: record_event assigns it under the tree's lock (leaf
+    # index = id - 1), never the database's sequence, which leaves gaps on rollback.
     id: Mapped[int] = restricted(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
@@ -32,3 +37,30 @@ class AuditEvent(Base):
     team_id: Mapped[uuid.UUID | None] = restricted(Uuid)
     fields: Mapped[list[str]] = restricted(JSON, default=list, comment="field names, never values")
     detail: Mapped[dict[str, Any]] = restricted(JSON, default=dict)
+    # Bookkeeping of the log (system): verification recomputes it from the columns above.
+    leaf_hash: Mapped[bytes] = system(
+        LargeBinary(32), comment="SHA-256(0x00 || canonical bytes): the event's Merkle leaf"
+    )
+
+
+class AuditTreeState(Base):
+    """The head of the audit log's Merkle tree: one row, locked by every append.
+
+    `frontier` holds the roots of the perfect subtrees the tree splits into (one per set
+    bit of `size`, largest first, 32 bytes each), so an append costs O(log n) hashes and
+    never a rescan. Triggers let the row grow but never shrink or go away.
+    """
+
+    __tablename__ = "audit_tree_state"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint("size >= 0", name="size"),
+    )
+
+    id: Mapped[int] = system(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = system(BigInteger, comment="events in the tree")
+    root: Mapped[bytes] = system(
+        LargeBinary(32), comment="Merkle tree hash of the first `size` events"
+    )
+    frontier: Mapped[bytes] = system(LargeBinary, comment="right frontier, 32 bytes per hash")
+    updated_at: Mapped[datetime] = system(UtcDateTime, default=utcnow)

@@ -8,8 +8,18 @@ from flask import Flask, current_app
 from flask_login import current_user
 
 from incidents.permissions import Permission, can
-
-from incidents.web import account, admin, auth, errors, evidence, incidents, people, security
+from incidents.web import (
+    account,
+    admin,
+    audit,
+    auth,
+    erasure,
+    errors,
+    evidence,
+    incidents,
+    people,
+    security,
+)
 
 
 def register_web(app: Flask) -> None:
@@ -23,6 +33,8 @@ def register_web(app: Flask) -> None:
     evidence.init_app(app)
     app.register_blueprint(evidence.blueprint)
     app.register_blueprint(people.blueprint)
+    app.register_blueprint(audit.blueprint)
+    app.register_blueprint(erasure.blueprint)
 
 
 def _template_helpers() -> dict[str, Any]:

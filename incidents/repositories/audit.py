@@ -1,0 +1,90 @@
+"""Queries on the audit log: the auditor's filtered pages, a record's history, the head."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from incidents.models.audit import AuditEvent, AuditTreeState
+
+CHECKPOINT_ACTION = "audit.checkpoint"
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """What the auditor asked for; every part optional."""
+
+    actor: str | None = None
+    action: str | None = None
+    record: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def event_page(
+    session: Session,
+    team_ids: Collection[uuid.UUID],
+    filters: EventFilter,
+    before: int | None,
+    limit: int,
+) -> Sequence[AuditEvent]:
+    """Newest first, keyset-paged on the position: events of the teams and of no team."""
+    statement = select(AuditEvent).where(
+        or_(AuditEvent.team_id.is_(None), AuditEvent.team_id.in_(team_ids))
+    )
+    if filters.actor:
+        statement = statement.where(
+            func.lower(AuditEvent.actor).contains(filters.actor.lower(), autoescape=True)
+        )
+    if filters.action:
+        statement = statement.where(AuditEvent.action.startswith(filters.action, autoescape=True))
+    if filters.record:
+        statement = statement.where(
+            or_(AuditEvent.target_ref == filters.record, AuditEvent.target_id == filters.record)
+        )
+    if filters.since:
+        statement = statement.where(AuditEvent.occurred_at >= _start_of(filters.since))
+    if filters.until:
+        statement = statement.where(
+            AuditEvent.occurred_at < _start_of(filters.until + timedelta(days=1))
+        )
+    if before is not None:
+        statement = statement.where(AuditEvent.id < before)
+    return session.scalars(statement.order_by(AuditEvent.id.desc()).limit(limit)).all()
+
+
+def events_about(session: Session, target_ids: Collection[str]) -> Sequence[AuditEvent]:
+    """Every event whose target is one of `target_ids`, oldest first."""
+    if not target_ids:
+        return []
+    return session.scalars(
+        select(AuditEvent).where(AuditEvent.target_id.in_(target_ids)).order_by(AuditEvent.id)
+    ).all()
+
+
+def checkpoint_events(session: Session) -> Sequence[tuple[int, dict[str, Any]]]:
+    """(position, detail) of every checkpoint the log recorded."""
+    rows = session.execute(
+        select(AuditEvent.id, AuditEvent.detail)
+        .where(AuditEvent.action == CHECKPOINT_ACTION)
+        .order_by(AuditEvent.id)
+    ).all()
+    return [(int(position), detail) for position, detail in rows]
+
+
+def event_by_position(session: Session, position: int) -> AuditEvent | None:
+    return session.get(AuditEvent, position)
+
+
+def tree_head(session: Session) -> AuditTreeState | None:
+    return session.get(AuditTreeState, 1)

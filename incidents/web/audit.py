@@ -1,0 +1,102 @@
+"""Auditor pages: the audit log with filters, an incident's provenance trail, verify now.
+
+Auditors read restricted fields and events, never a secret value: nothing here decrypts.
+The log and the verify page need audit:read; the provenance trail needs provenance:read
+on the incident's team (another team's incident does not exist: 404).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request
+from flask_wtf import FlaskForm
+from wtforms import DateField, StringField
+from wtforms.validators import Length, Optional
+
+from incidents.errors import NotFound
+from incidents.extensions import audit_signer, db
+from incidents.models.vocabularies import CREDIBILITY_LABELS, RELIABILITY_LABELS, label
+from incidents.repositories.audit import EventFilter
+from incidents.services import audit as audit_service
+from incidents.web.current import actor, current_account
+
+blueprint = Blueprint("audit", __name__, url_prefix="/audit")
+
+REFERENCE = re.compile(r"^[A-Z]{3}-\d{4}-\d{4,}$")
+
+
+class FilterForm(FlaskForm):  # type: ignore[misc]
+    """A GET search form: it changes nothing, so it carries no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    actor = StringField("Who (e-mail contains)", validators=[Optional(), Length(max=254)])
+    action = StringField("Action (starts with)", validators=[Optional(), Length(max=64)])
+    record = StringField("Record (reference or id)", validators=[Optional(), Length(max=64)])
+    since = DateField("From", validators=[Optional()])
+    until = DateField("To", validators=[Optional()])
+
+
+class VerifyForm(FlaskForm):  # type: ignore[misc]
+    """Verifying reads the whole log and records a checkpoint: a POST with a CSRF token."""
+
+
+def _origin() -> str:
+    origin: str = current_app.config["INCIDENTS_SETTINGS"].audit_log_origin
+    return origin
+
+
+@blueprint.route("")
+def log() -> str:
+    form = FilterForm(request.args)
+    filters = EventFilter()
+    if form.validate():  # invalid filters are shown with their errors and not applied
+        filters = EventFilter(
+            actor=(form.actor.data or "").strip() or None,
+            action=(form.action.data or "").strip() or None,
+            record=(form.record.data or "").strip() or None,
+            since=form.since.data,
+            until=form.until.data,
+        )
+    before = request.args.get("before", type=int)
+    page = audit_service.event_page(db.session, current_account(), filters, before)
+    arguments = {k: v for k, v in request.args.items() if k != "before" and v}
+    return render_template("audit/log.html", form=form, page=page, arguments=arguments)
+
+
+@blueprint.route("/incidents/<reference>")
+def provenance(reference: str) -> str:
+    if not REFERENCE.match(reference):
+        raise NotFound(reference)
+    trail = audit_service.provenance_trail(db.session, current_account(), reference)
+    return render_template(
+        "audit/provenance.html",
+        trail=trail,
+        label=label,
+        credibility_labels=CREDIBILITY_LABELS,
+        reliability_labels=RELIABILITY_LABELS,
+    )
+
+
+@blueprint.route("/verify", methods=["GET", "POST"])
+def verify() -> str:
+    user = current_account()
+    head = audit_service.current_head(db.session, user)
+    context: dict[str, Any] = {
+        "form": VerifyForm(),
+        "head": head,
+        "origin": _origin(),
+        "vkey": audit_signer().verifier.vkey,
+        "outcome": None,
+        "checkpoint": None,
+    }
+    if request.method == "POST" and context["form"].validate_on_submit():
+        outcome, checkpoint = audit_service.verify_for_auditor(
+            db.session, user, audit_signer(), _origin(), actor()
+        )
+        db.session.commit()  # the checkpoint (or the failure) is recorded in the log
+        context.update(outcome=outcome, checkpoint=checkpoint)
+    return render_template("audit/verify.html", **context)

@@ -1,0 +1,215 @@
+"""Every kind of tampering makes verification fail (SECURITY.md 26).
+
+Each test first drops the triggers, as an attacker with database access would, then
+edits, deletes, inserts, reorders, truncates or rewrites — naively (leaving the stored
+hashes) or thoroughly (recomputing every hash and the tree head). The test's rollback
+puts everything back.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from incidents.audit.signing import Signer, sign_checkpoint
+from incidents.errors import AuditLogBroken, ValidationError
+from incidents.services import audit as audit_service
+from tests.audit.conftest import (
+    ACTOR,
+    ORIGIN,
+    append,
+    drop_guards,
+    rehash_everything,
+    sql,
+    verify,
+)
+
+
+@pytest.fixture
+def log(db_session: Session, signer: Signer) -> list[int]:
+    """Ten events, verified, with the guards dropped."""
+    positions = append(db_session, 10)
+    outcome = verify(db_session, signer)
+    assert outcome.ok, outcome.problem
+    drop_guards(db_session)
+    return positions
+
+
+def _held(session: Session, signer: Signer) -> str:
+    """A checkpoint of the log as it is now, as an auditor would keep it."""
+    outcome = verify(session, signer)
+    assert outcome.ok, outcome.problem
+    return sign_checkpoint(signer, ORIGIN, outcome.size, outcome.root)
+
+
+def _fails(session: Session, signer: Signer, *words: str, held: str | None = None) -> str:
+    outcome = verify(session, signer, held)
+    assert not outcome.ok, "tampering went unnoticed"
+    problem = outcome.problem or ""
+    for word in words:
+        assert word in problem, problem
+    return problem
+
+
+def test_an_edited_event_is_named(db_session: Session, signer: Signer, log: list[int]) -> None:
+    sql(db_session, "UPDATE audit_events SET actor = 'innocent' WHERE id = :id", id=log[4])
+    outcome = verify(db_session, signer)
+    assert outcome.verification.bad_event == log[4]
+    assert f"event {log[4]} does not match" in (outcome.problem or "")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "action = 'record.read'",
+        "fields = '[\"a\"]'",
+        "occurred_at = occurred_at",  # same instant, re-written: no change, see below
+        "target_ref = 'INC-2017-9999'",
+    ],
+)
+def test_every_column_is_covered(
+    db_session: Session, signer: Signer, log: list[int], change: str
+) -> None:
+    sql(db_session, f"UPDATE audit_events SET {change} WHERE id = :id", id=log[2])
+    outcome = verify(db_session, signer)
+    if change.startswith("occurred_at"):
+        assert outcome.ok, "re-writing the same value is no change"
+    else:
+        assert outcome.verification.bad_event == log[2]
+
+
+def test_an_edit_with_recomputed_hashes_fails_against_the_recorded_head(
+    db_session: Session, signer: Signer, log: list[int]
+) -> None:
+    from incidents.audit import merkle
+    from tests.audit.conftest import all_event_bytes
+
+    sql(db_session, "UPDATE audit_events SET actor = 'innocent' WHERE id = :id", id=log[4])
+    data = all_event_bytes(db_session)
+    sql(
+        db_session,
+        "UPDATE audit_events SET leaf_hash = :h WHERE id = :id",
+        h=merkle.leaf_hash(data[log[4] - 1]),
+        id=log[4],
+    )
+    _fails(db_session, signer, "history rewritten")
+
+
+def test_a_deleted_event_is_named(db_session: Session, signer: Signer, log: list[int]) -> None:
+    sql(db_session, "DELETE FROM audit_events WHERE id = :id", id=log[3])
+    outcome = verify(db_session, signer)
+    assert outcome.verification.bad_event == log[3]
+    assert f"event {log[3]} is missing" in (outcome.problem or "")
+
+
+def test_an_event_inserted_in_the_middle_is_named(
+    db_session: Session, signer: Signer, log: list[int]
+) -> None:
+    for position in reversed(log[5:]):  # make room, one row at a time
+        sql(db_session, "UPDATE audit_events SET id = id + 1 WHERE id = :id", id=position)
+    sql(
+        db_session,
+        "INSERT INTO audit_events (id, occurred_at, actor, action, fields, detail, leaf_hash) "
+        "SELECT :new, occurred_at, 'forger', action, fields, detail, leaf_hash "
+        "FROM audit_events WHERE id = :old",
+        new=log[5],
+        old=log[4],
+    )
+    outcome = verify(db_session, signer)
+    assert outcome.verification.bad_event == log[5]
+
+
+def test_an_event_appended_behind_the_applications_back_is_named(
+    db_session: Session, signer: Signer, log: list[int]
+) -> None:
+    sql(
+        db_session,
+        "INSERT INTO audit_events (id, occurred_at, actor, action, fields, detail, leaf_hash) "
+        "SELECT :new, occurred_at, actor, action, fields, detail, leaf_hash "
+        "FROM audit_events WHERE id = :old",
+        new=log[-1] + 1,
+        old=log[-1],
+    )
+    _fails(db_session, signer, f"event {log[-1] + 1}")
+
+
+def test_reordered_events_are_named(db_session: Session, signer: Signer, log: list[int]) -> None:
+    first, second = log[6], log[7]
+    sql(db_session, "UPDATE audit_events SET id = -1 WHERE id = :id", id=first)
+    sql(db_session, "UPDATE audit_events SET id = :a WHERE id = :b", a=first, b=second)
+    sql(db_session, "UPDATE audit_events SET id = :b WHERE id = -1", b=second)
+    outcome = verify(db_session, signer)
+    assert outcome.verification.bad_event == first
+
+
+def test_truncation_is_found_against_the_recorded_head(
+    db_session: Session, signer: Signer, log: list[int]
+) -> None:
+    sql(db_session, "DELETE FROM audit_events WHERE id >= :id", id=log[7])
+    outcome = verify(db_session, signer)
+    assert "truncated" in (outcome.problem or "")
+    assert outcome.verification.bad_event == log[7]
+
+
+def test_truncation_with_a_rewound_head_is_found_against_a_held_checkpoint(
+    db_session: Session, signer: Signer, log: list[int]
+) -> None:
+    held = _held(db_session, signer)
+    sql(db_session, "DELETE FROM audit_events WHERE id >= :id", id=log[7])
+    rehash_everything(db_session)
+    assert verify(db_session, signer).ok, "without a checkpoint, a thorough attacker wins"
+    _fails(db_session, signer, "held checkpoint", "truncated", held=held)
+
+
+def test_history_rewritten_after_a_checkpoint_is_found(
+    db_session: Session, signer: Signer, log: list[int]
+) -> None:
+    held = _held(db_session, signer)
+    append(db_session, 3)  # work goes on
+    assert verify(db_session, signer, held).ok
+    sql(db_session, "UPDATE audit_events SET actor = 'innocent' WHERE id = :id", id=log[1])
+    rehash_everything(db_session)
+    assert verify(db_session, signer).ok, "without a checkpoint, a thorough attacker wins"
+    _fails(db_session, signer, "held checkpoint", "history rewritten", held=held)
+
+
+def test_a_checkpoint_recorded_in_the_log_catches_a_later_rewrite(
+    db_session: Session, signer: Signer, log: list[int]
+) -> None:
+    audit_service.take_checkpoint(db_session, signer, ORIGIN, ACTOR)
+    append(db_session, 2)
+    sql(db_session, "UPDATE audit_events SET actor = 'innocent' WHERE id = :id", id=log[1])
+    rehash_everything(db_session)
+    _fails(db_session, signer, "recorded as event", "history rewritten")
+
+
+def test_a_rewrite_after_the_checkpoint_is_not_blamed_on_it(
+    db_session: Session, signer: Signer, log: list[int]
+) -> None:
+    held = _held(db_session, signer)
+    extra = append(db_session, 3)
+    sql(db_session, "UPDATE audit_events SET actor = 'innocent' WHERE id = :id", id=extra[1])
+    rehash_everything(db_session)
+    outcome = verify(db_session, signer, held)
+    assert outcome.ok, "events after the checkpoint are not covered by it"
+
+
+def test_a_forged_or_foreign_checkpoint_is_refused(
+    db_session: Session, signer: Signer, log: list[int]
+) -> None:
+    held = _held(db_session, signer)
+    with pytest.raises(ValidationError, match="does not verify"):
+        verify(db_session, signer, held.replace(f"\n{log[-1]}\n", f"\n{log[-1] - 1}\n"))
+    other_log = sign_checkpoint(signer, "another.example/log", log[-1], b"\x00" * 32)
+    with pytest.raises(ValidationError, match=r"another\.example/log"):
+        verify(db_session, signer, other_log)
+
+
+def test_checkpoints_and_proofs_are_refused_for_a_broken_log(
+    db_session: Session, signer: Signer, log: list[int]
+) -> None:
+    sql(db_session, "DELETE FROM audit_events WHERE id = :id", id=log[3])
+    with pytest.raises(AuditLogBroken, match=f"event {log[3]} is missing"):
+        audit_service.take_checkpoint(db_session, signer, ORIGIN, ACTOR)
+    with pytest.raises(AuditLogBroken):
+        audit_service.prove_inclusion(db_session, signer, ORIGIN, log[0])

@@ -1,0 +1,96 @@
+"""The audit-log migration: existing events hashed, triggers that refuse UPDATE and DELETE.
+
+On SQLite and PostgreSQL: events written before the migration (with a gap a rolled-back
+sequence value left) get dense positions, leaf hashes and a tree head that verifies;
+afterwards the database refuses to change or remove them; the downgrade takes it all away.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from incidents import migrate
+from incidents.audit.signing import generate_signer
+from incidents.extensions import make_engine
+from incidents.services import audit as audit_service
+from tests.audit import rfc6962
+from tests.audit.conftest import all_event_bytes
+
+BOTH_BACKENDS = pytest.mark.parametrize(
+    "fresh_database_url",
+    ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+    indirect=True,
+)
+BEFORE = "3e5d41f9773d"
+AUDIT_REVISION = "ff54313ac372"
+
+
+@pytest.fixture
+def engine(fresh_database_url: str) -> Iterator[Engine]:
+    made = make_engine(fresh_database_url)
+    try:
+        yield made
+    finally:
+        made.dispose()
+
+
+def _old_event(connection: Connection, event_id: int) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    connection.execute(
+        text(
+            "INSERT INTO audit_events (id, occurred_at, actor_id, actor, action, target_table, "
+            "target_id, fields, detail) VALUES (:id, :at, :actor_id, 'old@example.org', "
+            "'record.create', 'incidents', :target, :fields, :detail)"
+        ),
+        {
+            "id": event_id,
+            "at": datetime(2017, 4, 1, 12, 0, event_id, tzinfo=UTC).isoformat(sep=" "),
+            "actor_id": uuid.uuid4().hex if sqlite else uuid.uuid4(),
+            "target": str(uuid.uuid4()),
+            "fields": json.dumps(["title", "summary"]),
+            "detail": json.dumps({"z": 1, "a": "ä"}),
+        },
+    )
+
+
+def _refused(engine: Engine, statement: str) -> None:
+    with engine.connect() as connection, pytest.raises(DBAPIError, match=r"append-only|grows"):
+        connection.execute(text(statement))
+
+
+@BOTH_BACKENDS
+def test_existing_events_are_hashed_and_then_guarded(engine: Engine) -> None:
+    migrate.upgrade(engine, BEFORE)
+    with engine.begin() as connection:
+        for event_id in (1, 2, 5):  # 3 and 4 were rolled back
+            _old_event(connection, event_id)
+    migrate.upgrade(engine, AUDIT_REVISION)
+
+    signer = generate_signer("migration.example/log")
+    with Session(engine) as session:
+        outcome = audit_service.verify_log(session, signer.verifier, "migration.example/log")
+        assert outcome.ok, outcome.problem
+        assert outcome.size == 3
+        assert outcome.root == rfc6962.mth(all_event_bytes(session))
+
+    _refused(engine, "UPDATE audit_events SET actor = 'someone else' WHERE id = 1")
+    _refused(engine, "DELETE FROM audit_events WHERE id = 3")
+    _refused(engine, "UPDATE audit_tree_state SET size = 0")
+    if engine.dialect.name == "postgresql":
+        _refused(engine, "TRUNCATE audit_events")
+
+    migrate.downgrade(engine, BEFORE)
+    assert "audit_tree_state" not in inspect(engine).get_table_names()
+    assert "leaf_hash" not in {c["name"] for c in inspect(engine).get_columns("audit_events")}
+    with engine.begin() as connection:  # no trigger left behind
+        connection.execute(text("UPDATE audit_events SET actor = 'x' WHERE id = 1"))
+        connection.execute(text("DELETE FROM audit_events WHERE id = 3"))
+    migrate.upgrade(engine)

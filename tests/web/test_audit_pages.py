@@ -1,0 +1,187 @@
+"""Auditor pages: the filtered log, an incident's provenance trail, verify now."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from html import unescape
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from incidents.audit.log import Actor, record_event
+from incidents.audit.signing import open_checkpoint
+from incidents.extensions import audit_signer
+from incidents.models import User
+from incidents.models.vocabularies import SourceReliability
+from tests.conftest import csrf_token
+from tests.factories import EvidenceFactory, ReportFactory, SourceFactory
+from tests.web.conftest import World
+
+CANARIES = (
+    "CANARY-narrative-7Q2",
+    "CANARY-place-9Z4",
+    "CANARY-other-team-3K8",
+    "CANARY-source-identity-4M6",
+    "CANARY-report-narrative-8J1",
+    "CANARY-evidence-name-2W5",
+)
+
+
+def _page(client: FlaskClient, path: str, status: int = 200) -> str:
+    response = client.get(path)
+    assert response.status_code == status, path
+    return response.get_data(as_text=True)
+
+
+def _no_canary(page: str) -> None:
+    for canary in CANARIES:
+        assert canary not in page
+
+
+@pytest.fixture
+def trail(world: World, client: FlaskClient, as_role: Callable[[str], User | None]) -> World:
+    """A report with a rated source and an evidence file; a researcher has looked at it all."""
+    source = SourceFactory(
+        team_id=world.team.id,
+        reliability=SourceReliability.B,
+        secrets={"identity": "CANARY-source-identity-4M6"},
+    )
+    report = ReportFactory(
+        team_id=world.team.id,
+        incident_id=world.incident.id,
+        source_id=source.id,
+        credibility=2,
+        secrets={"narrative": "CANARY-report-narrative-8J1"},
+    )
+    EvidenceFactory(
+        team_id=world.team.id,
+        report_id=report.id,
+        sha256="ab" * 32,
+        secrets={"filename": "CANARY-evidence-name-2W5", "description": None},
+    )
+    as_role("researcher")
+    assert "CANARY-narrative-7Q2" in _page(client, f"/incidents/{world.incident.reference}")
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/incidents")})
+    return world
+
+
+def test_the_log_lists_events_of_the_team_and_never_a_secret(
+    client: FlaskClient, trail: World, as_role: Callable[[str], User | None]
+) -> None:
+    as_role("auditor")
+    page = _page(client, "/audit")
+    assert "secret.decrypt" in page
+    assert trail.incident.reference in page
+    assert trail.other_incident.reference not in page, "another team's events are hidden"
+    _no_canary(page)
+
+
+def test_filters_narrow_the_log(
+    client: FlaskClient, trail: World, as_role: Callable[[str], User | None]
+) -> None:
+    as_role("auditor")
+    researcher = trail.users["researcher"].email
+    by_action = _page(client, "/audit?action=secret.")
+    assert "<code>secret.decrypt</code>" in by_action
+    assert "<code>record.create</code>" not in by_action
+    by_actor = _page(client, f"/audit?actor={researcher.upper()}")
+    assert researcher in by_actor
+    assert "<code>record.create</code>" not in by_actor  # the factories' actor made those
+    by_record = _page(client, f"/audit?record={trail.incident.reference}")
+    assert trail.incident.reference in by_record
+    assert "<code>team.create</code>" not in by_record
+    assert "No events match" in _page(client, "/audit?until=2000-01-01")
+    assert "secret.decrypt" in _page(client, "/audit?since=2000-01-01")
+    invalid = _page(client, "/audit?since=yesterday&action=secret.")
+    assert "Not a valid date value" in invalid
+    assert "<code>record.create</code>" in invalid, "invalid filters are not applied"
+
+
+def test_the_log_pages_by_position(
+    client: FlaskClient, world: World, db_session: Session, as_role: Callable[[str], User | None]
+) -> None:
+    for number in range(60):
+        record_event(db_session, Actor("pager@example.org"), "test.page", detail={"n": number})
+    db_session.flush()
+    as_role("auditor")
+    first = _page(client, "/audit?action=test.page")
+    assert first.count("<code>test.page</code>") == 50
+    link = re.search(r'href="(/audit\?[^"]*before=\d+[^"]*)"', first)
+    assert link, "no link to older events"
+    second = _page(client, unescape(link.group(1)))
+    assert second.count("<code>test.page</code>") == 10
+    assert "action=test.page" in unescape(link.group(1)), "filters survive paging"
+    assert _page(client, "/audit?before=notanumber&action=test.page").count("test.page") >= 50
+
+
+def test_the_provenance_trail_shows_sources_evidence_and_changes(
+    client: FlaskClient, trail: World, as_role: Callable[[str], User | None]
+) -> None:
+    as_role("auditor")
+    page = _page(client, f"/audit/incidents/{trail.incident.reference}")
+    assert "ab" * 32 in page, "the evidence hash"
+    assert "evidence.received" in page or "record.create" in page
+    assert '<strong class="grade">B</strong>' in page, "source reliability"
+    assert '<strong class="grade">2</strong>' in page, "credibility"
+    assert "secret.decrypt" in page, "the researcher's view is in the trail"
+    assert trail.users["researcher"].email in page
+    _no_canary(page)
+
+
+def test_another_teams_incident_is_not_found(
+    client: FlaskClient, world: World, as_role: Callable[[str], User | None]
+) -> None:
+    as_role("auditor")
+    _page(client, f"/audit/incidents/{world.other_incident.reference}", 404)
+    _page(client, "/audit/incidents/INC-1999-0001", 404)
+    _page(client, "/audit/incidents/not-a-reference", 404)
+
+
+def test_verify_now_signs_a_checkpoint_the_auditor_can_keep(
+    client: FlaskClient, world: World, as_role: Callable[[str], User | None]
+) -> None:
+    as_role("auditor")
+    page = _page(client, "/audit/verify")
+    with client.application.app_context():
+        signer = audit_signer()
+    assert signer.verifier.vkey in page
+    response = client.post(
+        "/audit/verify", data={"csrf_token": csrf_token(client, "/audit/verify")}
+    )
+    assert response.status_code == 200
+    result = response.get_data(as_text=True)
+    assert "The log verifies" in result
+    note = unescape(re.search(r'<pre class="secret-key">(.*?)</pre>', result, re.S).group(1))
+    checkpoint = open_checkpoint(note, signer.verifier)
+    assert checkpoint.origin == client.application.config["INCIDENTS_SETTINGS"].audit_log_origin
+    assert "audit.checkpoint" in _page(client, "/audit?action=audit.")
+    _no_canary(result)
+
+
+def test_verify_now_reports_tampering(
+    client: FlaskClient, world: World, db_session: Session, as_role: Callable[[str], User | None]
+) -> None:
+    as_role("auditor")
+    token = csrf_token(client, "/audit/verify")
+    name = db_session.get_bind().dialect.name
+    if name == "postgresql":
+        db_session.execute(text("DROP TRIGGER audit_events_append_only ON audit_events"))
+    else:
+        db_session.execute(text("DROP TRIGGER audit_events_refuse_update"))
+    db_session.execute(text("UPDATE audit_events SET actor = 'innocent' WHERE id = 1"))
+    result = client.post("/audit/verify", data={"csrf_token": token}).get_data(as_text=True)
+    assert "fails verification" in result
+    assert "event 1 does not match" in result
+
+
+def test_the_nav_shows_the_audit_link_to_auditors_only(
+    client: FlaskClient, world: World, as_role: Callable[[str], User | None]
+) -> None:
+    as_role("auditor")
+    assert 'href="/audit"' in _page(client, "/incidents")
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/incidents")})
+    as_role("researcher")
+    assert 'href="/audit"' not in _page(client, "/incidents")
