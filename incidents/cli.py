@@ -21,13 +21,16 @@ from werkzeug.serving import run_simple
 
 from incidents import create_app, migrate
 from incidents.audit.log import Actor
+from incidents.audit_commands import audit_group
 from incidents.crypto.keys import generate_master_key, write_key_file
 from incidents.crypto.vault import FieldVault
 from incidents.errors import IncidentsError, ValidationError
 from incidents.extensions import db, evidence_store, key_provider
+from incidents.models.organisation import Team
+from incidents.models.user import User
 from incidents.models.vocabularies import Role
 from incidents.redaction import Profile
-from incidents.services import accounts, demo, erasure, keys, people
+from incidents.services import accounts, demo, erasure, keys, people, two_factor
 from incidents.services import evidence as evidence_service
 from incidents.services.export import CLI_PROFILES, count_exported, export_records
 
@@ -61,6 +64,9 @@ cli = IncidentsGroup(
     set_debug_flag=False,
     help="Incidents: a documentation database for human-rights incidents.",
 )
+
+
+cli.add_command(audit_group)  # incidents/audit_commands.py
 
 
 # -- database ---------------------------------------------------------------------------
@@ -100,22 +106,53 @@ def db_current() -> None:
 
 
 # -- users and teams --------------------------------------------------------------------
+#
+# The same services and rules as the administration pages (last administrator, password
+# rules, sessions ended on role, password and two-factor changes), with the command line
+# as the audited actor. Each command commits once.
+
+ROLE_CHOICE = click.Choice([r.value for r in Role])
+
+
+def _user(email: str) -> User:
+    user = accounts.find_user_by_email(db.session, email)
+    if user is None:
+        raise ValidationError(f"no user with the e-mail {email!r} (see `incidents users list`)")
+    return user
+
+
+def _teams(slugs: tuple[str, ...]) -> list[Team]:
+    found = []
+    for slug in slugs:
+        team = accounts.team_by_slug(db.session, slug)
+        if team is None:
+            raise ValidationError(f"no team with the slug {slug!r} (see `incidents teams list`)")
+        found.append(team)
+    return found
+
+
+def _exactly(values: tuple[str, ...], none: bool, option: str) -> None:
+    """Refuse an empty list given by accident: emptying one needs --none, said on purpose."""
+    if values and none:
+        raise click.UsageError(f"give {option} or --none, not both")
+    if not values and not none:
+        raise click.UsageError(f"give {option} at least once, or --none to remove every one")
+
+
+def _joined(values: list[str]) -> str:
+    return ",".join(sorted(values)) or "-"
 
 
 @cli.group("users")
 def users_group() -> None:
-    """User accounts."""
+    """User accounts: create, list, roles, teams, disable, passwords, two-factor."""
 
 
 @users_group.command("create")
 @click.option("--email", required=True, help="Login e-mail address.")
 @click.option("--name", "display_name", required=True, help="Name shown in the interface.")
 @click.option(
-    "--role",
-    "roles",
-    multiple=True,
-    type=click.Choice([r.value for r in Role]),
-    help="A role; repeat for several.",
+    "--role", "roles", multiple=True, type=ROLE_CHOICE, help="A role; repeat for several."
 )
 @click.option("--team", "teams", multiple=True, help="A team slug; repeat for several.")
 @click.password_option(help="At least 12 characters; asked for when not given.")
@@ -124,12 +161,6 @@ def users_create(
     email: str, display_name: str, roles: tuple[str, ...], teams: tuple[str, ...], password: str
 ) -> None:
     """Create a user with roles and team memberships."""
-    found = []
-    for slug in teams:
-        team = accounts.team_by_slug(db.session, slug)
-        if team is None:
-            raise ValidationError(f"no team with the slug {slug!r} (see `incidents teams list`)")
-        found.append(team)
     user = accounts.create_user(
         db.session,
         Actor.command_line(),
@@ -137,7 +168,7 @@ def users_create(
         display_name,
         password,
         roles=[Role(r) for r in roles],
-        teams=found,
+        teams=_teams(teams),
     )
     db.session.commit()
     click.echo(f"created user {user.email}")
@@ -146,12 +177,97 @@ def users_create(
 @users_group.command("list")
 @with_appcontext
 def users_list() -> None:
-    """List users with their roles and teams."""
+    """List users: e-mail, roles, teams, active or disabled, two-factor on or off."""
     for user in accounts.all_users(db.session):
-        roles = ",".join(sorted(r.value for r in user.role_set)) or "-"
-        teams = ",".join(sorted(m.team.slug for m in user.memberships)) or "-"
-        state = "" if user.is_active else " (disabled)"
-        click.echo(f"{user.email}\troles={roles}\tteams={teams}{state}")
+        roles = _joined([r.value for r in user.role_set])
+        teams = _joined([m.team.slug for m in user.memberships])
+        state = "active" if user.is_active else "disabled"
+        second = "on" if user.has_two_factor else "off"
+        click.echo(f"{user.email}\troles={roles}\tteams={teams}\t{state}\t2fa={second}")
+
+
+@users_group.command("disable")
+@click.argument("email")
+@with_appcontext
+def users_disable(email: str) -> None:
+    """Disable the account EMAIL: no more logins, and its sessions end now."""
+    user = _user(email)
+    accounts.disable_user(db.session, Actor.command_line(), user)
+    db.session.commit()
+    click.echo(f"disabled {user.email}; every session of theirs has ended")
+
+
+@users_group.command("enable")
+@click.argument("email")
+@with_appcontext
+def users_enable(email: str) -> None:
+    """Enable the disabled account EMAIL again."""
+    user = _user(email)
+    accounts.enable_user(db.session, Actor.command_line(), user)
+    db.session.commit()
+    click.echo(f"enabled {user.email}")
+
+
+@users_group.command("set-roles")
+@click.argument("email")
+@click.option(
+    "--role", "roles", multiple=True, type=ROLE_CHOICE, help="A role; repeat for several."
+)
+@click.option("--none", "no_roles", is_flag=True, help="Remove every role.")
+@with_appcontext
+def users_set_roles(email: str, roles: tuple[str, ...], no_roles: bool) -> None:
+    """Give EMAIL exactly the roles named (or none, with --none); their sessions end."""
+    _exactly(roles, no_roles, "--role")
+    user = _user(email)
+    before = _joined([r.value for r in user.role_set])
+    if not accounts.set_roles(db.session, Actor.command_line(), user, [Role(r) for r in roles]):
+        click.echo(f"roles of {user.email} unchanged: {before}")
+        return
+    db.session.commit()
+    after = _joined([r.value for r in user.role_set])
+    click.echo(f"roles of {user.email}: {before} -> {after}; every session of theirs has ended")
+
+
+@users_group.command("set-teams")
+@click.argument("email")
+@click.option("--team", "teams", multiple=True, help="A team slug; repeat for several.")
+@click.option("--none", "no_teams", is_flag=True, help="Remove every team membership.")
+@with_appcontext
+def users_set_teams(email: str, teams: tuple[str, ...], no_teams: bool) -> None:
+    """Make EMAIL a member of exactly the teams named (or none, with --none)."""
+    _exactly(teams, no_teams, "--team")
+    user, found = _user(email), _teams(teams)
+    before = _joined([m.team.slug for m in user.memberships])
+    if not accounts.set_teams(db.session, Actor.command_line(), user, found):
+        click.echo(f"teams of {user.email} unchanged: {before}")
+        return
+    db.session.commit()
+    click.echo(f"teams of {user.email}: {before} -> {_joined([t.slug for t in found])}")
+
+
+@users_group.command("reset-two-factor")
+@click.argument("email")
+@with_appcontext
+def users_reset_two_factor(email: str) -> None:
+    """Remove the second factor of EMAIL (a lost phone); they enrol again at next login."""
+    user = _user(email)
+    if not user.has_two_factor:
+        raise ValidationError(f"{user.email} has no second factor to reset")
+    two_factor.reset(db.session, Actor.command_line(), user)
+    db.session.commit()
+    click.echo(f"removed the second factor of {user.email}; every session of theirs has ended")
+
+
+@users_group.command("set-password")
+@click.argument("email")
+@click.password_option(help="At least 12 characters; asked for (twice) when not given.")
+@with_appcontext
+def users_set_password(email: str, password: str) -> None:
+    """Set a new password for EMAIL; every session of theirs ends."""
+    user = _user(email)
+    accounts.set_password(db.session, Actor.command_line(), user, password)
+    db.session.commit()
+    click.echo(f"set a new password for {user.email}; every session of theirs has ended")
 
 
 @cli.group("teams")
@@ -173,9 +289,22 @@ def teams_create(slug: str, name: str) -> None:
 @teams_group.command("list")
 @with_appcontext
 def teams_list() -> None:
-    """List teams."""
+    """List teams: slug, name, number of members."""
+    counts = accounts.team_member_counts(db.session)
     for team in accounts.all_teams(db.session):
-        click.echo(f"{team.slug}\t{team.name}")
+        click.echo(f"{team.slug}\t{team.name}\tmembers={counts.get(team.id, 0)}")
+
+
+@teams_group.command("members")
+@click.argument("slug")
+@with_appcontext
+def teams_members(slug: str) -> None:
+    """List the members of the team SLUG with their roles."""
+    team = _teams((slug,))[0]
+    for user in accounts.team_members(db.session, team):
+        roles = _joined([r.value for r in user.role_set])
+        state = "active" if user.is_active else "disabled"
+        click.echo(f"{user.email}\troles={roles}\t{state}")
 
 
 # -- keys -------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024  # Argon2 takes any length; this only bounds the work per request
 # zxcvbn scores 0–4; below 2 means "guessable in well under a day offline".
 MIN_GUESS_SCORE = 2
+ZXCVBN_MAX_LENGTH = 72
 
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
 # Verified against when no account matches, so an unknown e-mail costs as much time as a
@@ -45,7 +46,9 @@ def password_problem(password: str, user_inputs: Iterable[str] = ()) -> str | No
     if password.lower() in common_passwords():
         return "this is one of the most common passwords; choose another"
     inputs = [value for value in user_inputs if value]
-    result = zxcvbn(password[:100], user_inputs=inputs)  # zxcvbn is slow on huge inputs
+    # zxcvbn raises ValueError beyond 72 characters (and is slow on long inputs), so only
+    # the start of a long passphrase is scored.
+    result = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=inputs)
     if result["score"] < MIN_GUESS_SCORE:
         warning = result["feedback"].get("warning") or "it would be easy to guess"
         return f"this password is too easy to guess ({warning.rstrip('.').lower()})"

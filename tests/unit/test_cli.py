@@ -147,7 +147,11 @@ class Failure:
 
 SITE = {"INCIDENTS_CONFIG": "{dir}/site.toml"}
 KEY_FILE = {"INCIDENTS_MASTER_KEY": None, "INCIDENTS_MASTER_KEY_FILE": "{dir}/master.key"}
-PRODUCTION = {"INCIDENTS_ENV": "production", "INCIDENTS_DATABASE_URL": UNREACHABLE_DATABASE}
+PRODUCTION = {
+    "INCIDENTS_ENV": "production",
+    "INCIDENTS_DATABASE_URL": UNREACHABLE_DATABASE,
+    "INCIDENTS_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+}
 
 FAILURES = {
     "malformed config file": Failure(SITE, ["site.toml", "TOML"], site_toml='env = "x\n'),
@@ -269,7 +273,9 @@ def test_teams_and_users_are_created_and_listed(workdir: Path, database: dict[st
     assert PASSWORD not in user.stdout
     listed = run(["users", "list"], workdir, database)
     assert_ok(listed)
-    assert listed.stdout.splitlines() == ["researcher@example.org\troles=researcher\tteams=north"]
+    assert listed.stdout.splitlines() == [
+        "researcher@example.org\troles=researcher\tteams=north\tactive\t2fa=off"
+    ]
 
 
 @pytest.mark.parametrize(
