@@ -185,3 +185,16 @@ def test_the_nav_shows_the_audit_link_to_auditors_only(
     client.post("/logout", data={"csrf_token": csrf_token(client, "/incidents")})
     as_role("researcher")
     assert 'href="/audit"' not in _page(client, "/incidents")
+
+
+@pytest.mark.parametrize(("role", "linked"), [("auditor", True), ("researcher", False)])
+def test_the_incident_page_links_to_its_provenance_for_auditors(
+    client: FlaskClient,
+    world: World,
+    as_role: Callable[[str], User | None],
+    role: str,
+    linked: bool,
+) -> None:
+    as_role(role)
+    page = _page(client, f"/incidents/{world.incident.reference}")
+    assert (f'href="/audit/incidents/{world.incident.reference}"' in page) is linked
