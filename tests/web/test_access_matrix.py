@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from incidents.models import User
 from tests.conftest import csrf_token
-from tests.factories import PersonFactory, ReportFactory, stored_evidence
+from tests.factories import PersonFactory, ReportFactory, UserFactory, stored_evidence
 from tests.web.conftest import ROLES, World
 
 ANON, RESEARCHER, ADVOCACY, AUDITOR, ADMIN = ROLES
@@ -28,12 +28,31 @@ def _researchers_only(status: int) -> dict[str, int]:
     return {ANON: 302, RESEARCHER: status, ADVOCACY: 403, AUDITOR: 403, ADMIN: 403}
 
 
+def _admins_only(status: int) -> dict[str, int]:
+    return {ANON: 302, RESEARCHER: 403, ADVOCACY: 403, AUDITOR: 403, ADMIN: status}
+
+
 # (endpoint, method) -> role -> expected status. 302 for anonymous means "sent to login".
 MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("static", "GET"): _everyone(200),
     ("auth.login", "GET"): {ANON: 200, **dict.fromkeys(LOGGED_IN, 302)},
     ("auth.login", "POST"): {ANON: 401, **dict.fromkeys(LOGGED_IN, 302)},
     ("auth.logout", "POST"): _everyone(302),
+    # Without a password step pending, the second-factor page sends everyone to login (or,
+    # logged in, home).
+    ("auth.verify", "GET"): _everyone(302),
+    ("auth.verify", "POST"): _everyone(302),
+    ("auth.reauthenticate", "GET"): {ANON: 302, **dict.fromkeys(LOGGED_IN, 200)},
+    ("auth.reauthenticate", "POST"): {ANON: 302, **dict.fromkeys(LOGGED_IN, 401)},
+    # Every logged-in user has an account page, administrators included.
+    ("account.overview", "GET"): {ANON: 302, **dict.fromkeys(LOGGED_IN, 200)},
+    ("account.change_password", "GET"): {ANON: 302, **dict.fromkeys(LOGGED_IN, 200)},
+    ("account.change_password", "POST"): {ANON: 302, **dict.fromkeys(LOGGED_IN, 400)},
+    ("account.two_factor_setup", "GET"): {ANON: 302, **dict.fromkeys(LOGGED_IN, 200)},
+    ("account.two_factor_setup", "POST"): {ANON: 302, **dict.fromkeys(LOGGED_IN, 400)},
+    # Without a second factor there are no codes to replace: back to the account page.
+    ("account.new_recovery_codes", "POST"): _everyone(302),
+    ("account.end_other_sessions", "POST"): _everyone(302),
     ("incidents.index", "GET"): _everyone(302),
     ("incidents.list_incidents", "GET"): {
         ANON: 302,
@@ -54,7 +73,8 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("people.search", "POST"): _researchers_only(400),
     ("people.new_person", "GET"): _researchers_only(200),
     ("people.new_person", "POST"): _researchers_only(400),
-    ("people.show_person", "GET"): _researchers_only(200),
+    # The person is looked up first: the admin, in no team, is told it does not exist.
+    ("people.show_person", "GET"): {**_researchers_only(200), ADMIN: 404},
     # Evidence: researchers of the team; an upload without a file is shown again (422).
     ("evidence.upload", "POST"): {
         ANON: 302,
@@ -63,6 +83,22 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
         AUDITOR: 403,
         ADMIN: 404,
     },
+    # Administration: users:manage only. The POSTs carry nonsense e-mail/password fields:
+    # incomplete forms are shown again (422); the buttons and the roles-and-teams form
+    # (which then clears the target's roles and teams) act and redirect (302).
+    ("admin.users", "GET"): _admins_only(200),
+    ("admin.new_user", "GET"): _admins_only(200),
+    ("admin.new_user", "POST"): _admins_only(422),
+    ("admin.user_detail", "GET"): _admins_only(200),
+    ("admin.user_detail", "POST"): _admins_only(302),
+    ("admin.disable_user", "POST"): _admins_only(302),
+    ("admin.enable_user", "POST"): _admins_only(302),
+    ("admin.reset_two_factor", "POST"): _admins_only(302),
+    ("admin.set_password", "POST"): _admins_only(422),
+    ("admin.teams", "GET"): _admins_only(200),
+    ("admin.new_team", "GET"): _admins_only(200),
+    ("admin.new_team", "POST"): _admins_only(422),
+    ("admin.team_detail", "GET"): _admins_only(200),
     ("evidence.download", "GET"): {
         ANON: 302,
         RESEARCHER: 200,
@@ -70,6 +106,43 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
         AUDITOR: 403,
         ADMIN: 404,
     },
+    # Auditor pages: audit:read and provenance:read are the auditor's alone (separation
+    # of duties: an admin manages users, not the record of what they did); the admin is
+    # in no team, so an incident's provenance does not exist for them.
+    ("audit.log", "GET"): {ANON: 302, RESEARCHER: 403, ADVOCACY: 403, AUDITOR: 200, ADMIN: 403},
+    ("audit.verify", "GET"): {ANON: 302, RESEARCHER: 403, ADVOCACY: 403, AUDITOR: 200, ADMIN: 403},
+    ("audit.verify", "POST"): {
+        ANON: 302,
+        RESEARCHER: 403,
+        ADVOCACY: 403,
+        AUDITOR: 200,
+        ADMIN: 403,
+    },
+    ("audit.provenance", "GET"): {
+        ANON: 302,
+        RESEARCHER: 403,
+        ADVOCACY: 403,
+        AUDITOR: 200,
+        ADMIN: 404,
+    },
+}
+
+
+# Erasing a record: researchers of its team, after a recent login (the matrix logs in
+# just before each request); a POST without a reason is shown again (400).
+MATRIX[("erasure.erase", "GET")] = {
+    ANON: 302,
+    RESEARCHER: 200,
+    ADVOCACY: 403,
+    AUDITOR: 403,
+    ADMIN: 404,
+}
+MATRIX[("erasure.erase", "POST")] = {
+    ANON: 302,
+    RESEARCHER: 400,
+    ADVOCACY: 403,
+    AUDITOR: 403,
+    ADMIN: 404,
 }
 
 
@@ -100,18 +173,48 @@ def _evidence_url(endpoint: str, world: World, client: FlaskClient) -> str | Non
     return f"/evidence/{evidence.id}/download"
 
 
+_ADMIN_USER_PATHS = {
+    "admin.user_detail": "/admin/users/{}",
+    "admin.disable_user": "/admin/users/{}/disable",
+    "admin.enable_user": "/admin/users/{}/enable",
+    "admin.reset_two_factor": "/admin/users/{}/two-factor/reset",
+    "admin.set_password": "/admin/users/{}/password",
+}
+
+
 def _url(endpoint: str, world: World) -> str:
+    if endpoint.startswith("audit."):
+        return {
+            "audit.log": "/audit",
+            "audit.verify": "/audit/verify",
+            "audit.provenance": f"/audit/incidents/{world.incident.reference}",
+        }[endpoint]
     if endpoint == "people.show_person":
         return f"/people/{PersonFactory(team_id=world.team.id).reference}"
+    if endpoint in _ADMIN_USER_PATHS:  # about another user, so no one acts on themselves
+        return _ADMIN_USER_PATHS[endpoint].format(UserFactory(teams=[world.team]).id)
     return {
         "static": "/static/app.css",
         "auth.login": "/login",
         "auth.logout": "/logout",
+        "auth.verify": "/login/verify",
+        "auth.reauthenticate": "/reauthenticate",
+        "account.overview": "/account",
+        "account.change_password": "/account/password",
+        "account.two_factor_setup": "/account/two-factor",
+        "account.new_recovery_codes": "/account/two-factor/recovery-codes",
+        "account.end_other_sessions": "/account/sessions/end-others",
         "incidents.index": "/",
         "incidents.list_incidents": "/incidents",
         "incidents.show_incident": f"/incidents/{world.incident.reference}",
         "people.search": "/people",
         "people.new_person": "/people/new",
+        "admin.users": "/admin/users",
+        "admin.new_user": "/admin/users/new",
+        "admin.teams": "/admin/teams",
+        "admin.new_team": "/admin/teams/new",
+        "admin.team_detail": f"/admin/teams/{world.team.slug}",
+        "erasure.erase": f"/records/{world.incident.reference}/erase",
     }[endpoint]
 
 

@@ -113,7 +113,9 @@ def test_other_roles_are_refused_every_people_page(
         ("POST", "/people/new"),
     ]:
         response = client.open(path, method=method, data=data if method == "POST" else None)
-        assert response.status_code == 403, (method, path)
+        # The admin belongs to no team: the team's person does not exist for them.
+        expected = 404 if role == "admin" and path.endswith(person.reference) else 403
+        assert response.status_code == expected, (method, path)
         body = response.get_data(as_text=True)
         assert "CANARY-contact-5T1" not in body
         assert "Movsar" not in body

@@ -1,0 +1,176 @@
+"""SECURITY 23: TOTP second factor, mandatory in production; a replayed code is refused;
+recovery codes are single-use and stored hashed.
+
+The authenticator app is pyotp with the secret the enrolment page shows.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+import pyotp
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from incidents.errors import ConfigurationError
+from incidents.models import RecoveryCode, User
+from incidents.settings import load_settings
+from tests.factories import UserFactory
+from tests.security.conftest import HTTPS, POSTGRES_ONLY, enter, log_in, token
+from tests.unit.test_settings import production
+from tests.web.conftest import World
+from tests.web.test_access_matrix import MATRIX, _evidence_url, _url
+
+SECRET_KEY = re.compile(r'<code class="secret-key">([A-Z2-7 ]+)</code>')
+RECOVERY_CODE = re.compile(r"<li><code>([a-z2-7-]+)</code></li>")
+ENROLMENT = "/account/two-factor"
+# The only pages a logged-in user without a required second factor may use.
+BEFORE_ENROLMENT = {
+    "static",
+    "auth.login",
+    "auth.verify",
+    "auth.logout",
+    "auth.reauthenticate",
+    "account.two_factor_setup",
+}
+
+
+@pytest.fixture
+def required_app(build_app: Callable[..., Flask]) -> Flask:
+    """The test application with two-factor authentication required, as in production."""
+    return build_app(require_two_factor=True)
+
+
+def _exempt(app: Flask, endpoint: str) -> bool:
+    view = app.view_functions[endpoint]
+    return endpoint == "static" or any(
+        getattr(view, flag, False) for flag in ("is_public", "before_enrolment")
+    )
+
+
+def test_23_a_user_without_a_second_factor_is_sent_to_enrol_from_every_page(
+    required_app: Flask, world: World, db_session: Session
+) -> None:
+    exempt = {
+        endpoint for endpoint in required_app.view_functions if _exempt(required_app, endpoint)
+    }
+    assert exempt == BEFORE_ENROLMENT
+    for role in ("researcher", "admin"):
+        client = enter(required_app.test_client(), db_session, world.users[role])
+        for endpoint, method in sorted(MATRIX):
+            if endpoint in BEFORE_ENROLMENT:
+                continue
+            url = _evidence_url(endpoint, world, client) or _url(endpoint, world)
+            data = {"csrf_token": token(client, ENROLMENT)} if method == "POST" else None
+            response = client.open(url, method=method, data=data)
+            response.close()
+            assert (response.status_code, response.headers.get("Location")) == (
+                302,
+                ENROLMENT,
+            ), f"{method} {url} as {role}"
+
+
+def _verify(client: FlaskClient, code: str) -> int:
+    response = client.post(
+        "/login/verify", data={"code": code, "csrf_token": token(client, "/login/verify")}
+    )
+    return response.status_code
+
+
+def _password_step(client: FlaskClient, user: User) -> None:
+    response = log_in(client, user.email)
+    assert (response.status_code, response.headers["Location"]) == (302, "/login/verify")
+    assert client.get("/account").status_code == 302, "logged in after the password alone"
+
+
+def _log_out(client: FlaskClient) -> None:
+    client.post("/logout", data={"csrf_token": token(client, "/account")})
+
+
+def test_23_enrol_then_log_in_with_a_code_and_a_replay_is_refused(
+    required_app: Flask, world: World, db_session: Session
+) -> None:
+    user = UserFactory(teams=[world.team])
+    client = required_app.test_client()
+    assert log_in(client, user.email).status_code == 302
+    assert client.get("/incidents").headers["Location"] == ENROLMENT
+
+    page = client.get(ENROLMENT).get_data(as_text=True)
+    match = SECRET_KEY.search(page)
+    assert match, "the enrolment page shows no key"
+    secret = match.group(1).replace(" ", "")
+    assert 'src="data:image/svg+xml' in page  # the QR code, as an image the CSP allows
+    authenticator = pyotp.TOTP(secret)
+    enrolment_code = authenticator.now()
+    response = client.post(
+        ENROLMENT, data={"code": enrolment_code, "csrf_token": token(client, ENROLMENT)}
+    )
+    assert response.status_code == 200
+    codes = RECOVERY_CODE.findall(response.get_data(as_text=True))
+    assert len(codes) == 10 and len(set(codes)) == 10
+    assert client.get("/incidents").status_code == 200  # enrolled: the pages open
+    _log_out(client)
+
+    # The code that confirmed the enrolment is spent; the next one (the clock a step on)
+    # logs in, once.
+    next_code = authenticator.at(time.time() + 30)
+    _password_step(client, user)
+    assert _verify(client, enrolment_code) == 401
+    assert _verify(client, next_code) == 302
+    assert client.get("/incidents").status_code == 200
+    _log_out(client)
+    _password_step(client, user)
+    assert _verify(client, next_code) == 401, "a replayed code was accepted"
+
+    # Recovery codes: each works once.
+    assert _verify(client, codes[0]) == 302
+    _log_out(client)
+    _password_step(client, user)
+    assert _verify(client, codes[0]) == 401, "a recovery code worked twice"
+    assert _verify(client, codes[1].upper().replace("-", " ")) == 302  # as typed from paper
+
+    db_session.expire_all()
+    rows = db_session.execute(
+        select(RecoveryCode.__table__).where(RecoveryCode.user_id == user.id)
+    ).all()
+    assert len(rows) == 10 and sum(row.used_at is not None for row in rows) == 2
+    stored = repr(rows)
+    for code in codes:
+        for form in (code, code.replace("-", ""), code.upper()):
+            assert form not in stored, "a recovery code is stored as it is"
+    assert user.totp_secret is not None and secret.encode() not in user.totp_secret
+
+
+def test_23_production_refuses_to_make_two_factor_optional() -> None:
+    with pytest.raises(ConfigurationError, match="two-factor"):
+        load_settings(environ=production(INCIDENTS_REQUIRE_TWO_FACTOR="false"))
+    assert load_settings(environ=production()).require_two_factor
+
+
+def test_23_demo_accounts_skip_enrolment_outside_production_and_say_so(
+    required_app: Flask, world: World, db_session: Session
+) -> None:
+    demo = UserFactory(teams=[world.team], two_factor_exempt=True)
+    page = enter(required_app.test_client(), db_session, demo).get("/incidents")
+    assert page.status_code == 200
+    assert "Demo account:" in page.get_data(as_text=True)
+    # A real account on the same installation is not shown the banner.
+    real = enter(required_app.test_client(), db_session, world.users["researcher"])
+    assert "Demo account:" not in real.get(ENROLMENT).get_data(as_text=True)
+
+
+@POSTGRES_ONLY
+def test_23_demo_accounts_must_enrol_in_production(
+    production_app: Flask, world: World, db_session: Session
+) -> None:
+    demo = UserFactory(teams=[world.team], two_factor_exempt=True)
+    client = enter(production_app.test_client(), db_session, demo)
+    response = client.get("/incidents", base_url=HTTPS)
+    assert (response.status_code, response.headers["Location"]) == (302, ENROLMENT)
+    page = client.get(ENROLMENT, base_url=HTTPS).get_data(as_text=True)
+    assert "Demo account:" not in page

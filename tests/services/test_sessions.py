@@ -1,0 +1,115 @@
+"""Server-side sessions (services/sessions.py): tokens, timeouts, ending them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from incidents.db import utcnow
+from incidents.models import User, UserSession
+from incidents.services import sessions
+from incidents.services.sessions import EndReason, SessionPolicy
+from tests.factories import UserFactory
+
+POLICY = SessionPolicy.from_minutes(idle=30, absolute_hours=12, reauth=10)
+
+
+@pytest.fixture
+def user(db_session: Session) -> User:
+    return UserFactory()
+
+
+def test_the_token_is_random_and_only_its_hash_is_stored(db_session: Session, user: User) -> None:
+    token, row = sessions.start_session(db_session, user, "Firefox")
+    other_token, _ = sessions.start_session(db_session, user)
+    assert token != other_token and len(token) >= 40
+    stored = db_session.execute(select(UserSession.__table__)).all()
+    assert token not in repr(stored)
+    assert row.token_hash == sessions.hash_token(token)
+    assert row.created_at == row.last_seen_at == row.confirmed_at
+    assert row.user_agent == "Firefox" and row.ended_at is None
+
+
+def test_resolve_finds_the_open_session_of_the_token(db_session: Session, user: User) -> None:
+    token, row = sessions.start_session(db_session, user)
+    assert sessions.resolve_session(db_session, token, POLICY) is row
+    assert sessions.resolve_session(db_session, token + "x", POLICY) is None
+    assert sessions.resolve_session(db_session, "", POLICY) is None
+    assert sessions.resolve_session(db_session, None, POLICY) is None
+
+
+def test_an_ended_session_does_not_resolve(db_session: Session, user: User) -> None:
+    token, row = sessions.start_session(db_session, user)
+    sessions.end_session(row, EndReason.LOGOUT)
+    ended_at = row.ended_at
+    assert sessions.resolve_session(db_session, token, POLICY) is None
+    sessions.end_session(row, EndReason.IDLE)  # ending again keeps the first end
+    assert (row.ended_at, row.end_reason) == (ended_at, EndReason.LOGOUT)
+
+
+def test_the_idle_timeout(db_session: Session, user: User) -> None:
+    start = utcnow()
+    token, row = sessions.start_session(db_session, user, now=start)
+    just_within = start + POLICY.idle - timedelta(seconds=1)
+    assert sessions.resolve_session(db_session, token, POLICY, now=just_within) is row
+    assert row.last_seen_at == just_within  # activity restarts the idle clock
+    later = just_within + POLICY.idle - timedelta(seconds=1)
+    assert sessions.resolve_session(db_session, token, POLICY, now=later) is row
+    assert sessions.resolve_session(db_session, token, POLICY, now=later + POLICY.idle) is None
+    assert row.end_reason == EndReason.IDLE and row.ended_at == later + POLICY.idle
+
+
+def test_the_absolute_timeout_ends_even_an_active_session(db_session: Session, user: User) -> None:
+    start = utcnow()
+    token, row = sessions.start_session(db_session, user, now=start)
+    now = start
+    while now + POLICY.idle / 2 < start + POLICY.absolute:
+        now += POLICY.idle / 2  # a request every quarter of an hour
+        assert sessions.resolve_session(db_session, token, POLICY, now=now) is row
+    assert sessions.resolve_session(db_session, token, POLICY, now=start + POLICY.absolute) is None
+    assert row.end_reason == EndReason.EXPIRED
+
+
+def test_last_seen_is_written_at_most_once_a_minute(db_session: Session, user: User) -> None:
+    start = utcnow()
+    token, row = sessions.start_session(db_session, user, now=start)
+    sessions.resolve_session(db_session, token, POLICY, now=start + timedelta(seconds=59))
+    assert row.last_seen_at == start
+    sessions.resolve_session(db_session, token, POLICY, now=start + timedelta(seconds=60))
+    assert row.last_seen_at == start + timedelta(seconds=60)
+
+
+def test_a_disabled_users_session_ends_at_its_next_request(db_session: Session, user: User) -> None:
+    token, row = sessions.start_session(db_session, user)
+    user.is_active = False
+    assert sessions.resolve_session(db_session, token, POLICY) is None
+    assert row.end_reason == EndReason.DISABLED
+
+
+def test_end_all_and_end_other_sessions(db_session: Session, user: User) -> None:
+    someone_else = UserFactory()
+    _, theirs = sessions.start_session(db_session, someone_else)
+    rows = [sessions.start_session(db_session, user)[1] for _ in range(3)]
+    assert sessions.end_other_sessions(db_session, user, rows[0]) == 2
+    assert sessions.open_sessions(db_session, user) == [rows[0]]
+    assert [r.end_reason for r in rows[1:]] == [EndReason.ENDED_BY_USER] * 2
+    assert sessions.end_all_sessions(db_session, user, EndReason.PASSWORD) == 1
+    assert sessions.open_sessions(db_session, user) == []
+    db_session.refresh(rows[0])
+    assert rows[0].end_reason == EndReason.PASSWORD
+    assert sessions.end_all_sessions(db_session, user, EndReason.PASSWORD) == 0
+    assert sessions.open_sessions(db_session, someone_else) == [theirs]
+
+
+def test_recent_confirmation(db_session: Session, user: User) -> None:
+    start = utcnow()
+    _, row = sessions.start_session(db_session, user, now=start)
+    assert sessions.recently_confirmed(
+        row, POLICY, now=start + POLICY.reauth - timedelta(milliseconds=1)
+    )
+    assert not sessions.recently_confirmed(row, POLICY, now=start + POLICY.reauth)
+    sessions.confirm(row, now=start + POLICY.reauth)
+    assert sessions.recently_confirmed(row, POLICY, now=start + POLICY.reauth)
