@@ -130,5 +130,7 @@ db = Database()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 # Limits are declared on the views that need them (login and second factor); nothing is
-# limited by default. Storage comes from the ratelimit_storage_uri setting.
+# limited by default. Storage comes from the ratelimit_storage_uri setting. Flask-Limiter
+# keeps one storage per Limiter, replaced by each init_app: one application per process
+# (as in production) counts in its own storage; tests that build several apps reset it.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
