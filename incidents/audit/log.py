@@ -2,8 +2,9 @@
 
 Each event becomes the next leaf of the log's Merkle tree in the same transaction as
 the change it records. The append locks the tree's one-row head (SELECT … FOR UPDATE on
-PostgreSQL; SQLite's single writer serialises already), takes the next position, hashes
-the event's canonical bytes and moves the head on: O(log n) hashes, no rescan. Writers
+PostgreSQL; on SQLite every transaction begins IMMEDIATE, holding the one write lock),
+takes the next position, hashes the event's canonical bytes and moves the head on:
+O(log n) hashes, no rescan. Writers
 therefore take turns from their first event to their commit; a rolled-back transaction
 leaves neither the event nor any change to the tree.
 """

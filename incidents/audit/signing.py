@@ -159,6 +159,10 @@ def load_signing_key(path: Path) -> Signer:
 # -- notes and checkpoints ---------------------------------------------------------------
 
 
+class SignedByAnotherKey(ValidationError):
+    """The note carries no signature by the key asked about: not forged, just not checkable."""
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     origin: str
@@ -189,6 +193,7 @@ def open_checkpoint(note: str, verifier: Verifier) -> Checkpoint:
         raise ValidationError("not a signed note: no blank line before the signatures")
     text += "\n"
     found = False
+    others: list[str] = []
     for line in signatures.splitlines():
         if not line.startswith(SIGNATURE_DASH):
             raise ValidationError("not a signed note: a signature line must start with '— '")
@@ -198,6 +203,7 @@ def open_checkpoint(note: str, verifier: Verifier) -> Checkpoint:
         except binascii.Error:
             raise ValidationError("a signature line of the note is not base64") from None
         if name != verifier.name or raw[:4] != verifier.key_id:
+            others.append(f"{name}+{raw[:4].hex()}")
             continue  # another key's signature (a witness, a former key): not ours to check
         if not verifier.verify(text.encode("utf-8"), raw[4:]):
             raise ValidationError(
@@ -206,9 +212,9 @@ def open_checkpoint(note: str, verifier: Verifier) -> Checkpoint:
             )
         found = True
     if not found:
-        raise ValidationError(
+        raise SignedByAnotherKey(
             f"the checkpoint carries no signature by the key {verifier.vkey} "
-            "(see `incidents audit public-key`)"
+            f"(see `incidents audit public-key`); it is signed by {', '.join(others)}"
         )
     return parse_checkpoint_body(text)
 

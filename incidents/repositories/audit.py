@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from incidents.models.audit import AuditEvent, AuditTreeState
 
 CHECKPOINT_ACTION = "audit.checkpoint"
+VERIFY_FAILED_ACTION = "audit.verify_failed"
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def event_page(
         )
     if filters.since:
         statement = statement.where(AuditEvent.occurred_at >= _start_of(filters.since))
-    if filters.until:
+    if filters.until and filters.until < date.max:  # date.max: no day after it, no bound
         statement = statement.where(
             AuditEvent.occurred_at < _start_of(filters.until + timedelta(days=1))
         )
@@ -80,6 +81,16 @@ def checkpoint_events(session: Session) -> Sequence[tuple[int, dict[str, Any]]]:
         .order_by(AuditEvent.id)
     ).all()
     return [(int(position), detail) for position, detail in rows]
+
+
+def last_verification(session: Session) -> AuditEvent | None:
+    """The newest checkpoint or failed verification the log recorded."""
+    return session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action.in_((CHECKPOINT_ACTION, VERIFY_FAILED_ACTION)))
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
 
 
 def event_by_position(session: Session, position: int) -> AuditEvent | None:

@@ -12,6 +12,7 @@ import base64
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from incidents.audit.log import Actor, event_bytes, record_event
 from incidents.audit.proofs import consistency_document, inclusion_document
 from incidents.audit.signing import (
     Checkpoint,
+    SignedByAnotherKey,
     Signer,
     Verifier,
     open_checkpoint,
@@ -36,7 +38,7 @@ from incidents.audit.verify import (
     stream_rows,
     verify_rows,
 )
-from incidents.db import FieldClass
+from incidents.db import FieldClass, utcnow
 from incidents.errors import AuditLogBroken, NotFound, ValidationError
 from incidents.models.audit import AuditEvent
 from incidents.models.report import Report
@@ -48,6 +50,9 @@ from incidents.repositories import evidence as evidence_queries
 from incidents.repositories import incidents as incident_queries
 
 PAGE_SIZE = 50
+# An auditor's "verify now" reads every event and appends one: at most once in this long,
+# whoever asked, so that repeated clicks neither load the database nor flood the log.
+VERIFY_INTERVAL = timedelta(minutes=5)
 
 
 # -- verification -------------------------------------------------------------------------
@@ -106,23 +111,39 @@ def read_checkpoint(note: str, verifier: Verifier, origin: str) -> Checkpoint:
     return checkpoint
 
 
-def _log_checkpoints(
-    session: Session, verifier: Verifier, origin: str
-) -> tuple[list[HeldCheckpoint], list[str]]:
-    """The checkpoints the log recorded about itself that this key signed."""
-    found: list[HeldCheckpoint] = []
-    skipped: list[str] = []
+@dataclass
+class _LogCheckpoints:
+    found: list[HeldCheckpoint] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    forged: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _log_checkpoints(session: Session, verifier: Verifier, origin: str) -> _LogCheckpoints:
+    """The checkpoints the log recorded about itself, sorted by what their signature says.
+
+    The application records only checkpoints it has just signed. One that this key's
+    signature does not verify, or that is no signed checkpoint of this log at all, was
+    changed in the database: tampering. One signed only by other keys (a former key) can
+    be neither trusted nor blamed: it is skipped, and the outcome says so.
+    """
+    result = _LogCheckpoints()
     for position, detail in audit_queries.checkpoint_events(session):
         note = detail.get("checkpoint") if isinstance(detail, dict) else None
+        label = f"the checkpoint recorded as event {position}"
         try:
             if not isinstance(note, str):
-                raise ValidationError("no checkpoint in the event")
+                raise ValidationError("the event holds no checkpoint")
             checkpoint = read_checkpoint(note, verifier, origin)
-        except ValidationError as exc:
-            skipped.append(f"event {position}: {exc}")
+        except SignedByAnotherKey as exc:
+            result.skipped.append(f"{label} is signed by another key, not checked: {exc}")
             continue
-        found.append(HeldCheckpoint(checkpoint, f"the checkpoint recorded as event {position}"))
-    return found, skipped
+        except ValidationError as exc:
+            result.forged.append(
+                (position, f"{label} is not as this installation recorded it ({exc})")
+            )
+            continue
+        result.found.append(HeldCheckpoint(checkpoint, label))
+    return result
 
 
 def verify_log(
@@ -136,8 +157,9 @@ def verify_log(
     """Recompute the whole tree; check it against the head, the log's own checkpoints
     and the held checkpoint (`held_note`), with a consistency proof for the latter."""
     held = read_checkpoint(held_note, verifier, origin) if held_note is not None else None
-    targets, skipped = _log_checkpoints(session, verifier, origin)
-    outcome = VerifyOutcome(Verification(), held=held, skipped=skipped)
+    recorded = _log_checkpoints(session, verifier, origin)
+    targets = recorded.found
+    outcome = VerifyOutcome(Verification(), held=held, skipped=recorded.skipped)
     connection = session.connection()
     targets.append(head_as_checkpoint(recorded_head(connection)))
     if held is not None:
@@ -149,6 +171,8 @@ def verify_log(
         keep_leaves=keep_leaves or held is not None,
     )
     check_newer_head(result, recorded_head(connection))
+    for position, problem in recorded.forged:
+        result.fail(problem, position)
     outcome.verification = result
     outcome.log_checkpoints = sum(
         1 for matched in result.checkpoints_matched if "recorded as event" in matched.label
@@ -258,16 +282,66 @@ def current_head(session: Session, user: User) -> Head | None:
     return None if state is None else Head(state.size, b64(state.root))
 
 
+@dataclass(frozen=True)
+class RecentVerification:
+    """The last verification the log recorded: its checkpoint, or what failed."""
+
+    position: int
+    recorded_at: datetime
+    checkpoint: str | None
+    problem: str | None
+    next_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditorVerification:
+    """A verification now (`outcome`, and its `checkpoint` when the log verifies), or none
+    because the last one is too recent (`too_soon`)."""
+
+    outcome: VerifyOutcome | None = None
+    checkpoint: str | None = None
+    too_soon: RecentVerification | None = None
+
+
+def _recent_verification(session: Session, now: datetime) -> RecentVerification | None:
+    event = audit_queries.last_verification(session)
+    if event is None or event.occurred_at + VERIFY_INTERVAL <= now:
+        return None
+    detail = event.detail if isinstance(event.detail, dict) else {}
+    note, problem = detail.get("checkpoint"), detail.get("problem")
+    return RecentVerification(
+        position=event.id,
+        recorded_at=event.occurred_at,
+        checkpoint=note if isinstance(note, str) else None,
+        problem=problem if isinstance(problem, str) else None,
+        next_at=event.occurred_at + VERIFY_INTERVAL,
+    )
+
+
 def verify_for_auditor(
-    session: Session, user: User, signer: Signer, origin: str, actor: Actor
-) -> tuple[VerifyOutcome, str | None]:
-    """Verify now; when the log verifies, sign and record a checkpoint of it."""
+    session: Session,
+    user: User,
+    signer: Signer,
+    origin: str,
+    actor: Actor,
+    now: datetime | None = None,
+) -> AuditorVerification:
+    """Verify now and record the result (a signed checkpoint when the log verifies) —
+    unless the log recorded a verification less than VERIFY_INTERVAL ago."""
     ensure(user, Permission.AUDIT_READ)
+    recent = _recent_verification(session, now or utcnow())
+    if recent is not None:
+        return AuditorVerification(too_soon=recent)
     outcome = verify_log(session, signer.verifier, origin)
     if not outcome.ok:
-        record_event(session, actor, "audit.verify_failed", detail={"problem": outcome.problem})
-        return outcome, None
-    return outcome, _record_checkpoint(session, signer, origin, actor, outcome)
+        record_event(
+            session,
+            actor,
+            audit_queries.VERIFY_FAILED_ACTION,
+            detail={"problem": outcome.problem},
+        )
+        return AuditorVerification(outcome)
+    return AuditorVerification(outcome, _record_checkpoint(session, signer, origin, actor, outcome))
 
 
 def _record_checkpoint(

@@ -8,12 +8,13 @@ on the incident's team (another team's incident does not exist: 404).
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
 from flask_wtf import FlaskForm
-from wtforms import DateField, StringField
-from wtforms.validators import Length, Optional
+from wtforms import DateField, Field, StringField
+from wtforms.validators import Length, Optional, ValidationError
 
 from incidents.errors import NotFound
 from incidents.extensions import audit_signer, db
@@ -25,6 +26,16 @@ from incidents.web.current import actor, current_account
 blueprint = Blueprint("audit", __name__, url_prefix="/audit")
 
 REFERENCE = re.compile(r"^[A-Z]{3}-\d{4}-\d{4,}$")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Only these query parameters go back into the paging links: anything else would reach
+# url_for as a keyword (_method, _external, endpoint …) and fail or make absolute links.
+FILTER_NAMES = ("actor", "action", "record", "since", "until")
+LARGEST_POSITION = 2**63 - 1  # a BIGINT; larger cursors overflow the drivers
+
+
+def _no_control_characters(form: FlaskForm, field: Field) -> None:
+    if field.data and CONTROL.search(field.data):  # PostgreSQL refuses NUL in text
+        raise ValidationError("Remove the control characters.")
 
 
 class FilterForm(FlaskForm):  # type: ignore[misc]
@@ -33,11 +44,23 @@ class FilterForm(FlaskForm):  # type: ignore[misc]
     class Meta:
         csrf = False
 
-    actor = StringField("Who (e-mail contains)", validators=[Optional(), Length(max=254)])
-    action = StringField("Action (starts with)", validators=[Optional(), Length(max=64)])
-    record = StringField("Record (reference or id)", validators=[Optional(), Length(max=64)])
+    actor = StringField(
+        "Who (e-mail contains)",
+        validators=[Optional(), Length(max=254), _no_control_characters],
+    )
+    action = StringField(
+        "Action (starts with)", validators=[Optional(), Length(max=64), _no_control_characters]
+    )
+    record = StringField(
+        "Record (reference or id)",
+        validators=[Optional(), Length(max=64), _no_control_characters],
+    )
     since = DateField("From", validators=[Optional()])
     until = DateField("To", validators=[Optional()])
+
+    def validate_until(self, field: Field) -> None:
+        if field.data is not None and field.data >= date.max:  # the day after overflows
+            raise ValidationError(f"Enter a date before {date.max.isoformat()}.")
 
 
 class VerifyForm(FlaskForm):  # type: ignore[misc]
@@ -61,10 +84,18 @@ def log() -> str:
             since=form.since.data,
             until=form.until.data,
         )
-    before = request.args.get("before", type=int)
+    before = _cursor()
     page = audit_service.event_page(db.session, current_account(), filters, before)
-    arguments = {k: v for k, v in request.args.items() if k != "before" and v}
-    return render_template("audit/log.html", form=form, page=page, arguments=arguments)
+    arguments = {name: request.args[name] for name in FILTER_NAMES if request.args.get(name)}
+    return render_template(
+        "audit/log.html", form=form, page=page, arguments=arguments, before=before
+    )
+
+
+def _cursor() -> int | None:
+    """The `before` position: None when absent, not a number or no possible position."""
+    before = request.args.get("before", type=int)
+    return before if before is not None and 1 <= before <= LARGEST_POSITION else None
 
 
 @blueprint.route("/incidents/<reference>")
@@ -82,7 +113,7 @@ def provenance(reference: str) -> str:
 
 
 @blueprint.route("/verify", methods=["GET", "POST"])
-def verify() -> str:
+def verify() -> tuple[str, int]:
     user = current_account()
     head = audit_service.current_head(db.session, user)
     context: dict[str, Any] = {
@@ -92,11 +123,15 @@ def verify() -> str:
         "vkey": audit_signer().verifier.vkey,
         "outcome": None,
         "checkpoint": None,
+        "too_soon": None,
     }
     if request.method == "POST" and context["form"].validate_on_submit():
-        outcome, checkpoint = audit_service.verify_for_auditor(
+        result = audit_service.verify_for_auditor(
             db.session, user, audit_signer(), _origin(), actor()
         )
         db.session.commit()  # the checkpoint (or the failure) is recorded in the log
-        context.update(outcome=outcome, checkpoint=checkpoint)
-    return render_template("audit/verify.html", **context)
+        context.update(
+            outcome=result.outcome, checkpoint=result.checkpoint, too_soon=result.too_soon
+        )
+    status = 429 if context["too_soon"] is not None else 200
+    return render_template("audit/verify.html", **context), status

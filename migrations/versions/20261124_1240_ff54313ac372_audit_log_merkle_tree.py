@@ -3,7 +3,9 @@
 Existing events get dense positions (ids renumbered in order where a rolled-back
 sequence value left a gap), their leaf hashes and a tree head. Then triggers refuse
 UPDATE and DELETE (and TRUNCATE on PostgreSQL) of audit events, and let the tree head
-grow but never shrink or disappear.
+move only as an append moves it: one event on, to an event that exists. Every other
+change of the head (a rewritten root or frontier at the same size, a jump, a shrink, a
+delete) is refused.
 
 Revision ID: ff54313ac372
 Revises: 3e5d41f9773d
@@ -12,14 +14,17 @@ Create Date: 2026-11-24 12:40:20.585645
 
 from __future__ import annotations
 
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
 
-import incidents.db
-from incidents.audit import merkle
-from incidents.audit.canonical import canonical_bytes
+import incidents.db  # column types of the DDL only; the backfill uses the frozen copy below
 
 revision = "ff54313ac372"
 down_revision = "3e5d41f9773d"
@@ -36,8 +41,10 @@ SQLITE_TRIGGERS = {
         "BEGIN SELECT RAISE(ABORT, 'audit events are append-only: DELETE refused'); END"
     ),
     "audit_tree_state_only_grows": (
-        "BEFORE UPDATE ON audit_tree_state WHEN NEW.size < OLD.size OR NEW.id <> OLD.id "
-        "BEGIN SELECT RAISE(ABORT, 'the audit tree only grows: UPDATE refused'); END"
+        "BEFORE UPDATE ON audit_tree_state WHEN NEW.id <> OLD.id OR NEW.size <> OLD.size + 1 "
+        "OR NOT EXISTS (SELECT 1 FROM audit_events WHERE id = NEW.size) "
+        "BEGIN SELECT RAISE(ABORT, 'the audit tree only grows, by one recorded event: "
+        "UPDATE refused'); END"
     ),
     "audit_tree_state_refuse_delete": (
         "BEFORE DELETE ON audit_tree_state "
@@ -54,9 +61,14 @@ POSTGRES_FUNCTIONS = {
     """,
     "audit_tree_only_grows": """
         BEGIN
-            IF TG_OP = 'DELETE' OR NEW.size < OLD.size OR NEW.id <> OLD.id THEN
-                RAISE EXCEPTION 'the audit tree only grows: % refused', TG_OP
+            IF TG_OP = 'DELETE' THEN
+                RAISE EXCEPTION 'the audit tree only grows: DELETE refused'
                     USING ERRCODE = 'restrict_violation';
+            END IF;
+            IF NEW.id <> OLD.id OR NEW.size <> OLD.size + 1
+                    OR NOT EXISTS (SELECT 1 FROM audit_events WHERE id = NEW.size) THEN
+                RAISE EXCEPTION 'the audit tree only grows, by one recorded event: % refused',
+                    TG_OP USING ERRCODE = 'restrict_violation';
             END IF;
             RETURN NEW;
         END
@@ -88,10 +100,89 @@ TRIGGER_TABLES = {
     "audit_tree_state_refuse_truncate": "audit_tree_state",
 }
 
+# -- frozen copy of what the backfill computes ----------------------------------------------
+# Version 1 of the canonical bytes (incidents/audit/canonical.py), RFC 6962 hashing and
+# the right frontier (incidents/audit/merkle.py), and how a stored time is read, exactly as
+# they were when this revision was written. A copy, not an import: if the application's
+# format changes later, this old migration must still compute what it computed when it
+# was released, or databases migrated today and tomorrow would hold different hashes.
+# Do not edit; a new format needs a new migration.
+
+
+class _UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """A stored time as an aware UTC datetime (SQLite drops the zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _canonical_bytes_v1(
+    *,
+    position: int,
+    occurred_at: datetime,
+    actor_id: uuid.UUID | None,
+    actor: str,
+    action: str,
+    target_table: str | None,
+    target_id: str | None,
+    target_ref: str | None,
+    team_id: uuid.UUID | None,
+    fields: list[str],
+    detail: dict[str, Any],
+) -> bytes:
+    document = {
+        "action": action,
+        "actor": actor,
+        "actor_id": None if actor_id is None else str(actor_id),
+        "detail": detail,
+        "fields": fields,
+        "id": position,
+        "occurred_at": occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "target_id": target_id,
+        "target_ref": target_ref,
+        "target_table": target_table,
+        "team_id": None if team_id is None else str(team_id),
+        "v": 1,
+    }
+    return json.dumps(document, sort_keys=True).encode("ascii")
+
+
+def _leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def _node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def _frontier_append(frontier: list[bytes], size: int, leaf: bytes) -> None:
+    node = leaf
+    while size & 1:
+        node = _node_hash(frontier.pop(), node)
+        size >>= 1
+    frontier.append(node)
+
+
+def _frontier_root(frontier: Sequence[bytes]) -> bytes:
+    if not frontier:
+        return hashlib.sha256(b"").digest()
+    root = frontier[-1]
+    for subtree in reversed(frontier[:-1]):
+        root = _node_hash(subtree, root)
+    return root
+
+
+# -- the backfill -------------------------------------------------------------------------
+
 events = sa.table(
     "audit_events",
     sa.column("id", sa.BigInteger()),
-    sa.column("occurred_at", incidents.db.UtcDateTime()),
+    sa.column("occurred_at", _UtcDateTime()),
     sa.column("actor_id", sa.Uuid()),
     sa.column("actor", sa.String()),
     sa.column("action", sa.String()),
@@ -109,7 +200,7 @@ tree_state = sa.table(
     sa.column("size", sa.BigInteger()),
     sa.column("root", sa.LargeBinary()),
     sa.column("frontier", sa.LargeBinary()),
-    sa.column("updated_at", incidents.db.UtcDateTime()),
+    sa.column("updated_at", _UtcDateTime()),
 )
 
 
@@ -123,7 +214,7 @@ def _hash_existing_events() -> tuple[int, list[bytes]]:
     frontier: list[bytes] = []
     size = 0
     for row in connection.execute(sa.select(events).order_by(events.c.id)).mappings():
-        data = canonical_bytes(
+        data = _canonical_bytes_v1(
             position=row["id"],
             occurred_at=row["occurred_at"],
             actor_id=row["actor_id"],
@@ -136,9 +227,9 @@ def _hash_existing_events() -> tuple[int, list[bytes]]:
             fields=row["fields"],
             detail=row["detail"],
         )
-        leaf = merkle.leaf_hash(data)
+        leaf = _leaf_hash(data)
         connection.execute(events.update().where(events.c.id == row["id"]).values(leaf_hash=leaf))
-        merkle.frontier_append(frontier, size, leaf)
+        _frontier_append(frontier, size, leaf)
         size += 1
     return size, frontier
 
@@ -180,8 +271,8 @@ def upgrade() -> None:
         tree_state.insert().values(
             id=1,
             size=size,
-            root=merkle.frontier_root(frontier),
-            frontier=merkle.pack_frontier(frontier),
+            root=_frontier_root(frontier),
+            frontier=b"".join(frontier),
             updated_at=datetime.now(UTC),
         )
     )

@@ -9,8 +9,12 @@ import stat
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 
 from incidents.audit.signing import generate_signer, open_checkpoint, parse_vkey, write_signing_key
+from incidents.models.audit import AuditEvent
+from tests.audit.conftest import drop_guards, rehash_everything, sql
 from tests.unit.test_cli import (
     UNREACHABLE_DATABASE,
     assert_ok,
@@ -129,6 +133,40 @@ def test_truncation_against_a_held_checkpoint(workdir: Path, environ: dict[str, 
     _tamper(workdir, "DELETE FROM audit_events WHERE id >= 3")
     held = run(["audit", "verify", "--checkpoint", str(checkpoint)], workdir, environ)
     assert_one_line_error(held, "truncated")
+
+
+def test_a_recorded_checkpoint_with_a_broken_signature_fails_verify(
+    workdir: Path, environ: dict[str, str]
+) -> None:
+    assert_ok(run(["audit", "checkpoint", "-o", "-"], workdir, environ))
+    engine = create_engine(f"sqlite:///{workdir / 'instance' / 'incidents.db'}")
+    try:
+        with Session(engine) as session:  # a thorough attacker: every hash fits afterwards
+            drop_guards(session)
+            event = session.scalars(
+                select(AuditEvent).where(AuditEvent.action == "audit.checkpoint")
+            ).one()
+            position, detail = event.id, dict(event.detail)
+            detail["checkpoint"] = detail["checkpoint"].replace(f"\n{position - 1}\n", "\n1\n")
+            sql(
+                session,
+                "UPDATE audit_events SET detail = :d WHERE id = :id",
+                d=json.dumps(detail, sort_keys=True),
+                id=position,
+            )
+            rehash_everything(session)
+            session.commit()
+    finally:
+        engine.dispose()
+    verified = run(["audit", "verify"], workdir, environ)
+    assert_one_line_error(verified, f"recorded as event {position}", "does not verify")
+
+    other_key = generate_signer(ORIGIN).verifier.vkey
+    foreign = run(["audit", "verify", "--key", other_key], workdir, environ)
+    assert_ok(foreign)  # checkpoints of other keys can be neither trusted nor blamed
+    assert f"note: the checkpoint recorded as event {position} is signed by another key" in (
+        foreign.stderr
+    )
 
 
 BAD_INPUT = [

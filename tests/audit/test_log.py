@@ -108,6 +108,8 @@ def test_the_guards_refuse_update_and_delete_and_let_the_head_only_grow(
         ("UPDATE audit_events SET actor = 'someone else' WHERE id = :id", {"id": position}),
         ("DELETE FROM audit_events WHERE id = :id", {"id": position}),
         ("UPDATE audit_tree_state SET size = size - 1 WHERE id = 1", {}),
+        ("UPDATE audit_tree_state SET size = size + 1 WHERE id = 1", {}),  # no such event
+        ("UPDATE audit_tree_state SET root = :r WHERE id = 1", {"r": b"\x00" * 32}),
         ("DELETE FROM audit_tree_state", {}),
     ]
     for statement, params in refused:

@@ -8,15 +8,21 @@ puts everything back.
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 from sqlalchemy.orm import Session
 
-from incidents.audit.signing import Signer, sign_checkpoint
+from incidents.audit.signing import Signer, generate_signer, sign_checkpoint
 from incidents.errors import AuditLogBroken, ValidationError
+from incidents.repositories import audit as audit_queries
 from incidents.services import audit as audit_service
+from tests.audit import rfc6962
 from tests.audit.conftest import (
     ACTOR,
     ORIGIN,
+    all_event_bytes,
     append,
     drop_guards,
     rehash_everything,
@@ -213,3 +219,66 @@ def test_checkpoints_and_proofs_are_refused_for_a_broken_log(
         audit_service.take_checkpoint(db_session, signer, ORIGIN, ACTOR)
     with pytest.raises(AuditLogBroken):
         audit_service.prove_inclusion(db_session, signer, ORIGIN, log[0])
+
+
+def _recorded_checkpoint(session: Session) -> tuple[int, dict[str, object]]:
+    position, detail = audit_queries.checkpoint_events(session)[-1]
+    return position, dict(detail)
+
+
+def _rewrite_detail(session: Session, position: int, detail: dict[str, object]) -> None:
+    sql(
+        session,
+        "UPDATE audit_events SET detail = :d WHERE id = :id",
+        d=json.dumps(detail, sort_keys=True),
+        id=position,
+    )
+
+
+def test_a_recorded_checkpoint_whose_signature_fails_is_tampering(
+    db_session: Session, signer: Signer, log: list[int]
+) -> None:
+    """The attacker rewrites history, then the checkpoint the log recorded so that it fits
+    the new tree; they cannot sign it, so the installation's signature no longer verifies."""
+    audit_service.take_checkpoint(db_session, signer, ORIGIN, ACTOR)
+    position, detail = _recorded_checkpoint(db_session)
+    append(db_session, 2)
+    sql(db_session, "UPDATE audit_events SET actor = 'innocent' WHERE id = :id", id=log[1])
+    rehash_everything(db_session)
+    new_root = rfc6962.mth(all_event_bytes(db_session)[: position - 1])
+    text, _, signatures = str(detail["checkpoint"]).partition("\n\n")
+    origin, size, _old_root, *rest = text.split("\n")
+    forged = "\n".join([origin, size, base64.b64encode(new_root).decode(), *rest])
+    detail.update(checkpoint=f"{forged}\n\n{signatures}", root=base64.b64encode(new_root).decode())
+    _rewrite_detail(db_session, position, detail)
+    rehash_everything(db_session)  # every hash fits again; only the signature is wrong
+    problem = _fails(db_session, signer, f"recorded as event {position}", "does not verify")
+    assert "signature" in problem
+    with pytest.raises(AuditLogBroken, match=f"event {position}"):
+        audit_service.take_checkpoint(db_session, signer, ORIGIN, ACTOR)
+
+
+def test_a_recorded_checkpoint_emptied_of_its_note_is_tampering(
+    db_session: Session, signer: Signer, log: list[int]
+) -> None:
+    audit_service.take_checkpoint(db_session, signer, ORIGIN, ACTOR)
+    position, detail = _recorded_checkpoint(db_session)
+    detail["checkpoint"] = str(detail["checkpoint"]).partition("\n\n")[0] + "\n"
+    _rewrite_detail(db_session, position, detail)
+    rehash_everything(db_session)
+    _fails(db_session, signer, f"recorded as event {position}", "not a signed note")
+
+
+def test_a_recorded_checkpoint_of_another_key_is_skipped_and_said(
+    db_session: Session, signer: Signer, log: list[int]
+) -> None:
+    """After a key change, checkpoints signed by the former key cannot be checked."""
+    former = generate_signer(ORIGIN)
+    audit_service.take_checkpoint(db_session, former, ORIGIN, ACTOR)
+    position, _ = _recorded_checkpoint(db_session)
+    outcome = verify(db_session, signer)
+    assert outcome.ok, outcome.problem
+    assert outcome.log_checkpoints == 0
+    assert len(outcome.skipped) == 1
+    assert f"event {position}" in outcome.skipped[0]
+    assert "another key" in outcome.skipped[0]

@@ -7,6 +7,7 @@ afterwards the database refuses to change or remove them; the downgrade takes it
 
 from __future__ import annotations
 
+import ast
 import json
 import uuid
 from collections.abc import Iterator
@@ -18,8 +19,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from incidents import migrate
+from incidents.audit.log import Actor, record_event
 from incidents.audit.signing import generate_signer
 from incidents.extensions import make_engine
+from incidents.paths import data_dir
 from incidents.services import audit as audit_service
 from tests.audit import rfc6962
 from tests.audit.conftest import all_event_bytes
@@ -31,6 +34,9 @@ BOTH_BACKENDS = pytest.mark.parametrize(
 )
 BEFORE = "3e5d41f9773d"
 AUDIT_REVISION = "ff54313ac372"
+MIGRATION = (
+    data_dir("migrations") / "versions" / "20261124_1240_ff54313ac372_audit_log_merkle_tree.py"
+)
 
 
 @pytest.fixture
@@ -94,3 +100,74 @@ def test_existing_events_are_hashed_and_then_guarded(engine: Engine) -> None:
         connection.execute(text("UPDATE audit_events SET actor = 'x' WHERE id = 1"))
         connection.execute(text("DELETE FROM audit_events WHERE id = 3"))
     migrate.upgrade(engine)
+
+
+def _head(engine: Engine) -> tuple[int, bytes]:
+    with engine.connect() as connection:
+        size, root = connection.execute(
+            text("SELECT size, root FROM audit_tree_state WHERE id = 1")
+        ).one()
+    return int(size), bytes(root)
+
+
+def _raw_event(connection: Connection, position: int) -> None:
+    """An event inserted behind the application's back (INSERT is not refused)."""
+    connection.execute(
+        text(
+            "INSERT INTO audit_events (id, occurred_at, actor, action, fields, detail, "
+            "leaf_hash) VALUES (:id, :at, 'raw@example.org', 'test.raw', '[]', '{}', :h)"
+        ),
+        {"id": position, "at": datetime.now(UTC).isoformat(sep=" "), "h": b"\x00" * 32},
+    )
+
+
+@BOTH_BACKENDS
+def test_the_tree_head_moves_only_by_one_appended_event(engine: Engine) -> None:
+    migrate.upgrade(engine)
+    with Session(engine) as session:
+        for number in range(3):
+            record_event(session, Actor("guards@example.org"), "test.event", detail={"n": number})
+        session.commit()  # appends move the head on, one event at a time
+    size, root = _head(engine)
+    assert size >= 3
+
+    # Rewriting the head at the same size, or moving it without an event, is refused.
+    _refused(engine, "UPDATE audit_tree_state SET root = frontier, frontier = root")
+    _refused(engine, "UPDATE audit_tree_state SET updated_at = updated_at")
+    _refused(engine, "UPDATE audit_tree_state SET size = size + 1")
+    _refused(engine, "UPDATE audit_tree_state SET size = size - 1")
+    _refused(engine, "UPDATE audit_tree_state SET id = 2, size = size + 1")
+    with engine.begin() as connection:
+        _raw_event(connection, size + 1)
+        _raw_event(connection, size + 2)
+    _refused(engine, "UPDATE audit_tree_state SET size = size + 2")
+    assert _head(engine) == (size, root)
+    with engine.begin() as connection:  # one event that exists: the guard lets it through
+        connection.execute(text("UPDATE audit_tree_state SET size = size + 1"))
+    assert _head(engine)[0] == size + 1
+
+    migrate.downgrade(engine, BEFORE)
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            functions = connection.execute(
+                text("SELECT proname FROM pg_proc WHERE proname LIKE 'audit%'")
+            ).all()
+        assert functions == [], "the downgrade drops the trigger functions"
+    else:
+        with engine.connect() as connection:
+            triggers = connection.execute(
+                text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            ).all()
+        assert triggers == [], "the downgrade drops the triggers"
+
+
+def test_the_backfill_computes_with_its_own_frozen_copy() -> None:
+    """Importing the application's format would change what this old migration computes
+    when the format changes; only incidents.db (column types of the DDL) may be imported."""
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(MIGRATION.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module)
+        elif isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+    assert {name for name in imported if name.split(".")[0] == "incidents"} == {"incidents.db"}

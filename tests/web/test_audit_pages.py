@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from html import unescape
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -117,6 +120,122 @@ def test_the_log_pages_by_position(
     assert _page(client, "/audit?before=notanumber&action=test.page").count("test.page") >= 50
 
 
+# Query-string names Flask's url_for reserves, names of the filters and of the cursor, and
+# values that overflow a 64-bit integer, a date or a driver (SECURITY.md 27).
+RESERVED_NAMES = ("_method", "_external", "_anchor", "_scheme", "endpoint", "values")
+FILTER_NAMES = ("actor", "action", "record", "since", "until", "before")
+NASTY_VALUES = (
+    "99999999999999999999999",
+    "-99999999999999999999999",
+    str(2**63),
+    str(2**63 - 1),
+    "-1",
+    "0",
+    "1_000",
+    "9" * 5000,
+    "1e3",
+    "notanumber",
+    "9999-12-31",
+    "0001-01-01",
+    "10000-01-01",
+    "2017-02-30",
+    "POST",
+    "1",
+    "https",
+    "evil.example",
+    "\x00",
+    "a\x00b",
+    "%_\\",
+    "' OR 1=1 --",
+    "ünïcode ✓",
+    "",
+)
+
+
+@pytest.fixture
+def pages_of_events(
+    world: World, db_session: Session, as_role: Callable[[str], User | None]
+) -> None:
+    """60 events (more than a page, so the pager shows), and an auditor logged in."""
+    for number in range(60):
+        record_event(db_session, Actor("fuzz@example.org"), "test.fuzz", detail={"n": number})
+    db_session.flush()
+    as_role("auditor")
+
+
+def _no_error_and_relative_links(client: FlaskClient, query: dict[str, str]) -> str:
+    response = client.get("/audit", query_string=query)
+    assert response.status_code < 500, query
+    assert response.status_code in (200, 400), query
+    page = response.get_data(as_text=True)
+    for href in re.findall(r'<(?:a|form) [^>]*(?:href|action)="([^"]*)"', page):
+        parts = urlsplit(unescape(href))
+        assert not parts.scheme and not parts.netloc, f"absolute link {href!r} for {query!r}"
+    return page
+
+
+def test_nasty_query_strings_never_fail_the_log(client: FlaskClient, pages_of_events: None) -> None:
+    for name in RESERVED_NAMES + FILTER_NAMES:
+        for value in NASTY_VALUES:
+            query = {"action": "test.fuzz", name: value}
+            if name != "before":
+                query["before"] = "55"  # the pager's "Newest" link shows too
+            _no_error_and_relative_links(client, query)
+
+
+def test_an_out_of_range_cursor_is_no_cursor_and_keeps_the_filters(
+    client: FlaskClient, pages_of_events: None
+) -> None:
+    for before in ("99999999999999999999999", "-5", "0", str(2**63)):
+        page = _no_error_and_relative_links(client, {"action": "test.fuzz", "before": before})
+        assert page.count("<code>test.fuzz</code>") == 50, before
+        assert 'value="test.fuzz"' in page, "what the user typed stays in the form"
+        assert "Newest" not in page, "the first page has no link to itself"
+
+
+def test_a_date_that_overflows_is_a_form_error(client: FlaskClient, pages_of_events: None) -> None:
+    page = _no_error_and_relative_links(client, {"until": "9999-12-31", "action": "test.fuzz"})
+    assert "Enter a date before 9999-12-31" in page
+    assert 'value="9999-12-31"' in page
+    nul = _no_error_and_relative_links(client, {"actor": "a\x00b"})
+    assert "control characters" in nul
+
+
+def test_reserved_url_for_names_do_not_reach_the_paging_links(
+    client: FlaskClient, pages_of_events: None
+) -> None:
+    page = _no_error_and_relative_links(
+        client, {"action": "test.fuzz", "_external": "1", "_anchor": "x", "endpoint": "y"}
+    )
+    link = re.search(r'href="(/audit\?[^"]*before=\d+[^"]*)"', page)
+    assert link, "no link to older events"
+    parts = urlsplit(unescape(link.group(1)))
+    assert parts.path == "/audit" and not parts.fragment
+    assert set(parse_qs(parts.query)) == {"action", "before"}
+
+
+query_names = st.sampled_from(RESERVED_NAMES + FILTER_NAMES) | st.text(max_size=10)
+query_values = (
+    st.sampled_from(NASTY_VALUES)
+    | st.integers().map(str)
+    | st.dates().map(str)
+    | st.text(max_size=40)
+)
+
+
+@settings(
+    database=None,
+    deadline=None,
+    max_examples=80,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],  # GETs change nothing
+)
+@given(query=st.dictionaries(query_names, query_values, max_size=6))
+def test_fuzzed_query_strings_never_fail_the_log(
+    client: FlaskClient, pages_of_events: None, query: dict[str, str]
+) -> None:
+    _no_error_and_relative_links(client, {"action": "test.fuzz", **query})
+
+
 def test_the_provenance_trail_shows_sources_evidence_and_changes(
     client: FlaskClient, trail: World, as_role: Callable[[str], User | None]
 ) -> None:
@@ -159,6 +278,37 @@ def test_verify_now_signs_a_checkpoint_the_auditor_can_keep(
     assert checkpoint.origin == client.application.config["INCIDENTS_SETTINGS"].audit_log_origin
     assert "audit.checkpoint" in _page(client, "/audit?action=audit.")
     _no_canary(result)
+
+
+def _checkpoint_events(db_session: Session) -> int:
+    return int(
+        db_session.execute(
+            text("SELECT count(*) FROM audit_events WHERE action = 'audit.checkpoint'")
+        ).scalar_one()
+    )
+
+
+def test_verify_now_is_refused_soon_after_the_last_checkpoint(
+    client: FlaskClient, world: World, db_session: Session, as_role: Callable[[str], User | None]
+) -> None:
+    """Each verification reads the whole log and appends an event: not on every click."""
+    as_role("auditor")
+    token = csrf_token(client, "/audit/verify")
+    first = client.post("/audit/verify", data={"csrf_token": token}).get_data(as_text=True)
+    note = unescape(re.search(r'<pre class="secret-key">(.*?)</pre>', first, re.S).group(1))
+    position = db_session.execute(
+        text("SELECT max(id) FROM audit_events WHERE action = 'audit.checkpoint'")
+    ).scalar_one()
+    assert _checkpoint_events(db_session) == 1
+
+    again = client.post("/audit/verify", data={"csrf_token": token})
+    assert again.status_code == 429
+    page = again.get_data(as_text=True)
+    assert "The log verifies" not in page
+    assert f"event {position}" in page, "says which checkpoint"
+    assert re.search(r"verified at <time[^>]*>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d</time>", page)
+    assert note in unescape(page), "the last checkpoint is shown to keep"
+    assert _checkpoint_events(db_session) == 1, "no new checkpoint was recorded"
 
 
 def test_verify_now_reports_tampering(
