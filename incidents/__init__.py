@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from incidents import extensions
 from incidents.bootstrap import (
@@ -55,6 +56,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         TESTING=settings.env == "testing",
     )
+    if settings.trusted_proxies:
+        # The client address the login limits count by comes from the proxies' header.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
+        )
     app.extensions["incidents.keys"] = load_key_provider(settings)
     app.extensions[extensions.AUDIT_SIGNER] = load_audit_signer(settings, generate=False)
     app.extensions[extensions.EVIDENCE_STORE] = DirectoryEvidenceStore(instance / "evidence")
@@ -76,7 +82,9 @@ def _check_database(app: Flask, settings: Settings) -> None:
     """Fail at start-up, in one line, when the database cannot be reached."""
     try:
         with app.app_context(), extensions.db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+            # Reading needs no write lock (SQLite transactions otherwise begin IMMEDIATE).
+            checking = connection.execution_options(**{extensions.SQLITE_BEGIN: "DEFERRED"})
+            checking.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         where = db_location(settings)

@@ -44,8 +44,17 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+SQLITE_BEGIN = "sqlite_begin"  # execution option: "DEFERRED" for a read-only check
+
+
 def _begin_sqlite(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock at the start, waiting up to busy_timeout for it. A
+    # deferred transaction that has read and then writes (every audited change does:
+    # the audit log reads its tree head, then appends) fails at once with "database is
+    # locked" when another writer got in between. SQLite is for development and the
+    # demo: one writer at a time is what it offers anyway.
+    mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+    connection.exec_driver_sql(f"BEGIN {'DEFERRED' if mode == 'DEFERRED' else 'IMMEDIATE'}")
 
 
 def make_engine(url: str) -> Engine:

@@ -59,8 +59,9 @@ class Settings:
     session_absolute_hours: int = 12
     reauth_minutes: int = 10
     ratelimit_storage_uri: str = "memory://"
-    login_limit_per_account: str = "5 per 15 minutes"
-    login_limit_per_address: str = "30 per 15 minutes"
+    login_limit_per_account: str = "10 per 15 minutes"
+    login_limit_per_address: str = "60 per 15 minutes"
+    trusted_proxies: int = 0
 
     @property
     def is_production(self) -> bool:
@@ -80,6 +81,8 @@ class Settings:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+# Whole-number settings for which 0 means "none" rather than a mistake.
+ZERO_ALLOWED = {"trusted_proxies"}
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -115,6 +118,8 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
             number = int(value)
         except (TypeError, ValueError):
             raise ConfigurationError(f"{origin}: {name} must be a whole number") from None
+        if name in ZERO_ALLOWED and number == 0:
+            return number
         if number <= 0:
             raise ConfigurationError(f"{origin}: {name} must be greater than zero")
         low, high = BLIND_INDEX_BYTES_RANGE

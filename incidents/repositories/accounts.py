@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from incidents.models.organisation import Team
@@ -58,16 +59,47 @@ def open_sessions(session: Session, user_id: uuid.UUID) -> list[UserSession]:
     )
 
 
-def unused_recovery_code(
-    session: Session, user_id: uuid.UUID, code_hash: str
-) -> RecoveryCode | None:
-    return session.scalars(
-        select(RecoveryCode).where(
+def _changed_one_row(result: object) -> bool:
+    return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
+def advance_totp_step(session: Session, user_id: uuid.UUID, step: int) -> bool:
+    """Record `step` as the last accepted TOTP step if it is later than the recorded one;
+    False when it is not (a replay, or a concurrent request that used it first)."""
+    result = session.execute(
+        update(User)
+        .where(
+            User.id == user_id,
+            or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    return _changed_one_row(result)
+
+
+def mark_recovery_code_used(
+    session: Session, user_id: uuid.UUID, code_hash: str, when: datetime
+) -> bool:
+    """Mark the unused code with this hash used; False when there is none (or a concurrent
+    request used it first)."""
+    unused = (
+        select(RecoveryCode.id)
+        .where(
             RecoveryCode.user_id == user_id,
             RecoveryCode.code_hash == code_hash,
             RecoveryCode.used_at.is_(None),
         )
-    ).first()
+        .limit(1)
+        .scalar_subquery()
+    )
+    result = session.execute(
+        update(RecoveryCode)
+        .where(RecoveryCode.id == unused, RecoveryCode.used_at.is_(None))
+        .values(used_at=when)
+        .execution_options(synchronize_session=False)
+    )
+    return _changed_one_row(result)
 
 
 def unused_recovery_code_count(session: Session, user_id: uuid.UUID) -> int:

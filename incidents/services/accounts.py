@@ -190,6 +190,16 @@ def _refuse_losing_the_last_admin(session: Session, user: User) -> None:
         )
 
 
+def _refuse_granting_yourself_case_access(actor: Actor, user: User, what: str) -> None:
+    """Separation of duties: an administrator does not open case records to themselves;
+    another administrator (or the operator at the command line) must, and is audited."""
+    if actor.user_id is not None and actor.user_id == user.id:
+        raise ValidationError(
+            f"you cannot give yourself {what}; another administrator must",
+            {"roles" if what.startswith("role") else "teams": "not for yourself"},
+        )
+
+
 def set_roles(session: Session, actor: Actor, user: User, roles: Iterable[Role]) -> bool:
     """Give `user` exactly `roles`; returns False when nothing changed. Ends their sessions."""
     wanted = set(roles)
@@ -198,6 +208,8 @@ def set_roles(session: Session, actor: Actor, user: User, roles: Iterable[Role])
         return False
     if Role.ADMIN not in wanted:
         _refuse_losing_the_last_admin(session, user)
+    if wanted - before:
+        _refuse_granting_yourself_case_access(actor, user, "roles")
     user.roles = [r for r in user.roles if r.role in wanted] + [
         UserRole(role=role) for role in sorted(wanted - before)
     ]
@@ -223,6 +235,8 @@ def set_teams(session: Session, actor: Actor, user: User, teams: Iterable[Team])
     before = user.team_ids
     if set(wanted) == before:
         return False
+    if set(wanted) - before:
+        _refuse_granting_yourself_case_access(actor, user, "teams")
     slugs_before = sorted(m.team.slug for m in user.memberships)
     user.memberships = [m for m in user.memberships if m.team_id in wanted] + [
         TeamMembership(team_id=team_id) for team_id in wanted if team_id not in before

@@ -9,6 +9,7 @@ cannot produce codes. Accounts belong to no team; their data keys are bound to a
 from __future__ import annotations
 
 import base64
+import enum
 import hashlib
 import hmac
 import secrets
@@ -19,6 +20,7 @@ from typing import Any
 import pyotp
 import segno
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from incidents.audit.log import Actor, record_event
 from incidents.crypto import envelope
@@ -150,31 +152,42 @@ def enable(
     return codes
 
 
+class SecondFactor(enum.StrEnum):
+    """Which second factor a code turned out to be (for the login's audit event)."""
+
+    TOTP = "totp"
+    RECOVERY_CODE = "recovery-code"
+
+
 def verify_code(
     session: Session, vault: FieldVault, user: User, code: str, now: datetime | None = None
-) -> bool:
-    """True for a current TOTP code not used before, or an unused recovery code (then used).
+) -> SecondFactor | None:
+    """The kind of a current TOTP code not used before, or of an unused recovery code (now
+    used); None for anything else.
 
     A TOTP code of a step at or before the last accepted one is a replay and refused.
+    Both checks are single conditional UPDATEs, so two requests racing with the same code
+    cannot both pass: the database lets exactly one of them change the row.
     """
     if not user.has_two_factor:
-        return False
+        return None
     now = now or utcnow()
     step = _matching_step(_open_secret(vault, user), code, now)
     if step is not None:
-        if user.totp_last_step is not None and step <= user.totp_last_step:
-            return False
-        user.totp_last_step = step
-        return True
-    return use_recovery_code(session, user, code, now)
+        if not account_queries.advance_totp_step(session, user.id, step):
+            return None
+        set_committed_value(user, "totp_last_step", step)
+        return SecondFactor.TOTP
+    if use_recovery_code(session, user, code, now):
+        return SecondFactor.RECOVERY_CODE
+    return None
 
 
 def use_recovery_code(session: Session, user: User, code: str, now: datetime | None = None) -> bool:
-    row = account_queries.unused_recovery_code(session, user.id, _hash_recovery_code(code))
-    if row is None:
-        return False
-    row.used_at = now or utcnow()
-    return True
+    """True when `code` is an unused recovery code of `user`, which it marks used."""
+    return account_queries.mark_recovery_code_used(
+        session, user.id, _hash_recovery_code(code), now or utcnow()
+    )
 
 
 def remaining_recovery_codes(session: Session, user: User) -> int:

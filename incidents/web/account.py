@@ -21,6 +21,7 @@ from incidents.web.forms import (
     PasswordChangeForm,
 )
 from incidents.web.security import allowed_before_enrolment, recent_login_required
+from incidents.web.throttling import per_account, per_address
 
 blueprint = Blueprint("account", __name__, url_prefix="/account")
 
@@ -51,7 +52,10 @@ def _form_errors(form: object, error: ValidationError) -> None:
 
 
 @blueprint.route("/password", methods=["GET", "POST"])
+@per_account
+@per_address
 def change_password() -> str | Response | tuple[str, int]:
+    """Throttled like logging in: the current password is checked here."""
     user = current_account()
     form = PasswordChangeForm()
     if form.validate_on_submit():
@@ -62,7 +66,11 @@ def change_password() -> str | Response | tuple[str, int]:
         except ValidationError as error:
             db.session.rollback()
             _form_errors(form, error)
-            return render_template("account/password.html", form=form), 422
+            if "current_password" not in error.errors:
+                return render_template("account/password.html", form=form), 422
+            accounts.record_login_failure(db.session, user, step="password-change")
+            db.session.commit()
+            return render_template("account/password.html", form=form), 401
         begin_session(user)  # every session ended, this browser's included; start afresh
         db.session.commit()
         flash("Your password is changed. Every other session of yours has ended.", "info")

@@ -160,6 +160,7 @@ def users() -> str:
 
 
 @blueprint.route("/users/new", methods=["GET", "POST"])
+@recent_login_required  # a new account may be given any role and team
 def new_user() -> str | Response | tuple[str, int]:
     form = NewUserForm()
     teams = _team_choices(form)
@@ -334,6 +335,7 @@ def teams() -> str:
 
 
 @blueprint.route("/teams/new", methods=["GET", "POST"])
+@recent_login_required
 def new_team() -> str | Response | tuple[str, int]:
     form = NewTeamForm()
     if not form.validate_on_submit():

@@ -44,9 +44,10 @@ def allowed_before_enrolment(view: F) -> F:
 def recent_login_required(view: F) -> F:
     """Sensitive operations ask for the password again when the last entry is old.
 
-    A GET is sent on to the confirmation page and back; a POST whose confirmation has
-    run out is sent back to the page it came from, which says to repeat the action (the
-    forms that need this are a few fields, shown again as they were).
+    A GET is sent on to the confirmation page and back. A POST whose confirmation has
+    run out is sent back to its page — its own URL when it has a GET, else the page named
+    by the form's `back` field — which says to repeat the action: the forms that need
+    this are a few fields.
     """
 
     @functools.wraps(view)
@@ -58,20 +59,29 @@ def recent_login_required(view: F) -> F:
         if request.method == "GET":
             target = request.full_path.rstrip("?")
         else:
-            target = _same_site_path(request.referrer) or url_for("incidents.index")
+            has_page = request.url_rule is not None and "GET" in (request.url_rule.methods or ())
+            # A button's form names the page it is on (no Referer: no-referrer policy).
+            target = request.path if has_page else safe_next_path(request.form.get("back"))
             flash("Confirm your password, then repeat what you were doing.", "info")
         return redirect(url_for("auth.reauthenticate", next=target))
 
     return wrapper  # type: ignore[return-value]
 
 
-def _same_site_path(url: str | None) -> str | None:
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.netloc and parts.netloc != request.host:
-        return None
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+def safe_next_path(target: str | None) -> str:
+    """`target` when it is a path on this site, else the home page (no open redirect); a
+    target with control characters or spaces (header splitting) is not followed either."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and all(c.isprintable() and not c.isspace() for c in target)
+    ):
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc:
+            return target
+    return url_for("incidents.index")
 
 
 def _require_login() -> Any:

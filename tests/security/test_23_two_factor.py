@@ -17,8 +17,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from incidents.audit.log import Actor
+from incidents.crypto.vault import FieldVault
 from incidents.errors import ConfigurationError
-from incidents.models import RecoveryCode, User
+from incidents.models import AuditEvent, RecoveryCode, User
+from incidents.services import accounts, two_factor
 from incidents.settings import load_settings
 from tests.factories import UserFactory
 from tests.security.conftest import HTTPS, POSTGRES_ONLY, enter, log_in, token
@@ -174,3 +177,54 @@ def test_23_demo_accounts_must_enrol_in_production(
     assert (response.status_code, response.headers["Location"]) == (302, ENROLMENT)
     page = client.get(ENROLMENT, base_url=HTTPS).get_data(as_text=True)
     assert "Demo account:" not in page
+
+
+def test_23_a_pending_login_is_worthless_once_the_password_changes(
+    required_app: Flask, db_session: Session, vault: FieldVault
+) -> None:
+    """The password step is only good for the password it checked."""
+    user, secret = _enrolled_user(db_session, vault)
+    client = required_app.test_client()
+    _password_step(client, user)
+    accounts.set_password(db_session, Actor("tests"), user, "an entirely new passphrase 7")
+    db_session.flush()
+    response = client.post(
+        "/login/verify",
+        data={
+            "code": pyotp.TOTP(secret).at(time.time() + 30),
+            "csrf_token": token(client, "/login"),
+        },
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert client.get("/account").status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("kind", "typed"),
+    [("totp", "{totp}"), ("totp", "{totp3}-{totp3b}"), ("recovery-code", "{recovery}")],
+)
+def test_23_the_login_event_names_the_factor_that_was_used(
+    required_app: Flask, db_session: Session, vault: FieldVault, kind: str, typed: str
+) -> None:
+    user, secret = _enrolled_user(db_session, vault)
+    code = pyotp.TOTP(secret).at(time.time() + 30)
+    recovery = two_factor.regenerate_recovery_codes(db_session, Actor("tests"), user)[0]
+    db_session.flush()
+    client = required_app.test_client()
+    _password_step(client, user)
+    entered = typed.format(totp=code, totp3=code[:3], totp3b=code[3:], recovery=recovery)
+    assert _verify(client, entered) == 302
+    (event,) = db_session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "login.success", AuditEvent.target_id == str(user.id)
+        )
+    ).all()
+    assert event.detail["second_factor"] == kind
+
+
+def _enrolled_user(db_session: Session, vault: FieldVault) -> tuple[User, str]:
+    user = UserFactory()
+    secret = two_factor.new_secret()
+    two_factor.enable(db_session, vault, Actor("tests"), user, secret, pyotp.TOTP(secret).now())
+    db_session.flush()
+    return user, secret

@@ -199,3 +199,21 @@ def test_create_team(db_session: Session) -> None:
     assert taken.value.errors == {"slug": "taken"}
     with pytest.raises(ValidationError):
         accounts.create_team(db_session, ACTOR, "no spaces", "Name")
+
+
+def test_an_administrator_cannot_open_case_records_to_themselves(db_session: Session) -> None:
+    """Separation of duties: another administrator (or the operator) must grant it."""
+    admin = UserFactory(role=Role.ADMIN, teams=[])
+    other_admin = UserFactory(role=Role.ADMIN, teams=[])
+    team = TeamFactory()
+    myself = accounts.actor_of(admin)
+    with pytest.raises(ValidationError, match="yourself"):
+        accounts.set_roles(db_session, myself, admin, [Role.ADMIN, Role.RESEARCHER])
+    with pytest.raises(ValidationError, match="yourself"):
+        accounts.set_teams(db_session, myself, admin, [team])
+    assert admin.role_set == {Role.ADMIN} and admin.team_ids == frozenset()
+    # Giving up a role is not a grant; another administrator may grant.
+    assert accounts.set_roles(
+        db_session, accounts.actor_of(other_admin), admin, [Role.ADMIN, Role.RESEARCHER]
+    )
+    assert accounts.set_teams(db_session, Actor.command_line(), admin, [team])
