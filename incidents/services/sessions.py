@@ -134,5 +134,17 @@ def recently_confirmed(
     return (now or utcnow()) - row.confirmed_at < policy.reauth
 
 
-def open_sessions(session: Session, user: User) -> list[UserSession]:
-    return account_queries.open_sessions(session, user.id)
+def open_sessions(
+    session: Session, user: User, policy: SessionPolicy | None = None, now: datetime | None = None
+) -> list[UserSession]:
+    """The user's sessions that have not ended; with `policy`, not those that have timed
+    out either (a timed-out row is ended only when its cookie comes back)."""
+    rows = account_queries.open_sessions(session, user.id)
+    if policy is None:
+        return rows
+    now = now or utcnow()
+    return [
+        row
+        for row in rows
+        if now - row.created_at < policy.absolute and now - row.last_seen_at < policy.idle
+    ]

@@ -12,6 +12,7 @@ from incidents.web.current import (
     begin_session,
     current_account,
     current_session,
+    session_policy,
     settings,
     vault,
 )
@@ -35,7 +36,7 @@ def overview() -> str:
         "account/overview.html",
         user=user,
         this_session=current_session(),
-        open_sessions=sessions.open_sessions(db.session, user),
+        open_sessions=sessions.open_sessions(db.session, user, session_policy()),
         recovery_codes_left=two_factor.remaining_recovery_codes(db.session, user),
         form=ActionForm(),
     )

@@ -27,7 +27,7 @@ from incidents.models.vocabularies import Role, label
 from incidents.permissions import Permission, can, ensure
 from incidents.services import accounts, sessions, two_factor
 from incidents.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problem
-from incidents.web.current import actor, begin_session, current_account
+from incidents.web.current import actor, begin_session, current_account, session_policy
 from incidents.web.forms import ActionForm, MultiCheckboxField
 from incidents.web.security import recent_login_required
 
@@ -205,7 +205,7 @@ def _render_user(
         access_form=access_form,
         password_form=password_form or SetPasswordForm(formdata=None),
         action_form=ActionForm(),
-        open_sessions=len(sessions.open_sessions(db.session, user)),
+        open_sessions=len(sessions.open_sessions(db.session, user, session_policy())),
         is_self=user.id == current_account().id,
     ), status
 

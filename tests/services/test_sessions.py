@@ -113,3 +113,19 @@ def test_recent_confirmation(db_session: Session, user: User) -> None:
     assert not sessions.recently_confirmed(row, POLICY, now=start + POLICY.reauth)
     sessions.confirm(row, now=start + POLICY.reauth)
     assert sessions.recently_confirmed(row, POLICY, now=start + POLICY.reauth)
+
+
+def test_timed_out_sessions_are_not_listed_as_open(db_session: Session) -> None:
+    """A timed-out row is ended only when its cookie comes back; lists must not show it."""
+    user = UserFactory()
+    now = utcnow()
+    _, fresh = sessions.start_session(db_session, user, "fresh", now=now)
+    sessions.start_session(db_session, user, "idle", now=now - POLICY.idle)
+    _, old = sessions.start_session(db_session, user, "old", now=now - POLICY.absolute)
+    old.last_seen_at = now
+    assert {r.user_agent for r in sessions.open_sessions(db_session, user)} == {
+        "fresh",
+        "idle",
+        "old",
+    }
+    assert sessions.open_sessions(db_session, user, POLICY, now) == [fresh]
