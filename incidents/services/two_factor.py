@@ -26,7 +26,7 @@ from incidents.audit.log import Actor, record_event
 from incidents.crypto import envelope
 from incidents.crypto.vault import FieldVault
 from incidents.db import utcnow
-from incidents.errors import ValidationError
+from incidents.errors import DecryptionError, ValidationError
 from incidents.models.user import RecoveryCode, User
 from incidents.repositories import accounts as account_queries
 from incidents.services import sessions
@@ -38,6 +38,7 @@ RECOVERY_CODE_CHARACTERS = 16  # base32: 80 random bits each
 # Codes of the previous and next 30-second step are accepted, for clocks a little off.
 VALID_WINDOW = 1
 SECRET_COLUMN = "totp_secret"  # noqa: S105 (a column name)
+PENDING_PLACE = "pending_totp_secret"  # the associated data of a secret being enrolled
 
 
 class _AccountRecord:
@@ -63,19 +64,41 @@ def qr_code_data_uri(uri: str) -> str:
     return str(segno.make(uri, error="m").svg_data_uri(scale=5, dark="#111", light="#fff"))
 
 
-def _seal_secret(vault: FieldVault, user: User, secret: str) -> bytes:
+def _seal(vault: FieldVault, user: User, secret: str, place: str) -> bytes:
+    """`secret` sealed with the account's data key, bound to `place` (a column name)."""
     record = _AccountRecord(user.id)
     cipher = vault.cipher_for(record, create=True)
-    aad = envelope.field_aad(record.__tablename__, SECRET_COLUMN, user.id, ACCOUNTS_COMPARTMENT)
+    aad = envelope.field_aad(record.__tablename__, place, user.id, ACCOUNTS_COMPARTMENT)
     return envelope.seal_with(cipher, secret.encode(), aad)
+
+
+def _open(vault: FieldVault, user: User, sealed: bytes, place: str) -> str:
+    record = _AccountRecord(user.id)
+    cipher = vault.cipher_for(record, create=False)
+    aad = envelope.field_aad(record.__tablename__, place, user.id, ACCOUNTS_COMPARTMENT)
+    return envelope.open_with(cipher, sealed, aad).decode()
 
 
 def _open_secret(vault: FieldVault, user: User) -> str:
     assert user.totp_secret is not None
-    record = _AccountRecord(user.id)
-    cipher = vault.cipher_for(record, create=False)
-    aad = envelope.field_aad(record.__tablename__, SECRET_COLUMN, user.id, ACCOUNTS_COMPARTMENT)
-    return envelope.open_with(cipher, user.totp_secret, aad).decode()
+    return _open(vault, user, user.totp_secret, SECRET_COLUMN)
+
+
+def seal_pending_secret(vault: FieldVault, user: User, secret: str) -> str:
+    """The secret being enrolled, sealed for the browser to hold until the first code
+    confirms it: the cookie session is signed, not encrypted. The caller commits (the
+    account may get its data key now)."""
+    return base64.urlsafe_b64encode(_seal(vault, user, secret, PENDING_PLACE)).decode()
+
+
+def open_pending_secret(vault: FieldVault, user: User, token: object) -> str | None:
+    """The secret sealed by seal_pending_secret for this user, or None for anything else."""
+    if not isinstance(token, str):
+        return None
+    try:
+        return _open(vault, user, base64.urlsafe_b64decode(token), PENDING_PLACE)
+    except (ValueError, DecryptionError):
+        return None
 
 
 def _normalise_code(code: str) -> str:
@@ -136,7 +159,7 @@ def enable(
     now = now or utcnow()
     step = check_enrolment_code(secret, code, now)
     replacing = user.has_two_factor
-    user.totp_secret = _seal_secret(vault, user, secret)
+    user.totp_secret = _seal(vault, user, secret, SECRET_COLUMN)
     user.totp_enabled_at = now
     user.totp_last_step = step
     codes = _new_recovery_codes(user)

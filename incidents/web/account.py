@@ -7,6 +7,7 @@ from werkzeug.wrappers import Response
 
 from incidents.errors import ValidationError
 from incidents.extensions import db
+from incidents.models.user import User
 from incidents.services import accounts, sessions, two_factor
 from incidents.web.current import (
     begin_session,
@@ -80,12 +81,14 @@ def change_password() -> str | Response | tuple[str, int]:
     return render_template("account/password.html", form=form), status
 
 
-def _enrolment_secret() -> str:
-    """The secret being enrolled, kept in the (signed) cookie session between the page
-    showing the QR code and the code that confirms it; the user is shown it anyway."""
-    secret = session.get(ENROL_SECRET_KEY)
-    if not isinstance(secret, str) or len(secret) != 32:
-        secret = session[ENROL_SECRET_KEY] = two_factor.new_secret()
+def _enrolment_secret(user: User) -> str:
+    """The secret being enrolled, held by the browser between the page showing the QR
+    code and the code that confirms it — sealed, since the cookie session is only signed."""
+    secret = two_factor.open_pending_secret(vault(), user, session.get(ENROL_SECRET_KEY))
+    if secret is None:
+        secret = two_factor.new_secret()
+        session[ENROL_SECRET_KEY] = two_factor.seal_pending_secret(vault(), user, secret)
+        db.session.commit()  # the account's data key, made on first use
     return secret
 
 
@@ -94,7 +97,7 @@ def _enrolment_secret() -> str:
 @recent_login_required
 def two_factor_setup() -> str | Response | tuple[str, int]:
     user = current_account()
-    secret = _enrolment_secret()
+    secret = _enrolment_secret(user)
     form = EnrolTwoFactorForm()
     status = 200
     if form.validate_on_submit():

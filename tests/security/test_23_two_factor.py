@@ -108,6 +108,8 @@ def test_23_enrol_then_log_in_with_a_code_and_a_replay_is_refused(
     assert match, "the enrolment page shows no key"
     secret = match.group(1).replace(" ", "")
     assert 'src="data:image/svg+xml' in page  # the QR code, as an image the CSP allows
+    with client.session_transaction() as cookie:  # signed, not encrypted: readable
+        assert secret not in repr(dict(cookie)), "the secret being enrolled is in the cookie"
     authenticator = pyotp.TOTP(secret)
     enrolment_code = authenticator.now()
     response = client.post(

@@ -185,3 +185,18 @@ def test_the_provisioning_uri_and_qr_code(db_session: Session) -> None:
     uri = two_factor.provisioning_uri(user, secret)
     assert uri.startswith("otpauth://totp/Incidents:ana%40example.org?secret=" + secret)
     assert two_factor.qr_code_data_uri(uri).startswith("data:image/svg+xml")
+
+
+def test_a_secret_being_enrolled_travels_sealed_and_opens_only_for_its_user(
+    db_session: Session, vault: FieldVault
+) -> None:
+    """The browser holds it in the cookie session, which is signed but readable."""
+    alice, bob = UserFactory(), UserFactory()
+    secret = two_factor.new_secret()
+    token = two_factor.seal_pending_secret(vault, alice, secret)
+    assert secret not in token
+    assert two_factor.open_pending_secret(vault, alice, token) == secret
+    assert two_factor.open_pending_secret(vault, bob, token) is None
+    assert two_factor.open_pending_secret(vault, alice, token[:-4] + "AAAA") is None
+    assert two_factor.open_pending_secret(vault, alice, "not base64!") is None
+    assert two_factor.open_pending_secret(vault, alice, None) is None
