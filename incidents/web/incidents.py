@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from incidents.errors import NotFound
 from incidents.extensions import db
 from incidents.models.vocabularies import CREDIBILITY_LABELS, RELIABILITY_LABELS, label
+from incidents.permissions import Permission, can
 from incidents.services import erasure
 from incidents.services import incidents as incident_service
 from incidents.web.current import actor, current_account, vault
@@ -22,7 +23,13 @@ REFERENCE = re.compile(r"^[A-Z]{3}-\d{4}-\d{4,}$")
 
 @blueprint.route("/")
 def index() -> Response:
-    return redirect(url_for("incidents.list_incidents"))
+    """The first page the user's roles open: case records, else administration."""
+    user = current_account()
+    if can(user, Permission.CASE_READ):
+        return redirect(url_for("incidents.list_incidents"))
+    if can(user, Permission.USERS_MANAGE):
+        return redirect(url_for("admin.users"))
+    return redirect(url_for("account.overview"))
 
 
 @blueprint.route("/incidents")

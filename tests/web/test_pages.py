@@ -268,3 +268,21 @@ def test_no_secret_reaches_the_application_log(
     )
     assert "CANARY" not in caplog.text
     assert "forged line" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("role", "landing"),
+    [
+        ("researcher", "/incidents"),
+        ("advocacy_lead", "/incidents"),
+        ("auditor", "/incidents"),
+        ("admin", "/admin/users"),
+    ],
+)
+def test_the_home_page_sends_each_role_to_a_page_it_may_use(
+    client: FlaskClient, as_role: Callable[[str], User | None], role: str, landing: str
+) -> None:
+    as_role(role)
+    response = client.get("/")
+    assert response.headers["Location"] == landing
+    assert client.get(landing).status_code == 200
