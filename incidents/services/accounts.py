@@ -22,9 +22,7 @@ from incidents.models.user import TeamMembership, User, UserRole
 from incidents.models.vocabularies import Role
 from incidents.repositories import accounts as account_queries
 from incidents.services import passwords, sessions
-from incidents.services.passwords import MIN_PASSWORD_LENGTH, PasswordRejected
-
-__all__ = ["MIN_PASSWORD_LENGTH", "hash_password"]
+from incidents.services.passwords import PasswordRejected
 
 MAX_NAME_LENGTH = 200
 MAX_SLUG_LENGTH = 63
@@ -32,6 +30,12 @@ MAX_SLUG_LENGTH = 63
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def personal_words(email: str, display_name: str) -> list[str]:
+    """What a password must not be built on: the person's e-mail, its name part, their name."""
+    email = normalise_email(email)
+    return [email, email.partition("@")[0], display_name.strip()]
 
 
 def hash_password(password: str, user_inputs: Iterable[str] = ()) -> str:
@@ -135,7 +139,7 @@ def create_user(
     user = User(
         email=email,
         display_name=display_name,
-        password_hash=hash_password(password, [email, local, display_name]),
+        password_hash=hash_password(password, personal_words(email, display_name)),
         password_changed_at=utcnow(),
     )
     user.roles = [UserRole(role=role) for role in roles]
@@ -158,7 +162,7 @@ def set_password(
 ) -> None:
     """Set a new password (an administrator's reset, or the user's own change once their
     current password is checked); every session of the user ends."""
-    user.password_hash = hash_password(password, [user.email, user.display_name])
+    user.password_hash = hash_password(password, personal_words(user.email, user.display_name))
     user.password_changed_at = now or utcnow()
     sessions.end_all_sessions(session, user, sessions.EndReason.PASSWORD, now)
     record_event(session, actor, "user.password_change", user, fields=["password_hash"])

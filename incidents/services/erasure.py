@@ -92,11 +92,7 @@ def erase_record(
         raise ValidationError(
             f"the reason is longer than {MAX_REASON} characters", {"reason": "too long"}
         )
-    record = erasure_queries.record_by_reference(session, model, reference)
-    if record is None:
-        raise NotFound(f"no record {reference}")
-    if user is not None:
-        ensure(user, Permission.CASE_WRITE, record)
+    record = _record(session, user, model, reference)  # NotFound before saying anything
     if erasure_queries.tombstone(session, reference) is not None:
         raise ValidationError(f"{reference} was already erased")
     shredded = [record, *_dependents(session, record)]
@@ -129,11 +125,19 @@ def erase_record(
 def erasable_record(session: Session, user: User, reference: str) -> Any:
     """The record `reference` if `user` may erase it: NotFound for an unknown, erased or
     other team's record, PermissionDenied without case:write."""
-    model = _model_for(reference)
+    record = _record(session, user, _model_for(reference), reference)
+    if erasure_queries.tombstone(session, reference) is not None:
+        raise NotFound(f"{reference} was erased")
+    return record
+
+
+def _record(session: Session, user: User | None, model: type[Any], reference: str) -> Any:
+    """The record, if it exists and `user` (None: the command line) may change it."""
     record = erasure_queries.record_by_reference(session, model, reference)
-    if record is None or erasure_queries.tombstone(session, reference) is not None:
+    if record is None:
         raise NotFound(f"no record {reference}")
-    ensure(user, Permission.CASE_WRITE, record)
+    if user is not None:
+        ensure(user, Permission.CASE_WRITE, record)
     return record
 
 

@@ -66,9 +66,9 @@ class NewUserForm(AccessForm):
 
     def validate_password(self, field: Any) -> None:
         """The same rules the service applies, shown beside the other fields' errors."""
-        email = (self.email.data or "").strip().lower()
         problem = password_problem(
-            field.data or "", [email, email.partition("@")[0], self.display_name.data or ""]
+            field.data or "",
+            accounts.personal_words(self.email.data or "", self.display_name.data or ""),
         )
         if problem is not None:
             raise FieldError(_sentence(problem))
