@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -77,3 +78,24 @@ def browser() -> Iterator[object]:
             yield chromium
         finally:
             chromium.close()
+
+
+def open_as(
+    browser: Any, live: LiveDemo, role: str, viewport: dict[str, int]
+) -> tuple[Any, list[str]]:
+    """A new browser context logged in as the demo user of `role`, and the list that
+    collects its console errors and warnings (CSP violations included)."""
+    context = browser.new_context(viewport=viewport)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on(
+        "console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None
+    )
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    email, password = live.passwords[role]
+    page.goto(f"{live.url}/login")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+    return page, problems

@@ -8,28 +8,11 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import LiveDemo
+from tests.browser.conftest import LiveDemo, open_as
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
-
-
-def _log_in(browser: Any, live: LiveDemo, role: str) -> tuple[Any, list[str]]:
-    context = browser.new_context(viewport=PHONE)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on(
-        "console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None
-    )
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    email, password = live.passwords[role]
-    page.goto(f"{live.url}/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
-    return page, problems
 
 
 def _fits_the_screen(page: Any) -> bool:
@@ -39,7 +22,7 @@ def _fits_the_screen(page: Any) -> bool:
 def test_an_administrator_creates_a_researcher_on_a_phone(
     browser: Any, live_demo: LiveDemo
 ) -> None:
-    page, problems = _log_in(browser, live_demo, "admin")
+    page, problems = open_as(browser, live_demo, "admin", PHONE)
     page.get_by_role("link", name="Admin", exact=True).click()
     page.get_by_role("link", name="New user").click()
     email = f"new-{time.time_ns()}@example.org"
@@ -70,7 +53,7 @@ def test_an_administrator_creates_a_researcher_on_a_phone(
 def test_an_auditor_filters_the_log_and_verifies_it_on_a_phone(
     browser: Any, live_demo: LiveDemo
 ) -> None:
-    page, problems = _log_in(browser, live_demo, "auditor")
+    page, problems = open_as(browser, live_demo, "auditor", PHONE)
     page.get_by_role("link", name="Audit", exact=True).click()
     page.get_by_label("Action (starts with)").fill("login.")
     page.get_by_role("button", name="Filter").click()
@@ -111,7 +94,7 @@ PAGES = {
 def test_every_page_of_a_role_fits_a_phone_screen(
     browser: Any, live_demo: LiveDemo, role: str
 ) -> None:
-    page, problems = _log_in(browser, live_demo, role)
+    page, problems = open_as(browser, live_demo, role, PHONE)
     too_wide = []
     for path in PAGES[role]:
         response = page.goto(f"{live_demo.url}{path}")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import LiveDemo
+from tests.browser.conftest import LiveDemo, open_as
 
 pytestmark = pytest.mark.browser
 
@@ -16,30 +16,11 @@ PHONE = {"width": 390, "height": 844}
 SECRET_SNIPPET = "FICTIONAL DEMO NARRATIVE"
 
 
-def _log_in(
-    browser: Any, live: LiveDemo, role: str, viewport: dict[str, int]
-) -> tuple[Any, list[str]]:
-    context = browser.new_context(viewport=viewport)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on(
-        "console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None
-    )
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    email, password = live.passwords[role]
-    page.goto(f"{live.url}/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
-    return page, problems
-
-
 @pytest.mark.parametrize("viewport", [LAPTOP, PHONE], ids=["laptop", "phone"])
 def test_researcher_reads_the_case_with_its_secrets(
     browser: Any, live_demo: LiveDemo, viewport: dict[str, int], tmp_path: Path
 ) -> None:
-    page, problems = _log_in(browser, live_demo, "researcher", viewport)
+    page, problems = open_as(browser, live_demo, "researcher", viewport)
     assert page.url.endswith("/incidents")
     page.get_by_role("link", name="Abductions, torture and killings", exact=False).click()
     page.wait_for_load_state()
@@ -56,7 +37,7 @@ def test_researcher_reads_the_case_with_its_secrets(
 
 
 def test_advocacy_lead_sees_the_summary_but_no_secret(browser: Any, live_demo: LiveDemo) -> None:
-    page, problems = _log_in(browser, live_demo, "advocacy_lead", LAPTOP)
+    page, problems = open_as(browser, live_demo, "advocacy_lead", LAPTOP)
     page.goto(f"{live_demo.url}/incidents/INC-2017-0001")
     body = page.inner_text("body")
     assert "over 100 men" in body
@@ -67,7 +48,7 @@ def test_advocacy_lead_sees_the_summary_but_no_secret(browser: Any, live_demo: L
 
 
 def test_logout_returns_to_the_login_page(browser: Any, live_demo: LiveDemo) -> None:
-    page, _ = _log_in(browser, live_demo, "auditor", PHONE)
+    page, _ = open_as(browser, live_demo, "auditor", PHONE)
     page.get_by_role("button", name="Log out").click()
     page.wait_for_load_state()
     assert "/login" in page.url
