@@ -49,6 +49,17 @@ def session_by_token_hash(session: Session, token_hash: str) -> UserSession | No
     ).one_or_none()
 
 
+def end_open_sessions(session: Session, user_id: uuid.UUID, when: datetime, reason: str) -> int:
+    """Mark every open session of the user ended; returns how many there were."""
+    result = session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+        .values(ended_at=when, end_reason=reason)
+        .execution_options(synchronize_session="fetch")
+    )
+    return _rows_changed(result)
+
+
 def open_sessions(session: Session, user_id: uuid.UUID) -> list[UserSession]:
     return list(
         session.scalars(
@@ -59,8 +70,8 @@ def open_sessions(session: Session, user_id: uuid.UUID) -> list[UserSession]:
     )
 
 
-def _changed_one_row(result: object) -> bool:
-    return int(getattr(result, "rowcount", 0) or 0) == 1
+def _rows_changed(result: object) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def advance_totp_step(session: Session, user_id: uuid.UUID, step: int) -> bool:
@@ -75,7 +86,7 @@ def advance_totp_step(session: Session, user_id: uuid.UUID, step: int) -> bool:
         .values(totp_last_step=step)
         .execution_options(synchronize_session=False)
     )
-    return _changed_one_row(result)
+    return _rows_changed(result) == 1
 
 
 def mark_recovery_code_used(
@@ -99,7 +110,7 @@ def mark_recovery_code_used(
         .values(used_at=when)
         .execution_options(synchronize_session=False)
     )
-    return _changed_one_row(result)
+    return _rows_changed(result) == 1
 
 
 def unused_recovery_code_count(session: Session, user_id: uuid.UUID) -> int:

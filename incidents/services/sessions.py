@@ -12,7 +12,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from incidents.db import utcnow
@@ -79,13 +78,7 @@ def end_session(row: UserSession, reason: str, now: datetime | None = None) -> N
 
 def end_all_sessions(session: Session, user: User, reason: str, now: datetime | None = None) -> int:
     """End every open session of `user`; returns how many there were."""
-    result = session.execute(
-        update(UserSession)
-        .where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
-        .values(ended_at=now or utcnow(), end_reason=reason)
-        .execution_options(synchronize_session="fetch")
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return account_queries.end_open_sessions(session, user.id, now or utcnow(), reason)
 
 
 def end_other_sessions(session: Session, user: User, keep: UserSession) -> int:
