@@ -242,4 +242,9 @@ def needs_enrolment(user: User, required: bool, production: bool) -> bool:
     """True when the user must set up a second factor before doing anything else."""
     if not required or user.has_two_factor:
         return False
-    return not (user.two_factor_exempt and not production)
+    return not is_exempt(user, production)
+
+
+def is_exempt(user: User, production: bool) -> bool:
+    """A demo account, which may log in without a second factor — never in production."""
+    return user.two_factor_exempt and not production

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from flask_login import current_user
 
 from incidents.permissions import Permission, can
+from incidents.services import two_factor
 from incidents.web import (
     account,
     admin,
@@ -20,6 +21,7 @@ from incidents.web import (
     people,
     security,
 )
+from incidents.web.current import settings as current_settings
 
 
 def register_web(app: Flask) -> None:
@@ -46,12 +48,11 @@ def _template_helpers() -> dict[str, Any]:
     def may(permission: str) -> bool:
         return bool(current_user.is_authenticated) and can(current_user, Permission(permission))
 
-    settings = current_app.config["INCIDENTS_SETTINGS"]
+    settings = current_settings()
     demo_account = (
         bool(current_user.is_authenticated)
-        and current_user.two_factor_exempt
-        and not current_user.has_two_factor
         and settings.require_two_factor
-        and not settings.is_production
+        and not current_user.has_two_factor
+        and two_factor.is_exempt(current_user, settings.is_production)
     )
     return {"may": may, "demo_account_banner": demo_account}

@@ -21,6 +21,7 @@ from incidents.web.forms import (
     ActionForm,
     EnrolTwoFactorForm,
     PasswordChangeForm,
+    show_errors,
 )
 from incidents.web.security import allowed_before_enrolment, recent_login_required
 from incidents.web.throttling import per_account, per_address
@@ -43,16 +44,6 @@ def overview() -> str:
     )
 
 
-def _form_errors(form: object, error: ValidationError) -> None:
-    """Show a service's field errors on the form fields of the same name."""
-    for name, message in error.errors.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, message]
-    if not error.errors:
-        flash(str(error), "error")
-
-
 @blueprint.route("/password", methods=["GET", "POST"])
 @per_account
 @per_address
@@ -67,7 +58,7 @@ def change_password() -> str | Response | tuple[str, int]:
             )
         except ValidationError as error:
             db.session.rollback()
-            _form_errors(form, error)
+            show_errors(form, error)
             if "current_password" not in error.errors:
                 return render_template("account/password.html", form=form), 422
             accounts.record_login_failure(db.session, user, step="password-change")
@@ -107,7 +98,7 @@ def two_factor_setup() -> str | Response | tuple[str, int]:
             )
         except ValidationError as error:
             db.session.rollback()
-            _form_errors(form, error)
+            show_errors(form, error)
             status = 422
         else:
             session.pop(ENROL_SECRET_KEY, None)
@@ -130,10 +121,7 @@ def two_factor_setup() -> str | Response | tuple[str, int]:
 @blueprint.route("/two-factor/recovery-codes", methods=["POST"])
 @recent_login_required
 def new_recovery_codes() -> str | Response:
-    form = ActionForm()
-    if not form.validate_on_submit():
-        flash("The form had expired. Please try again.", "error")
-        return redirect(url_for("account.overview"))
+    # A button with only the CSRF token, which CSRFProtect checked before the view.
     user = current_account()
     try:
         codes = two_factor.regenerate_recovery_codes(db.session, accounts.actor_of(user), user)
@@ -146,10 +134,8 @@ def new_recovery_codes() -> str | Response:
 
 @blueprint.route("/sessions/end-others", methods=["POST"])
 def end_other_sessions() -> Response:
-    form = ActionForm()
-    if form.validate_on_submit():
-        user = current_account()
-        ended = sessions.end_other_sessions(db.session, user, current_session())
-        db.session.commit()
-        flash(f"Ended {ended} other session{'s' if ended != 1 else ''}.", "info")
+    user = current_account()
+    ended = sessions.end_other_sessions(db.session, user, current_session())
+    db.session.commit()
+    flash(f"Ended {ended} other session{'s' if ended != 1 else ''}.", "info")
     return redirect(url_for("account.overview"))

@@ -249,49 +249,39 @@ def user_detail(user_id: uuid.UUID) -> Response | tuple[str, int]:
     return _after_change(user)
 
 
-def _action(user_id: uuid.UUID) -> User | None:
-    """The user a button is about, or None (with a flash) when the form had expired."""
-    user = _user_or_404(user_id)
-    if not ActionForm().validate_on_submit():
-        flash("The form had expired. Please try again.", "error")
-        return None
-    return user
-
-
 @blueprint.route("/users/<uuid:user_id>/disable", methods=["POST"])
 @recent_login_required
 def disable_user(user_id: uuid.UUID) -> Response:
-    user = _action(user_id)
-    if user is not None:
-        try:
-            accounts.disable_user(db.session, actor(), user)
-        except ValidationError as error:
-            db.session.rollback()
-            flash(f"{_sentence(str(error))}. Nothing was changed.", "error")
-        else:
-            db.session.commit()
-            flash(f"Disabled {user.email}: they cannot log in and their sessions ended.", "info")
+    # Buttons carry only the CSRF token, which CSRFProtect checked before the view.
+    user = _user_or_404(user_id)
+    try:
+        accounts.disable_user(db.session, actor(), user)
+    except ValidationError as error:
+        db.session.rollback()
+        flash(f"{_sentence(str(error))}. Nothing was changed.", "error")
+    else:
+        db.session.commit()
+        flash(f"Disabled {user.email}: they cannot log in and their sessions ended.", "info")
     return redirect(url_for("admin.user_detail", user_id=user_id))
 
 
 @blueprint.route("/users/<uuid:user_id>/enable", methods=["POST"])
 @recent_login_required
 def enable_user(user_id: uuid.UUID) -> Response:
-    user = _action(user_id)
-    if user is not None:
-        accounts.enable_user(db.session, actor(), user)
-        db.session.commit()
-        flash(f"Enabled {user.email}: they can log in again.", "info")
+    user = _user_or_404(user_id)
+    accounts.enable_user(db.session, actor(), user)
+    db.session.commit()
+    flash(f"Enabled {user.email}: they can log in again.", "info")
     return redirect(url_for("admin.user_detail", user_id=user_id))
 
 
 @blueprint.route("/users/<uuid:user_id>/two-factor/reset", methods=["POST"])
 @recent_login_required
 def reset_two_factor(user_id: uuid.UUID) -> Response:
-    user = _action(user_id)
-    if user is not None and not user.has_two_factor:
+    user = _user_or_404(user_id)
+    if not user.has_two_factor:
         flash(f"{user.email} has no second factor; nothing to reset.", "info")
-    elif user is not None:
+    else:
         two_factor.reset(db.session, actor(), user)
         _keep_this_browser_logged_in(user)
         db.session.commit()

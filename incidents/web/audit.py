@@ -11,7 +11,7 @@ import re
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from flask_wtf import FlaskForm
 from wtforms import DateField, Field, StringField
 from wtforms.validators import Length, Optional, ValidationError
@@ -21,11 +21,11 @@ from incidents.extensions import audit_signer, db
 from incidents.models.vocabularies import CREDIBILITY_LABELS, RELIABILITY_LABELS, label
 from incidents.repositories.audit import EventFilter
 from incidents.services import audit as audit_service
-from incidents.web.current import actor, current_account
+from incidents.web.current import actor, current_account, settings
+from incidents.web.incidents import REFERENCE
 
 blueprint = Blueprint("audit", __name__, url_prefix="/audit")
 
-REFERENCE = re.compile(r"^[A-Z]{3}-\d{4}-\d{4,}$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Only these query parameters go back into the paging links: anything else would reach
 # url_for as a keyword (_method, _external, endpoint …) and fail or make absolute links.
@@ -65,11 +65,6 @@ class FilterForm(FlaskForm):  # type: ignore[misc]
 
 class VerifyForm(FlaskForm):  # type: ignore[misc]
     """Verifying reads the whole log and records a checkpoint: a POST with a CSRF token."""
-
-
-def _origin() -> str:
-    origin: str = current_app.config["INCIDENTS_SETTINGS"].audit_log_origin
-    return origin
 
 
 @blueprint.route("")
@@ -119,15 +114,15 @@ def verify() -> tuple[str, int]:
     context: dict[str, Any] = {
         "form": VerifyForm(),
         "head": head,
-        "origin": _origin(),
+        "origin": settings().audit_log_origin,
         "vkey": audit_signer().verifier.vkey,
         "outcome": None,
         "checkpoint": None,
         "too_soon": None,
     }
-    if request.method == "POST" and context["form"].validate_on_submit():
+    if request.method == "POST":  # CSRFProtect has checked the form's only field
         result = audit_service.verify_for_auditor(
-            db.session, user, audit_signer(), _origin(), actor()
+            db.session, user, audit_signer(), settings().audit_log_origin, actor()
         )
         db.session.commit()  # the checkpoint (or the failure) is recorded in the log
         context.update(

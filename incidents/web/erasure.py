@@ -9,7 +9,7 @@ from incidents.errors import ValidationError
 from incidents.extensions import db, evidence_store
 from incidents.services import erasure
 from incidents.web.current import actor, current_account
-from incidents.web.forms import EraseForm
+from incidents.web.forms import EraseForm, show_errors
 from incidents.web.security import recent_login_required
 
 blueprint = Blueprint("erasure", __name__)
@@ -39,7 +39,7 @@ def erase(reference: str) -> str | Response | tuple[str, int]:
                 )
             except ValidationError as error:
                 db.session.rollback()
-                form.reason.errors = [error.errors.get("reason", str(error))]
+                show_errors(form, error)
                 status = 422
             else:
                 db.session.commit()

@@ -18,7 +18,6 @@ from flask import (
     Blueprint,
     Flask,
     Request,
-    current_app,
     flash,
     redirect,
     request,
@@ -38,7 +37,7 @@ from incidents.services import incidents as incident_service
 from incidents.settings import Settings
 from incidents.storage.spool import EncryptedSpool
 from incidents.storage.store import StoredFileMissing
-from incidents.web.current import actor, current_account, vault
+from incidents.web.current import actor, current_account, settings, vault
 from incidents.web.errors import render_error
 from incidents.web.incidents import render_incident
 
@@ -54,11 +53,6 @@ FORM_ALLOWANCE = 64 * 1024
 _ATTR_CHARS = "!#$&+-.^_`|~"
 
 
-def _settings() -> Settings:
-    settings: Settings = current_app.config["INCIDENTS_SETTINGS"]
-    return settings
-
-
 def upload_limit(settings: Settings) -> int:
     """The largest request body the upload endpoint accepts."""
     return settings.evidence_max_bytes + FORM_ALLOWANCE
@@ -70,7 +64,7 @@ class IncidentsRequest(Request):
     @property
     def max_content_length(self) -> int | None:
         if self.endpoint == UPLOAD_ENDPOINT and _may_upload():
-            return upload_limit(_settings())
+            return upload_limit(settings())
         return super().max_content_length
 
     @max_content_length.setter
@@ -123,7 +117,7 @@ def _incident_page(report: Report, form: dict[str, Any], status: int) -> Any:
 def upload(reference: str) -> Any:
     if not REPORT_REFERENCE.match(reference):
         raise NotFound(reference)
-    settings = _settings()
+    configured = settings()
     report = evidence_service.find_report(db.session, current_account(), reference)
     sent = request.files.get("file")
     description = request.form.get("description", "")
@@ -138,8 +132,8 @@ def upload(reference: str) -> Any:
             sent.stream if sent is not None else io.BytesIO(),
             (sent.filename or "") if sent is not None else "",
             description,
-            max_bytes=settings.evidence_max_bytes,
-            chunk_bytes=settings.evidence_chunk_bytes,
+            max_bytes=configured.evidence_max_bytes,
+            chunk_bytes=configured.evidence_chunk_bytes,
         )
     except ValidationError as exc:
         db.session.rollback()
@@ -178,7 +172,7 @@ def download(evidence_id: uuid.UUID) -> Response:
 def too_large(_error: Exception) -> tuple[str, int]:
     if not _may_upload():
         return render_error(413)
-    limit = evidence_service.human_size(_settings().evidence_max_bytes)
+    limit = evidence_service.human_size(settings().evidence_max_bytes)
     return render_error(
         413,
         title="File too large",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import flash
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
@@ -13,6 +14,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from incidents.errors import ValidationError
 from incidents.services.passwords import MAX_PASSWORD_LENGTH
 
 CODE_MAX_LENGTH = 40  # a six-digit code or a recovery code with its hyphens and spaces
@@ -84,3 +86,14 @@ class MultiCheckboxField(SelectMultipleField):  # type: ignore[misc]
 
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+
+def show_errors(form: FlaskForm, error: ValidationError) -> None:
+    """Put a service's validation messages beside the fields they are about; a message
+    about no field of the form is flashed."""
+    for name, message in (error.errors or {"": str(error)}).items():
+        field = form._fields.get(name)
+        if field is None:
+            flash(message, "error")
+        else:
+            field.errors = [*field.errors, message]

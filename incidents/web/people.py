@@ -11,8 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
-from flask_login import current_user
+from flask import Blueprint, redirect, render_template, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
@@ -24,9 +23,9 @@ from incidents.errors import ValidationError as DomainValidationError
 from incidents.extensions import db, key_provider
 from incidents.models.organisation import Team
 from incidents.models.vocabularies import AgeBand, Gender, label
-from incidents.permissions import Permission, can
 from incidents.services import people as people_service
-from incidents.web.current import actor, current_account, vault
+from incidents.web.current import actor, current_account, settings, vault
+from incidents.web.forms import show_errors
 
 blueprint = Blueprint("people", __name__)
 
@@ -76,30 +75,8 @@ class PersonForm(FlaskForm):  # type: ignore[misc]
     confirm_different = BooleanField("This is a different person — create anyway")
 
 
-def _width() -> int:
-    width: int = current_app.config["INCIDENTS_SETTINGS"].blind_index_bytes
-    return width
-
-
 def _teams() -> list[Team]:
     return sorted((m.team for m in current_account().memberships), key=lambda t: t.name)
-
-
-@blueprint.app_context_processor
-def _navigation() -> dict[str, Any]:
-    """Whether to show the People link: only to those the pages are for."""
-    allowed = current_user.is_authenticated and can(current_account(), Permission.FIELDS_SECRET)
-    return {"may_see_people": allowed}
-
-
-def _show_errors(form: FlaskForm, error: DomainValidationError) -> None:
-    """Put a service's validation messages beside the fields they are about."""
-    for name, message in (error.errors or {"": str(error)}).items():
-        field = form._fields.get(name)
-        if field is None:
-            flash(message, "error")
-        else:
-            field.errors = [*field.errors, message]
 
 
 @blueprint.route("/people", methods=["GET", "POST"])
@@ -111,10 +88,15 @@ def search() -> str | tuple[str, int]:
         return render_template("people/search.html", form=form, matches=None, label=label), status
     try:
         matches = people_service.search_people(
-            db.session, vault(), key_provider(), current_account(), form.q.data, width=_width()
+            db.session,
+            vault(),
+            key_provider(),
+            current_account(),
+            form.q.data,
+            width=settings().blind_index_bytes,
         )
     except DomainValidationError as error:
-        _show_errors(form, error)
+        show_errors(form, error)
         return render_template("people/search.html", form=form, matches=None, label=label), 400
     db.session.commit()  # the candidates' decryption events
     return render_template("people/search.html", form=form, matches=matches, label=label)
@@ -148,11 +130,11 @@ def new_person() -> str | Response | tuple[str, int]:
                 Gender(form.gender.data),
                 AgeBand(form.age_band.data),
             ),
-            width=_width(),
+            width=settings().blind_index_bytes,
             confirmed_different=bool(form.confirm_different.data),
         )
     except DomainValidationError as error:
-        _show_errors(form, error)
+        show_errors(form, error)
         return render_template("people/new.html", form=form, duplicates=[], label=label), 400
     db.session.commit()  # the person, or the duplicate check's decryption events
     if outcome.person is None:

@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from incidents.extensions import login_manager
 from incidents.services import sessions, two_factor
+from incidents.web.current import current_session, session_policy, settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,8 +53,6 @@ def recent_login_required(view: F) -> F:
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from incidents.web.current import current_session, session_policy
-
         if sessions.recently_confirmed(current_session(), session_policy()):
             return view(*args, **kwargs)
         if request.method == "GET":
@@ -98,9 +97,9 @@ def _require_login() -> Any:
         return login_manager.unauthorized()
     if getattr(view, "before_enrolment", False):
         return None
-    settings = current_app.config["INCIDENTS_SETTINGS"]
+    configured = settings()
     if two_factor.needs_enrolment(
-        current_user, settings.require_two_factor, settings.is_production
+        current_user, configured.require_two_factor, configured.is_production
     ):
         flash("Set up two-factor authentication to continue.", "info")
         return redirect(url_for("account.two_factor_setup"))
@@ -115,7 +114,7 @@ def _add_headers(response: Response) -> Response:
     headers["Referrer-Policy"] = "no-referrer"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-    if current_app.config["INCIDENTS_SETTINGS"].is_production:
+    if settings().is_production:
         headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
     if request.endpoint != "static":
         # Nothing a case worker sees may linger in a shared browser's cache.

@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 
-from flask import current_app, request, session
+from flask import request, session
 from flask_login import current_user
 
 from incidents.extensions import limiter
+from incidents.web.current import settings
 
 PENDING_LOGIN_KEY = "pending_login"
 # IPv6 hosts usually hold a whole /64: counting per address there would count nothing.
@@ -23,7 +24,7 @@ IPV6_PREFIX = 64
 
 
 def _setting(name: str) -> str:
-    value: str = getattr(current_app.config["INCIDENTS_SETTINGS"], name)
+    value: str = getattr(settings(), name)
     return value
 
 
