@@ -126,6 +126,6 @@ def canonical_from_text(row: Sequence[Any], reparse: bool = False) -> bytes:
         + _string(target_table)
         + ', "team_id": '
         + _uuid_text(team_id)
-        + ', "v": 1}'
+        + f', "v": {FORMAT_VERSION}}}'
     )
     return text.encode("ascii", "backslashreplace")

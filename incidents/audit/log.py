@@ -46,6 +46,9 @@ class Actor:
 class TreeStateMissing(RuntimeError):
     """The database has no audit tree head: it was not migrated to head."""
 
+    def __init__(self) -> None:
+        super().__init__("the audit log has no tree head: run `incidents db upgrade`")
+
 
 def record_event(
     session: Session,
@@ -63,7 +66,7 @@ def record_event(
         .with_for_update()
     ).one_or_none()
     if head is None:
-        raise TreeStateMissing("the audit log has no tree head: run `incidents db upgrade`")
+        raise TreeStateMissing
     size, packed = head
     event = AuditEvent(
         id=size + 1,

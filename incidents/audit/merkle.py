@@ -9,7 +9,7 @@ proofs of RFC 6962's PATH and PROOF. Nothing here knows about databases.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -64,8 +64,6 @@ def unpack_frontier(packed: bytes, size: int) -> list[bytes]:
 
 
 # -- subtree hashes and proofs over a list of leaf hashes --------------------------------
-
-LeafSource = Callable[[int], bytes]
 
 
 class LeafHashes:

@@ -195,7 +195,7 @@ def head_as_checkpoint(head: tuple[int, bytes] | None) -> HeldCheckpoint:
     `check_newer_head` for those.
     """
     if head is None:
-        raise TreeStateMissing("the audit log has no tree head: run `incidents db upgrade`")
+        raise TreeStateMissing
     return HeldCheckpoint(Checkpoint("", head[0], head[1]), HEAD_LABEL)
 
 

@@ -112,13 +112,21 @@ class FieldVault:
         )
         return key
 
+    def _existing_key(self, record: SealedRecord) -> _RecordKey:
+        """The record's key; a DecryptionError when it has none (an erased record)."""
+        key = self._record_key(record, create=False)
+        if key is None:
+            raise DecryptionError(f"{_describe(record)}: its data key is gone (erased?)")
+        return key
+
     def cipher_for(self, record: SealedRecord, *, create: bool) -> AESGCM:
         """The record's data key as an AES-GCM cipher, for content sealed outside its columns
         (evidence file chunks). With `create`, a record without a key gets one; without it,
         a missing key (an erased record) is a DecryptionError."""
-        key = self._record_key(record, create=create)
-        if key is None:
-            raise DecryptionError(f"{_describe(record)}: its data key is gone (erased?)")
+        if not create:
+            return self._existing_key(record).cipher
+        key = self._record_key(record, create=True)
+        assert key is not None  # created when missing
         return key.cipher
 
     def seal(self, record: SealedRecord, **values: str | None) -> None:
@@ -146,9 +154,7 @@ class FieldVault:
                 plain[name] = None
                 continue
             if key is None:  # unwrapped only when there is something to open
-                key = self._record_key(record, create=False)
-                if key is None:
-                    raise DecryptionError(f"{_describe(record)}: its data key is gone (erased?)")
+                key = self._existing_key(record)
             try:
                 plain[name] = envelope.open_with(key.cipher, sealed, key.aad(name)).decode()
             except DecryptionError as exc:  # name the record only when it is needed

@@ -9,7 +9,6 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from incidents.models.blind_index import BlindIndexEntry
 from incidents.models.keys import DataKey
 
 
@@ -22,13 +21,6 @@ def data_key_for(session: Session, table: str, record_id: uuid.UUID) -> DataKey 
 def count_by_master_key(session: Session) -> dict[str, int]:
     rows = session.execute(
         select(DataKey.master_key_id, func.count()).group_by(DataKey.master_key_id)
-    )
-    return {key_id: count for key_id, count in rows}
-
-
-def count_blind_index_entries_by_master_key(session: Session) -> dict[str, int]:
-    rows = session.execute(
-        select(BlindIndexEntry.master_key_id, func.count()).group_by(BlindIndexEntry.master_key_id)
     )
     return {key_id: count for key_id, count in rows}
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from incidents.models import Act, BlindIndexEntry, Consent, DataKey, Erasure, Evidence
+from incidents.models import Act, Consent, DataKey, Erasure, Evidence
 
 
 def record_by_reference(session: Session, model: type[Any], reference: str) -> Any:
@@ -43,14 +43,5 @@ def evidence_of_report(session: Session, report_id: uuid.UUID) -> Sequence[Evide
 def delete_data_key(session: Session, table: str, record_id: uuid.UUID) -> int:
     result = session.execute(
         delete(DataKey).where(DataKey.record_table == table, DataKey.record_id == record_id)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def delete_blind_index_entries(session: Session, table: str, record_id: uuid.UUID) -> int:
-    result = session.execute(
-        delete(BlindIndexEntry).where(
-            BlindIndexEntry.record_table == table, BlindIndexEntry.record_id == record_id
-        )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]

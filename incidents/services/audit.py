@@ -158,7 +158,7 @@ def verify_log(
     and the held checkpoint (`held_note`), with a consistency proof for the latter."""
     held = read_checkpoint(held_note, verifier, origin) if held_note is not None else None
     recorded = _log_checkpoints(session, verifier, origin)
-    targets = recorded.found
+    targets = [*recorded.found]
     outcome = VerifyOutcome(Verification(), held=held, skipped=recorded.skipped)
     connection = session.connection()
     targets.append(head_as_checkpoint(recorded_head(connection)))
@@ -175,7 +175,7 @@ def verify_log(
         result.fail(problem, position)
     outcome.verification = result
     outcome.log_checkpoints = sum(
-        1 for matched in result.checkpoints_matched if "recorded as event" in matched.label
+        1 for matched in result.checkpoints_matched if matched in recorded.found
     )
     if result.ok and held is not None and result.leaves is not None and held.size > 0:
         path = result.leaves.consistency_proof(held.size, result.size)

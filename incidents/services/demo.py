@@ -116,13 +116,9 @@ def seed(
     seeded = False
     if accounts.team_by_slug(session, DEMO_TEAM) is None:
         _Seeder(session, FieldVault(session, provider), actor).run()
-        people.reindex_all(session, provider, _ignore, width=blind_index_bytes, actor=actor)
+        people.reindex_all(session, provider, width=blind_index_bytes, actor=actor)
         seeded = True
     return SeedOutcome(seeded, _demo_users(session, actor))
-
-
-def _ignore(_records: int) -> None:
-    """No progress to show: the demo is small."""
 
 
 def _demo_users(session: Session, actor: Actor) -> list[Credential]:

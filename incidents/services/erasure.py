@@ -19,6 +19,7 @@ from incidents.errors import NotFound, ValidationError
 from incidents.models import Consent, Erasure, Incident, Person, Report, Source
 from incidents.models.user import User
 from incidents.permissions import Permission, ensure
+from incidents.repositories import blind_indexes as index_queries
 from incidents.repositories import erasure as erasure_queries
 from incidents.services.evidence import forget_stored_files
 from incidents.storage.store import EvidenceStore
@@ -65,7 +66,7 @@ def _dependents(session: Session, record: Any) -> list[Any]:
 def _shred(session: Session, record: Any) -> None:
     table = record.__tablename__
     erasure_queries.delete_data_key(session, table, record.id)
-    erasure_queries.delete_blind_index_entries(session, table, record.id)
+    index_queries.delete_entries(session, table, [record.id])
     for name in secret_field_names(type(record)):
         setattr(record, name, None)
 

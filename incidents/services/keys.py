@@ -13,6 +13,7 @@ from incidents.crypto import envelope
 from incidents.crypto.keys import KeyFileProvider, KeyProvider, MasterKey, generate_master_key
 from incidents.db import utcnow
 from incidents.errors import ValidationError
+from incidents.repositories import blind_indexes as index_queries
 from incidents.repositories import data_keys as key_queries
 
 DEFAULT_BATCH = 5000  # large enough that page writes amortise; small enough to resume
@@ -28,7 +29,7 @@ class KeyStatus:
 
 def key_status(session: Session, provider: KeyProvider) -> list[KeyStatus]:
     counts = key_queries.count_by_master_key(session)
-    index_counts = key_queries.count_blind_index_entries_by_master_key(session)
+    index_counts = index_queries.count_by_master_key(session)
     held = provider.key_ids()
     rows = [
         KeyStatus(
@@ -150,7 +151,7 @@ def retire_key(
     """Remove `key_id` from the key file, refused while anything still depends on it."""
     key_file = _writable(provider)
     in_use = key_queries.count_by_master_key(session).get(key_id, 0)
-    indexed = key_queries.count_blind_index_entries_by_master_key(session).get(key_id, 0)
+    indexed = index_queries.count_by_master_key(session).get(key_id, 0)
     if in_use or indexed:
         raise ValidationError(
             f"{key_id} still wraps {in_use} data keys and keys {indexed} blind-index entries; "

@@ -35,6 +35,7 @@ from incidents.permissions import Permission, ensure
 from incidents.repositories import blind_indexes as index_queries
 from incidents.repositories import people as people_queries
 from incidents.services import erasure
+from incidents.services.accounts import actor_of
 from incidents.services.records import create_record
 
 MAX_NAME = 300
@@ -129,10 +130,6 @@ def ensure_people_access(user: User, *, write: bool = False) -> None:
     ensure(user, Permission.FIELDS_SECRET)
     if write:
         ensure(user, Permission.CASE_WRITE)
-
-
-def _actor(user: User) -> Actor:
-    return Actor(user.email, user.id)
 
 
 # -- input ---------------------------------------------------------------------------------
@@ -246,7 +243,7 @@ def reindex_record(
 def reindex_all(
     session: Session,
     provider: KeyProvider,
-    progress: Callable[[int], None],
+    progress: Callable[[int], None] | None = None,
     *,
     width: int,
     actor: Actor | None = None,
@@ -300,7 +297,8 @@ def reindex_all(
             entries += made
             counts[table] += len(batch)
             after = batch[-1].id
-            progress(len(batch))
+            if progress is not None:
+                progress(len(batch))
     return ReindexOutcome(counts, entries, provider.primary().key_id)
 
 
@@ -426,7 +424,7 @@ def _decrypt_candidates(
     purpose: str,
 ) -> list[tuple[Person, dict[str, str | None]]]:
     """Decrypt the names of each candidate of the user's teams: one audit event each."""
-    actor = _actor(user)
+    actor = actor_of(user)
     decrypted = []
     erased = people_queries.erased_ids(session, Person.__tablename__, record_ids)
     for person in people_queries.persons_by_ids(session, record_ids - erased):
@@ -640,7 +638,7 @@ def view_person(session: Session, vault: FieldVault, user: User, reference: str)
         return view
     names = ["full_name", "aliases", "date_of_birth", "contact"]
     view.secrets = vault.unseal(person, *names)
-    record_event(session, _actor(user), "secret.decrypt", person, fields=names)
+    record_event(session, actor_of(user), "secret.decrypt", person, fields=names)
     view.aliases = blind_index.split_lines(view.secrets.get("aliases"))
     for act, incident_reference in people_queries.acts_of_person(session, person):
         view.acts.append(
