@@ -11,7 +11,6 @@ import base64
 import os
 import re
 import secrets
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from incidents import create_app, migrate
-from incidents.crypto.keys import MasterKey, generate_master_key
+from incidents.crypto.keys import KeyProvider, MasterKey, generate_master_key
 from incidents.crypto.vault import FieldVault
 from incidents.extensions import db, key_provider
 from incidents.models.user import User
@@ -176,6 +175,13 @@ def db_session(app: Flask) -> Iterator[Session]:
 
 
 @pytest.fixture
+def provider(app: Flask) -> KeyProvider:
+    """The master key provider of the test application."""
+    keys: KeyProvider = app.extensions["incidents.keys"]
+    return keys
+
+
+@pytest.fixture
 def vault(app: Flask, db_session: Session) -> FieldVault:
     return FieldVault(db_session, app.extensions["incidents.keys"])
 
@@ -213,9 +219,3 @@ def csrf_token(client: FlaskClient, path: str) -> str:
     match = _CSRF_FIELD.search(page)
     assert match, f"no CSRF token in the form at {path}"
     return match.group(1)
-
-
-@pytest.fixture
-def unique() -> Callable[[str], str]:
-    """A unique string with a readable prefix, for names that must not collide."""
-    return lambda prefix: f"{prefix}-{uuid.uuid4().hex[:8]}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -21,7 +20,6 @@ from sqlalchemy.orm import Session
 from incidents import migrate
 from incidents.audit.log import Actor, record_event
 from incidents.audit.signing import generate_signer
-from incidents.extensions import make_engine
 from incidents.paths import data_dir
 from incidents.services import audit as audit_service
 from tests.audit import rfc6962
@@ -37,15 +35,6 @@ AUDIT_REVISION = "ff54313ac372"
 MIGRATION = (
     data_dir("migrations") / "versions" / "20261124_1240_ff54313ac372_audit_log_merkle_tree.py"
 )
-
-
-@pytest.fixture
-def engine(fresh_database_url: str) -> Iterator[Engine]:
-    made = make_engine(fresh_database_url)
-    try:
-        yield made
-    finally:
-        made.dispose()
 
 
 def _old_event(connection: Connection, event_id: int) -> None:

@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from pprint import pformat
@@ -35,16 +34,6 @@ BOTH_BACKENDS = pytest.mark.parametrize(
 )
 FILE_NAME = re.compile(r"(?P<date>\d{8}_\d{4})_(?P<rev>[0-9a-f]+)_(?P<slug>[a-z0-9_]+)\.py")
 VERSIONS = data_dir("migrations") / "versions"
-
-
-@pytest.fixture
-def engine(fresh_database_url: str) -> Iterator[Engine]:
-    """An engine on an empty database, made the way the application makes its engine."""
-    made = make_engine(fresh_database_url)
-    try:
-        yield made
-    finally:
-        made.dispose()
 
 
 def _scripts() -> list[Script]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -30,12 +29,6 @@ from incidents.services.records import create_record
 from tests.factories import IncidentFactory, PersonFactory, TeamFactory, UserFactory
 
 ACTOR = Actor("tests")
-
-
-@pytest.fixture
-def provider(app: Flask) -> KeyProvider:
-    provider: KeyProvider = app.extensions["incidents.keys"]
-    return provider
 
 
 def _data_keys(session: Session, record_id: object) -> int:

@@ -43,12 +43,6 @@ def _canaries() -> dict[str, str]:
 
 
 @pytest.fixture
-def provider(app: Flask) -> KeyProvider:
-    keys: KeyProvider = app.extensions["incidents.keys"]
-    return keys
-
-
-@pytest.fixture
 def canaries(db_session: Session, provider: KeyProvider) -> dict[str, str]:
     """The demo case, plus records whose every secret field holds a unique canary."""
     demo.seed(db_session, provider, Actor.command_line())

@@ -32,12 +32,6 @@ WIDTH = 8
 
 
 @pytest.fixture
-def provider(app: Flask) -> KeyProvider:
-    key_provider: KeyProvider = app.extensions["incidents.keys"]
-    return key_provider
-
-
-@pytest.fixture
 def team(db_session: Session) -> Team:
     return TeamFactory()
 

@@ -262,10 +262,17 @@ def test_no_secret_reaches_the_application_log(
     caplog.set_level(logging.DEBUG)
     as_role("researcher")
     assert "CANARY-narrative-7Q2" in client.get(f"/incidents/{world.incident.reference}").text
-    client.post(
+    # A failed login from another browser, so that it reaches the login check itself.
+    stranger = client.application.test_client()
+    refused = stranger.post(
         "/login",
-        data={"email": "CANARY-login\r\nINFO forged line", "password": "CANARY-password-1"},
+        data={
+            "email": "CANARY-login\r\nINFO forged line",
+            "password": "CANARY-password-1",
+            "csrf_token": csrf_token(stranger, "/login"),
+        },
     )
+    assert refused.status_code == 401
     assert "CANARY" not in caplog.text
     assert "forged line" not in caplog.text
 
