@@ -61,7 +61,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies
         )
-    app.extensions["incidents.keys"] = load_key_provider(settings)
+    app.extensions[extensions.KEY_PROVIDER] = load_key_provider(settings)
     app.extensions[extensions.AUDIT_SIGNER] = load_audit_signer(settings, generate=False)
     app.extensions[extensions.EVIDENCE_STORE] = DirectoryEvidenceStore(instance / "evidence")
     extensions.db.init_app(app, settings.sqlalchemy_url)

@@ -25,7 +25,7 @@ from incidents.audit_commands import audit_group
 from incidents.crypto.keys import generate_master_key, write_key_file
 from incidents.crypto.vault import FieldVault
 from incidents.errors import IncidentsError, ValidationError
-from incidents.extensions import db, evidence_store, key_provider
+from incidents.extensions import db, evidence_store, key_provider, use_key_provider
 from incidents.models.organisation import Team
 from incidents.models.user import User
 from incidents.models.vocabularies import Role
@@ -346,10 +346,16 @@ def keys_status() -> None:
 @with_appcontext
 def keys_add() -> None:
     """Add a new master key to the key file and make it the primary for new writes."""
+    key_id = _add_primary_key()
+    click.echo(f"added master key {key_id} as primary; now run `incidents keys rotate`")
+
+
+def _add_primary_key() -> str:
+    """Add a primary master key, commit, and use the updated provider from now on."""
     key, updated = keys.add_primary_key(db.session, key_provider(), Actor.command_line())
     db.session.commit()
-    current_app.extensions["incidents.keys"] = updated
-    click.echo(f"added master key {key.key_id} as primary; now run `incidents keys rotate`")
+    use_key_provider(updated)
+    return key.key_id
 
 
 @keys_group.command("rotate")
@@ -373,12 +379,9 @@ def keys_rotate(new_key: bool, batch_size: int) -> None:
     Resumable and idempotent: if it stops half-way, run `incidents keys rotate
     --no-new-key` and it carries on; nothing is lost. Data is not re-encrypted.
     """
+    if new_key and keys.pending_rewraps(db.session, key_provider()) == 0:
+        click.echo(f"added master key {_add_primary_key()} as primary", err=True)
     provider = key_provider()
-    if new_key and keys.pending_rewraps(db.session, provider) == 0:
-        key, provider = keys.add_primary_key(db.session, provider, Actor.command_line())
-        db.session.commit()
-        current_app.extensions["incidents.keys"] = provider
-        click.echo(f"added master key {key.key_id} as primary", err=True)
     total = keys.pending_rewraps(db.session, provider)
     with click.progressbar(length=total, label="Re-wrapping data keys", file=sys.stderr) as bar:
 
@@ -397,7 +400,7 @@ def keys_retire(key_id: str) -> None:
     """Remove master key KEY_ID from the key file; refused while anything still uses it."""
     updated = keys.retire_key(db.session, key_provider(), Actor.command_line(), key_id)
     db.session.commit()
-    current_app.extensions["incidents.keys"] = updated
+    use_key_provider(updated)
     click.echo(f"retired master key {key_id}; it can no longer decrypt anything here")
 
 

@@ -104,10 +104,18 @@ class Database:
             session.close()
 
 
+KEY_PROVIDER = "incidents.keys"
+
+
 def key_provider() -> KeyProvider:
     """The master key provider built by create_app for this application."""
-    provider: KeyProvider = current_app.extensions["incidents.keys"]
+    provider: KeyProvider = current_app.extensions[KEY_PROVIDER]
     return provider
+
+
+def use_key_provider(provider: KeyProvider) -> None:
+    """Replace this application's provider (after a key is added or retired)."""
+    current_app.extensions[KEY_PROVIDER] = provider
 
 
 EVIDENCE_STORE = "incidents.evidence_store"
