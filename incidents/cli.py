@@ -251,9 +251,8 @@ def users_set_teams(email: str, teams: tuple[str, ...], no_teams: bool) -> None:
 def users_reset_two_factor(email: str) -> None:
     """Remove the second factor of EMAIL (a lost phone); they enrol again at next login."""
     user = _user(email)
-    if not user.has_two_factor:
+    if not two_factor.reset(db.session, Actor.command_line(), user):
         raise ValidationError(f"{user.email} has no second factor to reset")
-    two_factor.reset(db.session, Actor.command_line(), user)
     db.session.commit()
     click.echo(f"removed the second factor of {user.email}; every session of theirs has ended")
 

@@ -226,9 +226,12 @@ def regenerate_recovery_codes(session: Session, actor: Actor, user: User) -> lis
     return codes
 
 
-def reset(session: Session, actor: Actor, user: User, now: datetime | None = None) -> None:
+def reset(session: Session, actor: Actor, user: User, now: datetime | None = None) -> bool:
     """Remove the second factor (an administrator helping someone who lost their device);
-    the user must enrol again at their next login where two-factor is required."""
+    the user must enrol again at their next login where two-factor is required. False,
+    and nothing changes, when the user has no second factor."""
+    if not user.has_two_factor:
+        return False
     user.totp_secret = None
     user.totp_enabled_at = None
     user.totp_last_step = None
@@ -236,6 +239,7 @@ def reset(session: Session, actor: Actor, user: User, now: datetime | None = Non
     sessions.end_all_sessions(session, user, sessions.EndReason.TWO_FACTOR, now)
     record_event(session, actor, "user.two_factor_reset", user, fields=["totp_secret"])
     session.flush()
+    return True
 
 
 def needs_enrolment(user: User, required: bool, production: bool) -> bool:

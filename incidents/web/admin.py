@@ -279,10 +279,9 @@ def enable_user(user_id: uuid.UUID) -> Response:
 @recent_login_required
 def reset_two_factor(user_id: uuid.UUID) -> Response:
     user = _user_or_404(user_id)
-    if not user.has_two_factor:
+    if not two_factor.reset(db.session, actor(), user):
         flash(f"{user.email} has no second factor; nothing to reset.", "info")
     else:
-        two_factor.reset(db.session, actor(), user)
         _keep_this_browser_logged_in(user)
         db.session.commit()
         flash(
