@@ -32,7 +32,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # Alembic reports each step at INFO; the commands print their own outcome.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     instance = ensure_instance_dir(settings)
-    app = Flask(
+    from incidents.web.application import Application
+
+    app = Application(
         __name__,
         instance_path=str(instance),
         template_folder=str(data_dir("templates")),
@@ -71,7 +73,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     extensions.limiter.init_app(app)
 
     from incidents.web import register_web
-    from incidents.web.current import init_login
+    from incidents.web.boundary import init_login
 
     init_login()
     register_web(app)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Enum,
+    Integer,
     LargeBinary,
     MetaData,
     Table,
@@ -24,7 +25,7 @@ from sqlalchemy import (
     Uuid,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -36,7 +37,7 @@ NAMING_CONVENTION = {
 
 
 class FieldClass(enum.StrEnum):
-    """How sensitive a column is; see DESIGN §2."""
+    """How sensitive a column is (the README's "Encryption and field classes")."""
 
     PUBLIC = "public"  # may appear in redacted summaries and public exports
     RESTRICTED = "restricted"  # internal, non-identifying: researchers and auditors
@@ -104,6 +105,19 @@ def secret(comment: str | None = None) -> Any:
     return mapped_column(
         LargeBinary, nullable=True, info=_info(FieldClass.SECRET, None), comment=comment
     )
+
+
+class Versioned:
+    """An optimistic lock: each update raises `lock_version`, and an edit made from an
+    older version than the stored one is refused (EditConflict) rather than lost."""
+
+    lock_version: Mapped[int] = mapped_column(
+        Integer, nullable=False, default=1, info=_info(FieldClass.RESTRICTED, None)
+    )
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805 (a class attribute)
+        return {"version_id_col": cls.__table__.c.lock_version}  # type: ignore[attr-defined]
 
 
 def uuid_pk() -> Any:

@@ -28,11 +28,50 @@ class PermissionDenied(IncidentsError):
 
 
 class ValidationError(IncidentsError):
-    """Input that cannot be accepted; `errors` maps field names to messages."""
+    """Input that cannot be accepted.
+
+    `errors` maps field names to what to do instead, each a full sentence ("Enter a
+    title."), for a form to show beside its field; the message is one line for the
+    command line. `on` and `of` build both from the same sentences.
+    """
 
     def __init__(self, message: str, errors: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.errors = errors or {}
+
+    @classmethod
+    def on(cls, field: str, message: str) -> ValidationError:
+        """One field's problem; the message is the same sentence."""
+        return cls(message, {field: message})
+
+    @classmethod
+    def of(cls, errors: dict[str, str]) -> ValidationError:
+        """Several fields' problems; the message names each field."""
+        return cls(" ".join(f"{name}: {message}" for name, message in errors.items()), errors)
+
+
+class EditConflict(IncidentsError):
+    """Someone changed the record since the editor opened it (its lock version moved on).
+
+    Carries both versions, so that the page can show what is stored now beside what
+    was typed, and lose neither.
+    """
+
+    def __init__(
+        self,
+        reference: str,
+        edited_version: int,
+        current_version: int,
+        submitted: dict[str, object],
+    ) -> None:
+        super().__init__(
+            f"{reference} was changed by someone else (version {current_version}) after "
+            f"you opened version {edited_version}; nothing was saved"
+        )
+        self.reference = reference
+        self.edited_version = edited_version
+        self.current_version = current_version
+        self.submitted = submitted
 
 
 class AuditLogBroken(IncidentsError):

@@ -19,6 +19,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from incidents import unit_of_work
 from incidents.audit.signing import Signer
 from incidents.crypto.keys import KeyProvider
 from incidents.storage.store import EvidenceStore
@@ -101,7 +102,8 @@ class Database:
     def _close_session(_exc: BaseException | None) -> None:
         session = g.pop("db_session", None)
         if session is not None:
-            session.close()
+            # Under test, a request or command that leaves audit events uncommitted fails.
+            unit_of_work.close(session, strict=current_app.testing)
 
 
 KEY_PROVIDER = "incidents.keys"

@@ -8,9 +8,11 @@ of a team the user does not belong to does not exist for that user (NotFound, so
 from __future__ import annotations
 
 import enum
+import getpass
 import uuid
 from collections.abc import Iterable
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
 from incidents.db import FieldClass
 from incidents.errors import NotFound, PermissionDenied
@@ -29,6 +31,8 @@ class Permission(enum.StrEnum):
     EXPORT_FULL = "export:full"
     EXPORT_INTERNAL = "export:internal"
     EXPORT_REDACTED = "export:redacted"
+    # No role holds this: master keys are the operator's, at the command line.
+    KEYS_MANAGE = "keys:manage"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -77,6 +81,40 @@ class Subject(Protocol):
     def team_ids(self) -> frozenset[uuid.UUID]: ...
 
 
+class TeamScoped(Protocol):
+    """A case record: it belongs to exactly one team."""
+
+    @property
+    def team_id(self) -> uuid.UUID: ...
+
+
+@dataclass(frozen=True)
+class Operator:
+    """The person at the command line, audited by name.
+
+    Holding the key file and the database already gives full power over the data, so the
+    operator holds every permission in every team; saying so explicitly keeps `None`
+    meaning nobody, everywhere.
+    """
+
+    name: str
+
+    @classmethod
+    def from_environment(cls) -> Operator:
+        try:
+            name = getpass.getuser()
+        except (KeyError, OSError):
+            name = "unknown"
+        return cls(name)
+
+    @property
+    def label(self) -> str:
+        return f"cli:{self.name}"
+
+
+Principal = Subject | Operator
+
+
 def permissions_of(roles: Iterable[Role]) -> frozenset[Permission]:
     granted: set[Permission] = set()
     for role in roles:
@@ -84,29 +122,67 @@ def permissions_of(roles: Iterable[Role]) -> frozenset[Permission]:
     return frozenset(granted)
 
 
-def _in_team(user: Subject, record: Any) -> bool:
-    return getattr(record, "team_id", None) in user.team_ids
-
-
-def can(user: Subject | None, permission: Permission, record: Any = None) -> bool:
-    """True when `user` holds `permission` (for `record`, when given: same team)."""
-    if user is None or permission not in permissions_of(user.role_set):
+def _holds(principal: Principal | None, permission: Permission) -> bool:
+    if principal is None:
         return False
-    return record is None or _in_team(user, record)
+    if isinstance(principal, Operator):
+        return True
+    return permission in permissions_of(principal.role_set)
 
 
-def ensure(user: Subject | None, permission: Permission, record: Any = None) -> None:
+def _in_team(principal: Principal | None, team_id: uuid.UUID | None) -> bool:
+    if principal is None:
+        return False
+    return isinstance(principal, Operator) or team_id in principal.team_ids
+
+
+def can(
+    principal: Principal | None, permission: Permission, record: TeamScoped | None = None
+) -> bool:
+    """True when `principal` holds `permission` (for `record`, when given: in its team)."""
+    return _holds(principal, permission) and (record is None or _in_team(principal, record.team_id))
+
+
+def can_in_team(principal: Principal | None, permission: Permission, team_id: uuid.UUID) -> bool:
+    """True when `principal` holds `permission` for the records of the team `team_id`."""
+    return _holds(principal, permission) and _in_team(principal, team_id)
+
+
+def ensure(
+    principal: Principal | None, permission: Permission, record: TeamScoped | None = None
+) -> None:
     """Raise NotFound for another team's record, PermissionDenied for a missing permission."""
-    if record is not None and (user is None or not _in_team(user, record)):
+    if record is None:
+        _ensure_held(principal, permission)
+    else:
+        ensure_in_team(principal, permission, record.team_id)
+
+
+def ensure_in_team(principal: Principal | None, permission: Permission, team_id: uuid.UUID) -> None:
+    """As `ensure`, for what is about to be created in the team `team_id`."""
+    if not _in_team(principal, team_id):
         raise NotFound("no such record")
-    if not can(user, permission, record):
+    _ensure_held(principal, permission)
+
+
+def _ensure_held(principal: Principal | None, permission: Permission) -> None:
+    if not _holds(principal, permission):
         raise PermissionDenied(f"this needs the permission {permission.value}")
 
 
-def visible_field_classes(user: Subject, record: Any) -> frozenset[FieldClass]:
-    """The field classes of `record` that `user` may read; NotFound for another team."""
-    ensure(user, Permission.CASE_READ, record)
+def readable_field_classes(principal: Principal | None) -> frozenset[FieldClass]:
+    """The field classes `principal` may read in the records of their teams."""
+    if isinstance(principal, Operator):
+        return frozenset({FieldClass.PUBLIC, FieldClass.RESTRICTED, FieldClass.SECRET})
+    if principal is None:
+        return frozenset()
     classes: set[FieldClass] = set()
-    for permission in permissions_of(user.role_set):
+    for permission in permissions_of(principal.role_set):
         classes |= PERMISSION_FIELD_CLASSES.get(permission, frozenset())
     return frozenset(classes)
+
+
+def visible_field_classes(principal: Principal | None, record: TeamScoped) -> frozenset[FieldClass]:
+    """The field classes of `record` that `principal` may read; NotFound for another team."""
+    ensure(principal, Permission.CASE_READ, record)
+    return readable_field_classes(principal)

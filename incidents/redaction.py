@@ -8,9 +8,7 @@ secret field is never decrypted — for an output that may not show it.
 from __future__ import annotations
 
 import enum
-import uuid
 from collections.abc import Mapping
-from datetime import date, datetime
 from typing import Any
 
 from incidents.db import FieldClass, field_class_of
@@ -31,23 +29,13 @@ PROFILE_FIELD_CLASSES: dict[Profile, frozenset[FieldClass]] = {
 }
 
 
-def plain_value(value: Any) -> Any:
-    """A JSON-ready form of a column value."""
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
-
-
 def visible_values(
     record: Any,
     classes: frozenset[FieldClass],
     decrypted: Mapping[str, str | None] | None = None,
 ) -> dict[str, Any]:
-    """The columns of `record` whose class is in `classes`, in table order.
+    """The columns of `record` whose class is in `classes`, in table order, as the
+    model holds them (incidents.serialise.plain makes them JSON-ready).
 
     Secret columns take their value from `decrypted` (never from the ciphertext
     attribute); system columns are never included.
@@ -60,5 +48,5 @@ def visible_values(
         if field_class is FieldClass.SECRET:
             values[column.key] = (decrypted or {}).get(column.key)
         else:
-            values[column.key] = plain_value(getattr(record, column.key))
+            values[column.key] = getattr(record, column.key)
     return values

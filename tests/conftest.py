@@ -23,11 +23,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from incidents import create_app, migrate
+from incidents.context import Context
 from incidents.crypto.keys import KeyProvider, MasterKey, generate_master_key
-from incidents.crypto.vault import FieldVault
-from incidents.extensions import db, key_provider
+from incidents.extensions import db
 from incidents.models.user import User
-from tests import factories
+from incidents.permissions import Operator
+from incidents.vault import FieldVault
+from tests import factories, helpers
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "INCIDENTS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -155,7 +157,6 @@ def db_session(app: Flask) -> Iterator[Session]:
     """
     with app.app_context():
         connection = db.engine.connect()
-        provider = key_provider()
     outer = connection.begin()
     factory = sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
@@ -163,7 +164,7 @@ def db_session(app: Flask) -> Iterator[Session]:
     original = app.extensions["incidents.db"].session_factory
     db.use_session_factory(app, factory)
     session = factory()
-    factories.bind(session, FieldVault(session, provider))
+    factories.bind(helpers.context(session, app))
     try:
         yield session
     finally:
@@ -182,8 +183,25 @@ def provider(app: Flask) -> KeyProvider:
 
 
 @pytest.fixture
-def vault(app: Flask, db_session: Session) -> FieldVault:
-    return FieldVault(db_session, app.extensions["incidents.keys"])
+def vault(ctx: Context) -> FieldVault:
+    return ctx.vault
+
+
+@pytest.fixture
+def ctx(app: Flask, db_session: Session) -> Context:
+    """A call context on the test's session, acting as the test operator."""
+    return helpers.context(db_session, app)
+
+
+@pytest.fixture
+def context_for(app: Flask, db_session: Session) -> Callable[..., Context]:
+    """`context_for(user)`: a call context on the test's session acting as `user` (or as
+    nobody, for None), with single settings replaced by keyword."""
+
+    def build(principal: User | Operator | None, **settings: Any) -> Context:
+        return helpers.context(db_session, app, principal, **settings)
+
+    return build
 
 
 @pytest.fixture

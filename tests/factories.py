@@ -3,6 +3,7 @@ secret fields are sealed and their creation audited exactly as in the applicatio
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 from functools import lru_cache
@@ -11,8 +12,7 @@ from typing import Any
 import factory
 from sqlalchemy.orm import Session
 
-from incidents.audit.log import Actor
-from incidents.crypto.vault import FieldVault
+from incidents.context import Context
 from incidents.models import (
     Act,
     Consent,
@@ -39,32 +39,35 @@ from incidents.models.vocabularies import (
     SourceKind,
     ViolationType,
 )
+from incidents.services import records
 from incidents.services.accounts import hash_password
-from incidents.services.evidence import add_evidence
-from incidents.services.records import create_record
+from incidents.services.evidence.intake import add_evidence
 from incidents.storage.store import EvidenceStore
 from tests import samples
 
 DEFAULT_PASSWORD = "correct horse battery staple"
-TEST_ACTOR = Actor("tests")
 
-_bound: dict[str, Any] = {}
+_bound: dict[str, Context] = {}
 
 
-def bind(session: Session, vault: FieldVault) -> None:
-    _bound["session"] = session
-    _bound["vault"] = vault
+def bind(ctx: Context) -> None:
+    """Make records through `ctx` (the test operator's context on the test's session)."""
+    _bound["ctx"] = ctx
 
 
 def unbind() -> None:
     _bound.clear()
 
 
-def session() -> Session:
+def context() -> Context:
     try:
-        return _bound["session"]
+        return _bound["ctx"]
     except KeyError:
         raise RuntimeError("factories need the db_session fixture") from None
+
+
+def session() -> Session:
+    return context().session
 
 
 @lru_cache(maxsize=1)
@@ -112,7 +115,8 @@ class UserFactory(_SessionFactory):
 
 
 class _RecordFactory(factory.Factory):
-    """Builds case records through services.records.create_record; `secrets=` are sealed."""
+    """Builds case records through services.records.insert — references, `secrets=`
+    sealed, blind-index entries, the audit event — as the test operator."""
 
     class Meta:
         abstract = True
@@ -120,9 +124,7 @@ class _RecordFactory(factory.Factory):
     @classmethod
     def _create(cls, model_class: type[Any], *args: Any, **kwargs: Any) -> Any:
         secrets = kwargs.pop("secrets", None)
-        return create_record(
-            session(), _bound["vault"], TEST_ACTOR, model_class, secrets=secrets, **kwargs
-        )
+        return records.insert(context(), model_class(**kwargs), secrets)
 
 
 class IncidentFactory(_RecordFactory):
@@ -240,16 +242,14 @@ def stored_evidence(
     chunk_bytes: int = 4096,
 ) -> Evidence:
     """Evidence with a real encrypted file in `store`, received through the service."""
+    ctx = context()
+    settings = dataclasses.replace(
+        ctx.settings, evidence_chunk_bytes=chunk_bytes, evidence_max_bytes=16 * 1024 * 1024
+    )
     return add_evidence(
-        session(),
-        _bound["vault"],
-        store,
-        TEST_ACTOR,
-        None,
+        dataclasses.replace(ctx, settings=settings, store=store),
         report,
         io.BytesIO(samples.png(padding=10_000) if content is None else content),
         filename,
         description,
-        max_bytes=16 * 1024 * 1024,
-        chunk_bytes=chunk_bytes,
     )

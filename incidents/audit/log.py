@@ -11,36 +11,30 @@ leaves neither the event nor any change to the tree.
 
 from __future__ import annotations
 
-import getpass
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import event as orm_event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from incidents.audit import merkle
+from incidents.audit.actions import AuditAction
 from incidents.audit.canonical import canonical_bytes, normalise_json
 from incidents.db import utcnow
 from incidents.models.audit import AuditEvent, AuditTreeState
 
 STATE_ROW = 1
+_PENDING = "incidents.audit.pending"  # events added since the session's transaction began
 
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts: a user, or an operator at the command line."""
+    """Who acts, as the log names them: a user's e-mail and id, or `cli:<name>`."""
 
     label: str
     user_id: uuid.UUID | None = None
-
-    @classmethod
-    def command_line(cls) -> Actor:
-        try:
-            name = getpass.getuser()
-        except (KeyError, OSError):
-            name = "unknown"
-        return cls(label=f"cli:{name}")
 
 
 class TreeStateMissing(RuntimeError):
@@ -53,7 +47,7 @@ class TreeStateMissing(RuntimeError):
 def record_event(
     session: Session,
     actor: Actor,
-    action: str,
+    action: AuditAction,
     target: Any = None,
     fields: list[str] | None = None,
     detail: dict[str, Any] | None = None,
@@ -73,7 +67,7 @@ def record_event(
         occurred_at=utcnow(),
         actor_id=actor.user_id,
         actor=actor.label,
-        action=action,
+        action=action.value,
         target_table=getattr(target, "__tablename__", None),
         target_id=str(target_id) if target_id is not None else None,
         target_ref=getattr(target, "reference", None),
@@ -84,6 +78,7 @@ def record_event(
     event.leaf_hash = merkle.leaf_hash(event_bytes(event))
     session.add(event)
     session.flush()  # the row and the head move together, statement by statement
+    session.info[_PENDING] = session.info.get(_PENDING, 0) + 1
     frontier = merkle.unpack_frontier(packed, size)
     merkle.frontier_append(frontier, size, event.leaf_hash)
     head_table: Table = AuditTreeState.__table__  # type: ignore[assignment]
@@ -115,3 +110,17 @@ def event_bytes(event: AuditEvent) -> bytes:
         fields=event.fields,
         detail=event.detail,
     )
+
+
+def pending_events(session: Session) -> int:
+    """Audit events added in the session's current transaction, not yet committed."""
+    count: int = session.info.get(_PENDING, 0)
+    return count
+
+
+@orm_event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session: Session, transaction: SessionTransaction) -> None:
+    # Committed or rolled back, the session's own transaction has settled its events; a
+    # savepoint ending settles nothing on its own.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)

@@ -23,6 +23,7 @@ from incidents.db import (
     Base,
     FieldClass,
     UtcDateTime,
+    Versioned,
     created_at,
     enum_type,
     public,
@@ -41,7 +42,7 @@ from incidents.models.vocabularies import (
 )
 
 
-class Campaign(TeamScoped, Base):
+class Campaign(Versioned, TeamScoped, Base):
     """A set of actions under one banner, e.g. one international day of action."""
 
     __tablename__ = "campaigns"
@@ -76,7 +77,7 @@ action_organisations = Table(
 )
 
 
-class AdvocacyAction(TeamScoped, Base):
+class AdvocacyAction(Versioned, TeamScoped, Base):
     __tablename__ = "advocacy_actions"
     __table_args__ = (
         CheckConstraint("signatures IS NULL OR signatures >= 0", name="signatures"),
@@ -126,7 +127,7 @@ class AdvocacyAction(TeamScoped, Base):
     )
 
 
-class ActionResponse(Base):
+class ActionResponse(Versioned, Base):
     """What the target answered."""
 
     __tablename__ = "action_responses"
@@ -143,7 +144,7 @@ class ActionResponse(Base):
     action: Mapped[AdvocacyAction] = relationship(back_populates="responses")
 
 
-class FollowUp(Base):
+class FollowUp(Versioned, Base):
     __tablename__ = "follow_ups"
 
     id: Mapped[uuid.UUID] = uuid_pk()
@@ -159,7 +160,7 @@ class FollowUp(Base):
     action: Mapped[AdvocacyAction] = relationship(back_populates="follow_ups")
 
 
-class ActionLink(Base):
+class ActionLink(Versioned, Base):
     """An advocacy action supported by a report (and so by the report's incident)."""
 
     __tablename__ = "action_links"

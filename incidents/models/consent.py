@@ -8,12 +8,12 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey
 from sqlalchemy.orm import Mapped
 
-from incidents.db import Base, created_at, enum_type, restricted, secret, uuid_pk
+from incidents.db import Base, Versioned, created_at, enum_type, restricted, secret, uuid_pk
 from incidents.models.organisation import TeamScoped
 from incidents.models.vocabularies import ConsentUse
 
 
-class Consent(TeamScoped, Base):
+class Consent(Versioned, TeamScoped, Base):
     __tablename__ = "consents"
     __table_args__ = (
         CheckConstraint("(person_id IS NULL) <> (source_id IS NULL)", name="person_or_source"),

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, relationship
 
 from incidents.db import (
     Base,
+    Versioned,
     created_at,
     enum_type,
     public,
@@ -27,7 +28,7 @@ from incidents.models.vocabularies import (
 )
 
 
-class Incident(TeamScoped, Base):
+class Incident(Versioned, TeamScoped, Base):
     __tablename__ = "incidents"
     __table_args__ = (
         CheckConstraint("estimated_victims IS NULL OR estimated_victims >= 0", name="victims"),
@@ -53,7 +54,6 @@ class Incident(TeamScoped, Base):
         enum_type(IncidentStatus, "incident_status"), default=IncidentStatus.REPORTED, index=True
     )
     estimated_victims: Mapped[int | None] = public(Integer)
-    lock_version: Mapped[int] = restricted(Integer, nullable=False, default=1)
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
@@ -67,11 +67,16 @@ class Incident(TeamScoped, Base):
         back_populates="incident", cascade="all, delete-orphan", order_by="StateResponse.date"
     )
 
-    __mapper_args__ = {"version_id_col": lock_version}
-
     @property
     def violation_types(self) -> list[ViolationType]:
         return [v.violation_type for v in self.violations]
+
+    @violation_types.setter
+    def violation_types(self, types: list[ViolationType]) -> None:
+        kept = {v.violation_type: v for v in self.violations}
+        self.violations = [
+            kept.get(t) or IncidentViolation(violation_type=t) for t in dict.fromkeys(types)
+        ]
 
     @property
     def start_month_year(self) -> str | None:
@@ -96,7 +101,7 @@ class IncidentViolation(Base):
     incident: Mapped[Incident] = relationship(back_populates="violations")
 
 
-class StateResponse(TeamScoped, Base):
+class StateResponse(Versioned, TeamScoped, Base):
     """One step of the official timeline: a denial, a statement, an investigation, charges."""
 
     __tablename__ = "state_responses"

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped
 
-from incidents.db import Base, created_at, enum_type, public, restricted, uuid_pk
+from incidents.db import Base, Versioned, created_at, enum_type, public, restricted, uuid_pk
 from incidents.models.vocabularies import OrganisationKind
 
 
@@ -23,7 +23,7 @@ class Team(Base):
     created_at: Mapped[datetime] = created_at()
 
 
-class Organisation(Base):
+class Organisation(Versioned, Base):
     """A named organisation (NGO, media outlet, authority); shared across teams."""
 
     __tablename__ = "organisations"

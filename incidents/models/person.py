@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, relationship
 
 from incidents.db import (
     Base,
+    Versioned,
     created_at,
     enum_type,
     public,
@@ -32,7 +33,7 @@ from incidents.models.vocabularies import (
 )
 
 
-class Person(TeamScoped, Base):
+class Person(Versioned, TeamScoped, Base):
     """Shown everywhere by its pseudonymous reference; identifying details are secret."""
 
     __tablename__ = "persons"
@@ -49,7 +50,7 @@ class Person(TeamScoped, Base):
     updated_at: Mapped[datetime] = updated_at()
 
 
-class Act(TeamScoped, Base):
+class Act(Versioned, TeamScoped, Base):
     """What was done to a person in an incident."""
 
     __tablename__ = "acts"
@@ -84,7 +85,7 @@ class Act(TeamScoped, Base):
     )
 
 
-class Involvement(TeamScoped, Base):
+class Involvement(Versioned, TeamScoped, Base):
     """A perpetrator's part in an act."""
 
     __tablename__ = "involvements"

@@ -8,14 +8,23 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, relationship
 
-from incidents.db import Base, created_at, enum_type, restricted, secret, updated_at, uuid_pk
+from incidents.db import (
+    Base,
+    Versioned,
+    created_at,
+    enum_type,
+    restricted,
+    secret,
+    updated_at,
+    uuid_pk,
+)
 from incidents.models.incident import Incident
 from incidents.models.organisation import TeamScoped
 from incidents.models.source import Source
 from incidents.models.vocabularies import Channel, ReportStatus
 
 
-class Report(TeamScoped, Base):
+class Report(Versioned, TeamScoped, Base):
     __tablename__ = "reports"
     __table_args__ = (
         CheckConstraint("credibility BETWEEN 1 AND 6", name="credibility"),

@@ -8,12 +8,21 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped
 
-from incidents.db import Base, created_at, enum_type, restricted, secret, updated_at, uuid_pk
+from incidents.db import (
+    Base,
+    Versioned,
+    created_at,
+    enum_type,
+    restricted,
+    secret,
+    updated_at,
+    uuid_pk,
+)
 from incidents.models.organisation import TeamScoped
 from incidents.models.vocabularies import RiskLevel, SourceKind, SourceReliability
 
 
-class Source(TeamScoped, Base):
+class Source(Versioned, TeamScoped, Base):
     __tablename__ = "sources"
 
     id: Mapped[uuid.UUID] = uuid_pk()

@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from incidents.audit.actions import AuditAction
+from incidents.audit.filters import EventFilter
 from incidents.models.audit import AuditEvent, AuditTreeState
-
-CHECKPOINT_ACTION = "audit.checkpoint"
-VERIFY_FAILED_ACTION = "audit.verify_failed"
-
-
-@dataclass(frozen=True)
-class EventFilter:
-    """What the auditor asked for; every part optional."""
-
-    actor: str | None = None
-    action: str | None = None
-    record: str | None = None
-    since: date | None = None
-    until: date | None = None
 
 
 def _start_of(day: date) -> datetime:
@@ -77,7 +64,7 @@ def checkpoint_events(session: Session) -> Sequence[tuple[int, dict[str, Any]]]:
     """(position, detail) of every checkpoint the log recorded."""
     rows = session.execute(
         select(AuditEvent.id, AuditEvent.detail)
-        .where(AuditEvent.action == CHECKPOINT_ACTION)
+        .where(AuditEvent.action == AuditAction.AUDIT_CHECKPOINT)
         .order_by(AuditEvent.id)
     ).all()
     return [(int(position), detail) for position, detail in rows]
@@ -87,7 +74,9 @@ def last_verification(session: Session) -> AuditEvent | None:
     """The newest checkpoint or failed verification the log recorded."""
     return session.scalars(
         select(AuditEvent)
-        .where(AuditEvent.action.in_((CHECKPOINT_ACTION, VERIFY_FAILED_ACTION)))
+        .where(
+            AuditEvent.action.in_((AuditAction.AUDIT_CHECKPOINT, AuditAction.AUDIT_VERIFY_FAILED))
+        )
         .order_by(AuditEvent.id.desc())
         .limit(1)
     ).first()

@@ -3,30 +3,29 @@
 What remains is the row with its ciphertext cleared, a tombstone (reference, date,
 reason, who) and an audit event. Without the data key, no copy of the ciphertext —
 in a backup, a dump, a replica — can be decrypted with any key the installation holds.
+Which kinds can be erased, and what goes with each, is the record registry's to say.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from incidents.audit.log import Actor, record_event
-from incidents.crypto.vault import secret_field_names
+from incidents.audit.actions import AuditAction
+from incidents.audit.log import record_event
+from incidents.context import Context
 from incidents.errors import NotFound, ValidationError
-from incidents.models import Consent, Erasure, Incident, Person, Report, Source
-from incidents.models.user import User
+from incidents.models import Erasure
 from incidents.permissions import Permission, ensure
+from incidents.records.kind import Dependent, RecordKind
+from incidents.records.kinds import kind_of, kind_of_reference
 from incidents.repositories import blind_indexes as index_queries
-from incidents.repositories import erasure as erasure_queries
-from incidents.services.evidence import forget_stored_files
-from incidents.storage.store import EvidenceStore
+from incidents.repositories import records as record_queries
+from incidents.services import records
+from incidents.services.evidence.storage import forget_stored_files
+from incidents.vault import secret_field_names
 
 MAX_REASON = 1000
-ERASABLE: dict[str, type[Any]] = {"INC": Incident, "RPT": Report, "SRC": Source, "PER": Person}
-_REFERENCE = re.compile(r"^(INC|RPT|SRC|PER)-[0-9-]+$")
 
 
 @dataclass(frozen=True)
@@ -35,120 +34,79 @@ class ErasureOutcome:
     records_shredded: int  # the record and the dependent records shredded with it
 
 
-def _model_for(reference: str) -> type[Any]:
-    if not _REFERENCE.match(reference):
-        raise NotFound(f"{reference!r} is not the reference of an erasable record")
-    return ERASABLE[reference[:3]]
+def erasable_record(ctx: Context, reference: str) -> Any:
+    """The record `reference` if the principal may erase it: NotFound for an unknown,
+    erased or other team's record, PermissionDenied without case:write."""
+    kind = kind_of_reference(reference, erasable=True)
+    record = records.find(ctx, kind, reference, Permission.CASE_WRITE)
+    if record_queries.tombstone(ctx.session, reference) is not None:
+        raise NotFound(f"{reference} was erased")
+    return record
 
 
-def _dependents(session: Session, record: Any) -> list[Any]:
-    """Records that describe the erased one and go with it.
+def erase_record(ctx: Context, reference: str, reason: str) -> ErasureOutcome:
+    """Crypto-shred the record `reference` and what describes it.
 
-    A person's consents, acts and their perpetrator details; a source's consents; a
-    report's evidence. An incident's reports are accounts by sources in their own right
-    and are erased on their own.
+    The stored files of an erased report's evidence are deleted once the erasure commits.
     """
-    if isinstance(record, Person):
-        acts = erasure_queries.acts_of_person(session, record.id)
-        involvements = [i for act in acts for i in act.involvements]
-        return [
-            *erasure_queries.consents_of(session, Consent.person_id, record.id),
-            *acts,
-            *involvements,
-        ]
-    if isinstance(record, Source):
-        return list(erasure_queries.consents_of(session, Consent.source_id, record.id))
-    if isinstance(record, Report):
-        return list(erasure_queries.evidence_of_report(session, record.id))
-    return []
-
-
-def _shred(session: Session, record: Any) -> None:
-    table = record.__tablename__
-    erasure_queries.delete_data_key(session, table, record.id)
-    index_queries.delete_entries(session, table, [record.id])
-    for name in secret_field_names(type(record)):
-        setattr(record, name, None)
-
-
-def erase_record(
-    session: Session,
-    actor: Actor,
-    user: User | None,
-    reference: str,
-    reason: str,
-    store: EvidenceStore | None = None,
-) -> ErasureOutcome:
-    """Crypto-shred the record `reference` (and what describes it); the caller commits.
-
-    `user` is the acting account on the web; None at the command line, where holding the
-    key file already gives full power over the data. With the evidence `store`, the stored
-    files of an erased report's evidence are deleted once the erasure commits.
-    """
-    model = _model_for(reference)
+    kind = kind_of_reference(reference, erasable=True)
     reason = reason.strip()
     if not reason:
-        raise ValidationError("give a reason for the erasure", {"reason": "required"})
+        raise ValidationError.on("reason", "Give a reason for the erasure.")
     if len(reason) > MAX_REASON:
-        raise ValidationError(
-            f"the reason is longer than {MAX_REASON} characters", {"reason": "too long"}
-        )
-    record = _record(session, user, model, reference)  # NotFound before saying anything
-    if erasure_queries.tombstone(session, reference) is not None:
-        raise ValidationError(f"{reference} was already erased")
-    shredded = [record, *_dependents(session, record)]
+        raise ValidationError.on("reason", f"Keep the reason to at most {MAX_REASON} characters.")
+    record = records.find(ctx, kind, reference, Permission.CASE_WRITE)  # NotFound first
+    if record_queries.tombstone(ctx.session, reference) is not None:
+        raise ValidationError(f"{reference} was already erased.")
+    shredded = [record, *_dependents(ctx, kind.dependents, [record])]
     for item in shredded:
-        _shred(session, item)
-    if store is not None:
-        forget_stored_files(session, store, shredded)
+        _shred(ctx, item)
+    forget_stored_files(ctx, shredded)
     tombstone = Erasure(
-        record_table=record.__tablename__,
+        record_table=kind.table,
         record_id=record.id,
         reference=reference,
         team_id=record.team_id,
-        erased_by=actor.label,
-        erased_by_id=actor.user_id,
+        erased_by=ctx.actor.label,
+        erased_by_id=ctx.actor.user_id,
         reason=reason,
     )
-    session.add(tombstone)
-    session.flush()
+    ctx.session.add(tombstone)
+    ctx.session.flush()
     record_event(
-        session,
-        actor,
-        "record.erase",
+        ctx.session,
+        ctx.actor,
+        AuditAction.RECORD_ERASE,
         record,
-        fields=secret_field_names(model),
+        fields=secret_field_names(kind.model),
         detail={"reason": reason, "records_shredded": len(shredded)},
     )
     return ErasureOutcome(tombstone, len(shredded))
 
 
-def erasable_record(session: Session, user: User, reference: str) -> Any:
-    """The record `reference` if `user` may erase it: NotFound for an unknown, erased or
-    other team's record, PermissionDenied without case:write."""
-    record = _record(session, user, _model_for(reference), reference)
-    if erasure_queries.tombstone(session, reference) is not None:
-        raise NotFound(f"{reference} was erased")
-    return record
-
-
-def _record(session: Session, user: User | None, model: type[Any], reference: str) -> Any:
-    """The record, if it exists and `user` (None: the command line) may change it."""
-    record = erasure_queries.record_by_reference(session, model, reference)
-    if record is None:
-        raise NotFound(f"no record {reference}")
-    if user is not None:
-        ensure(user, Permission.CASE_WRITE, record)
-    return record
-
-
-def tombstone_for(session: Session, user: User, reference: str) -> Erasure | None:
+def tombstone_for(ctx: Context, reference: str) -> Erasure | None:
     """The tombstone of `reference` if it was erased; NotFound if it is another team's."""
-    tombstone = erasure_queries.tombstone(session, reference)
+    tombstone = record_queries.tombstone(ctx.session, reference)
     if tombstone is not None:
-        ensure(user, Permission.CASE_READ, tombstone)
+        ensure(ctx.principal, Permission.CASE_READ, tombstone)
     return tombstone
 
 
-def is_erased(session: Session, record: Any) -> bool:
-    return erasure_queries.tombstone_of_record(session, record.__tablename__, record.id) is not None
+def _dependents(ctx: Context, dependents: tuple[Dependent, ...], parents: list[Any]) -> list[Any]:
+    """Records that describe the erased one and go with it (a person's consents, acts and
+    their perpetrator details; a source's consents; a report's evidence). An incident's
+    reports are accounts by sources in their own right and are erased on their own."""
+    found: list[Any] = []
+    ids = [parent.id for parent in parents]
+    for dependent in dependents:
+        rows = list(record_queries.where_in(ctx.session, dependent.model, dependent.key, ids))
+        found += rows + _dependents(ctx, dependent.then, rows)
+    return found
+
+
+def _shred(ctx: Context, record: Any) -> None:
+    kind: RecordKind = kind_of(type(record))
+    record_queries.delete_data_key(ctx.session, kind.table, record.id)
+    index_queries.delete_entries(ctx.session, kind.table, [record.id])
+    for name in secret_field_names(kind.model):
+        setattr(record, name, None)

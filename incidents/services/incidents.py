@@ -1,108 +1,225 @@
-"""Reading incidents as a given user sees them."""
+"""Incidents as a given user sees them: the list (no decryption) and one incident with
+its acts, official responses, reports, evidence and the advocacy it supports."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from incidents.audit.log import Actor, record_event
-from incidents.crypto.vault import FieldVault, secret_field_names
+from incidents.audit.actions import AuditAction
+from incidents.audit.log import record_event
+from incidents.context import Context
 from incidents.db import FieldClass
-from incidents.errors import NotFound
 from incidents.models.incident import Incident
-from incidents.models.user import User
+from incidents.models.vocabularies import (
+    ActEndStatus,
+    ActionKind,
+    ActionStatus,
+    ActType,
+    Attribution,
+    Channel,
+    DatePrecision,
+    IncidentStatus,
+    ReportStatus,
+    SourceKind,
+    SourceReliability,
+    StateResponseKind,
+    ViolationType,
+)
 from incidents.permissions import Permission, can, ensure, visible_field_classes
+from incidents.read_models import read_model
+from incidents.records.kinds import INCIDENT
 from incidents.redaction import visible_values
 from incidents.repositories import incidents as incident_queries
-from incidents.services.evidence import evidence_for_reports
+from incidents.services import records
+from incidents.services.evidence.listing import EvidenceItem, evidence_for_reports
+from incidents.vault import secret_field_names
 
 PAGE_SIZE = 50
+PUBLIC = frozenset({FieldClass.PUBLIC})
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    """An incident on the list: public fields only, for every reader."""
+
+    reference: str
+    title: str
+    status: IncidentStatus
+    country: str | None
+    region: str | None
+    start_month_year: str | None
+    violation_types: tuple[ViolationType, ...]
+    estimated_victims: int | None
 
 
 @dataclass(frozen=True)
 class IncidentPage:
-    incidents: Sequence[Incident]
+    incidents: tuple[IncidentRow, ...]
     next_after: str | None
 
 
-@dataclass
+@dataclass(frozen=True)
+class ActRow:
+    act_type: ActType | None
+    end_status: ActEndStatus | None
+    attribution: Attribution | None
+    start_date: date | None  # restricted, like the person's reference
+    start_precision: DatePrecision | None
+    person_reference: str | None
+
+
+@dataclass(frozen=True)
+class StateResponseRow:
+    kind: StateResponseKind | None
+    date: date | None
+    date_precision: DatePrecision | None
+    authority: str | None
+    description: str | None
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    reference: str | None
+    title: str | None
+    received_on: date | None
+    channel: Channel | None
+    language: str | None
+    credibility: int | None
+    status: ReportStatus | None
+    source_kind: SourceKind | None
+    source_reliability: SourceReliability | None
+    evidence: tuple[EvidenceItem, ...]
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    reference: str | None
+    kind: ActionKind | None
+    status: ActionStatus | None
+    title: str | None
+    description: str | None
+    start_date: date | None
+    end_date: date | None
+    target: str | None
+    places: str | None
+    signatures: int | None
+    participants: int | None
+
+
+@dataclass(frozen=True)
 class IncidentView:
-    """An incident as one user may see it: only the values of the field classes they may read."""
+    """An incident as one user may see it: a field of a class they may not read is None."""
 
     reference: str
-    classes: frozenset[FieldClass]
-    fields: dict[str, Any]
-    violation_types: list[str]
-    state_responses: list[dict[str, Any]] = field(default_factory=list)
-    reports: list[dict[str, Any]] = field(default_factory=list)
-    acts: list[dict[str, Any]] = field(default_factory=list)
-    actions: list[dict[str, Any]] = field(default_factory=list)
-    can_add_evidence: bool = False
-    can_erase: bool = False
+    title: str | None
+    summary: str | None
+    status: IncidentStatus | None
+    country: str | None
+    region: str | None
+    start_month_year: str | None
+    estimated_victims: int | None
+    violation_types: tuple[ViolationType, ...]
+    # restricted
+    start_date: date | None
+    start_precision: DatePrecision | None
+    end_date: date | None
+    end_precision: DatePrecision | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    lock_version: int | None
+    # secret
+    narrative: str | None
+    place_detail: str | None
+    shows_restricted: bool
+    shows_secrets: bool
+    acts: tuple[ActRow, ...]
+    state_responses: tuple[StateResponseRow, ...]
+    reports: tuple[ReportRow, ...]
+    actions: tuple[ActionRow, ...]
+    can_add_evidence: bool
+    can_erase: bool
 
-    @property
-    def shows_secrets(self) -> bool:
-        return FieldClass.SECRET in self.classes
 
-    @property
-    def shows_restricted(self) -> bool:
-        return FieldClass.RESTRICTED in self.classes
-
-
-def list_incidents(
-    session: Session, user: User, after: str | None = None, limit: int = PAGE_SIZE
-) -> IncidentPage:
+def list_incidents(ctx: Context, after: str | None = None, limit: int = PAGE_SIZE) -> IncidentPage:
     """One page of the incidents of the user's teams; no decryption on list pages."""
-    ensure(user, Permission.CASE_READ)
-    rows = incident_queries.incident_page(session, user.team_ids, after, limit + 1)
+    ensure(ctx.principal, Permission.CASE_READ)
+    rows = incident_queries.incident_page(ctx.session, ctx.user.team_ids, after, limit + 1)
     more = len(rows) > limit
-    rows = rows[:limit]
-    return IncidentPage(rows, rows[-1].reference if more and rows else None)
+    shown = tuple(_row(incident) for incident in rows[:limit])
+    return IncidentPage(shown, shown[-1].reference if more and shown else None)
 
 
-def view_incident(
-    session: Session, vault: FieldVault, user: User, actor: Actor, reference: str
-) -> IncidentView:
-    """The incident `reference` as `user` may see it; decrypts (and audits) only if allowed."""
-    incident = incident_queries.incident_by_reference(session, reference)
-    if incident is None:
-        raise NotFound(f"no incident {reference}")
-    classes = visible_field_classes(user, incident)  # NotFound for another team
+def _row(incident: Incident) -> IncidentRow:
+    return read_model(
+        IncidentRow,
+        visible_values(incident, PUBLIC),
+        start_month_year=incident.start_month_year,
+        violation_types=tuple(incident.violation_types),
+    )
+
+
+def view_incident(ctx: Context, reference: str) -> IncidentView:
+    """The incident `reference` as the user may see it; decrypts (and audits) only if allowed."""
+    incident: Incident = records.find(ctx, INCIDENT, reference)
+    classes = visible_field_classes(ctx.principal, incident)
     decrypted = None
     if FieldClass.SECRET in classes:
         names = secret_field_names(Incident)
-        decrypted = vault.unseal(incident, *names)
-        record_event(session, actor, "secret.decrypt", incident, fields=names)
-    view = IncidentView(
-        reference=incident.reference,
-        classes=classes,
-        fields=visible_values(incident, classes, decrypted),
-        violation_types=[v.value for v in incident.violation_types],
+        decrypted = ctx.vault.unseal(incident, *names)
+        record_event(ctx.session, ctx.actor, AuditAction.SECRET_DECRYPT, incident, fields=names)
+    unsealed = classes - {FieldClass.SECRET}
+    restricted = FieldClass.RESTRICTED in classes
+    may_write = can(ctx.principal, Permission.CASE_WRITE, incident)
+    return read_model(
+        IncidentView,
+        visible_values(incident, classes, decrypted),
+        start_month_year=incident.start_month_year,
+        violation_types=tuple(incident.violation_types),
+        shows_restricted=restricted,
+        shows_secrets=FieldClass.SECRET in classes,
+        acts=tuple(
+            read_model(
+                ActRow,
+                visible_values(act, unsealed),
+                person_reference=act.person.reference if restricted else None,
+            )
+            for act in incident_queries.acts_of_incident(ctx.session, incident)
+        ),
+        state_responses=tuple(
+            read_model(StateResponseRow, visible_values(r, unsealed))
+            for r in incident.state_responses
+        ),
+        reports=_reports(ctx, incident, unsealed) if restricted else (),
+        actions=tuple(
+            read_model(ActionRow, visible_values(action, unsealed))
+            for action in incident_queries.actions_supported_by(ctx.session, incident)
+        ),
+        can_add_evidence=restricted and may_write,
+        can_erase=may_write,
     )
-    view.fields["start_month_year"] = incident.start_month_year
-    view.state_responses = [visible_values(r, classes) for r in incident.state_responses]
-    for act in incident_queries.acts_of_incident(session, incident):
-        values = visible_values(act, classes - {FieldClass.SECRET})
-        if FieldClass.RESTRICTED in classes:
-            values["person_reference"] = act.person.reference
-        view.acts.append(values)
-    if FieldClass.RESTRICTED in classes:
-        reports = incident_queries.reports_of_incident(session, incident)
-        evidence = evidence_for_reports(session, vault, actor, user, reports)
-        for report in reports:
-            values = visible_values(report, classes - {FieldClass.SECRET})
-            if report.source is not None:
-                values["source_kind"] = report.source.kind.value
-                values["source_reliability"] = report.source.reliability.value
-            values["evidence"] = evidence.get(report.id, [])
-            view.reports.append(values)
-        view.can_add_evidence = can(user, Permission.CASE_WRITE, incident)
-    view.can_erase = can(user, Permission.CASE_WRITE, incident)
-    view.actions = [
-        visible_values(action, classes - {FieldClass.SECRET})
-        for action in incident_queries.actions_supported_by(session, incident)
-    ]
-    return view
+
+
+def _reports(
+    ctx: Context, incident: Incident, classes: frozenset[FieldClass]
+) -> tuple[ReportRow, ...]:
+    reports = incident_queries.reports_of_incident(ctx.session, incident)
+    evidence = evidence_for_reports(ctx, reports)
+    rows = []
+    for report in reports:
+        source: dict[str, Any] = {}
+        if report.source is not None:
+            source = {
+                "source_kind": report.source.kind,
+                "source_reliability": report.source.reliability,
+            }
+        rows.append(
+            read_model(
+                ReportRow,
+                visible_values(report, classes),
+                evidence=tuple(evidence.get(report.id, [])),
+                **source,
+            )
+        )
+    return tuple(rows)

@@ -6,13 +6,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
-
-from incidents.audit.log import Actor, record_event
+from incidents.audit.actions import AuditAction
+from incidents.audit.log import record_event
+from incidents.context import Context
 from incidents.crypto import envelope
 from incidents.crypto.keys import KeyFileProvider, KeyProvider, MasterKey, generate_master_key
 from incidents.db import utcnow
 from incidents.errors import ValidationError
+from incidents.permissions import Permission, ensure
 from incidents.repositories import blind_indexes as index_queries
 from incidents.repositories import data_keys as key_queries
 
@@ -27,10 +28,11 @@ class KeyStatus:
     blind_index_entries: int = 0
 
 
-def key_status(session: Session, provider: KeyProvider) -> list[KeyStatus]:
-    counts = key_queries.count_by_master_key(session)
-    index_counts = index_queries.count_by_master_key(session)
-    held = provider.key_ids()
+def key_status(ctx: Context) -> list[KeyStatus]:
+    ensure(ctx.principal, Permission.KEYS_MANAGE)
+    counts = key_queries.count_by_master_key(ctx.session)
+    index_counts = index_queries.count_by_master_key(ctx.session)
+    held = ctx.keys.key_ids()
     rows = [
         KeyStatus(
             key_id,
@@ -50,26 +52,27 @@ def key_status(session: Session, provider: KeyProvider) -> list[KeyStatus]:
 def _writable(provider: KeyProvider) -> KeyFileProvider:
     if not isinstance(provider, KeyFileProvider):
         raise ValidationError(
-            "the master keys come from INCIDENTS_MASTER_KEY: change that variable instead "
-            "(new key first), or use a key file (INCIDENTS_MASTER_KEY_FILE)"
+            "The master keys come from INCIDENTS_MASTER_KEY: change that variable instead "
+            "(new key first), or use a key file (INCIDENTS_MASTER_KEY_FILE)."
         )
     return provider
 
 
-def add_primary_key(
-    session: Session, provider: KeyProvider, actor: Actor
-) -> tuple[MasterKey, KeyFileProvider]:
-    """Generate a master key and make it the primary for new writes; old keys stay held."""
-    key_file = _writable(provider)
+def add_primary_key(ctx: Context) -> tuple[MasterKey, KeyFileProvider]:
+    """Generate a master key and make it the primary for new writes; old keys stay held.
+    The key file is written at once; the caller carries on with the returned provider."""
+    ensure(ctx.principal, Permission.KEYS_MANAGE)
+    key_file = _writable(ctx.keys)
     key = generate_master_key(development=key_file.is_development)
     updated = key_file.add_primary(key)
-    record_event(session, actor, "keys.add", detail={"key_id": key.key_id})
+    record_event(ctx.session, ctx.actor, AuditAction.KEYS_ADD, detail={"key_id": key.key_id})
     return key, updated
 
 
-def pending_rewraps(session: Session, provider: KeyProvider) -> int:
+def pending_rewraps(ctx: Context) -> int:
     """How many data keys are not yet wrapped by the primary key."""
-    return key_queries.count_not_wrapped_by(session, provider.primary().key_id)
+    ensure(ctx.principal, Permission.KEYS_MANAGE)
+    return key_queries.count_not_wrapped_by(ctx.session, ctx.keys.primary().key_id)
 
 
 @dataclass(frozen=True)
@@ -79,11 +82,7 @@ class RewrapBatch:
 
 
 def rewrap_batch(
-    session: Session,
-    provider: KeyProvider,
-    actor: Actor,
-    batch_size: int = DEFAULT_BATCH,
-    after: uuid.UUID | None = None,
+    ctx: Context, batch_size: int = DEFAULT_BATCH, after: uuid.UUID | None = None
 ) -> RewrapBatch:
     """Re-wrap up to `batch_size` data keys (ids after `after`) under the primary key.
 
@@ -92,8 +91,10 @@ def rewrap_batch(
     The caller commits after each batch and passes `last_id` to the next. Data is not
     re-encrypted; only the data keys' wrapping.
     """
+    ensure(ctx.principal, Permission.KEYS_MANAGE)
+    provider = ctx.keys
     primary = provider.primary()
-    rows = key_queries.batch_not_wrapped_by(session, primary.key_id, after, batch_size)
+    rows = key_queries.batch_not_wrapped_by(ctx.session, primary.key_id, after, batch_size)
     if not rows:
         return RewrapBatch(0, None)
     now = utcnow()
@@ -117,27 +118,23 @@ def rewrap_batch(
                 "at": now,
             }
         )
-    key_queries.update_wrapped_keys(session, updates)
+    key_queries.update_wrapped_keys(ctx.session, updates)
     previous = sorted({row.master_key_id for row in rows})
     record_event(
-        session,
-        actor,
-        "keys.rewrap",
+        ctx.session,
+        ctx.actor,
+        AuditAction.KEYS_REWRAP,
         detail={"to": primary.key_id, "from": previous, "data_keys": len(rows)},
     )
     return RewrapBatch(len(rows), rows[-1].id)
 
 
 def rewrap_all(
-    session: Session,
-    provider: KeyProvider,
-    actor: Actor,
-    batch_size: int = DEFAULT_BATCH,
-    on_batch: Callable[[int], None] | None = None,
+    ctx: Context, batch_size: int = DEFAULT_BATCH, on_batch: Callable[[int], None] | None = None
 ) -> int:
     """Re-wrap every data key not under the primary; `on_batch` commits each batch."""
     done, after = 0, None
-    while (batch := rewrap_batch(session, provider, actor, batch_size, after)).count:
+    while (batch := rewrap_batch(ctx, batch_size, after)).count:
         done += batch.count
         after = batch.last_id
         if on_batch is not None:
@@ -145,18 +142,17 @@ def rewrap_all(
     return done
 
 
-def retire_key(
-    session: Session, provider: KeyProvider, actor: Actor, key_id: str
-) -> KeyFileProvider:
+def retire_key(ctx: Context, key_id: str) -> KeyFileProvider:
     """Remove `key_id` from the key file, refused while anything still depends on it."""
-    key_file = _writable(provider)
-    in_use = key_queries.count_by_master_key(session).get(key_id, 0)
-    indexed = index_queries.count_by_master_key(session).get(key_id, 0)
+    ensure(ctx.principal, Permission.KEYS_MANAGE)
+    key_file = _writable(ctx.keys)
+    in_use = key_queries.count_by_master_key(ctx.session).get(key_id, 0)
+    indexed = index_queries.count_by_master_key(ctx.session).get(key_id, 0)
     if in_use or indexed:
         raise ValidationError(
-            f"{key_id} still wraps {in_use} data keys and keys {indexed} blind-index entries; "
-            "run `incidents keys rotate` and `incidents keys reindex` first"
+            f"{key_id} still wraps {in_use} data keys and keys {indexed} blind-index entries: "
+            "run `incidents keys rotate` and `incidents keys reindex` first."
         )
     updated = key_file.remove(key_id)
-    record_event(session, actor, "keys.retire", detail={"key_id": key_id})
+    record_event(ctx.session, ctx.actor, AuditAction.KEYS_RETIRE, detail={"key_id": key_id})
     return updated

@@ -38,20 +38,22 @@ def common_passwords() -> frozenset[str]:
 
 
 def password_problem(password: str, user_inputs: Iterable[str] = ()) -> str | None:
-    """Why `password` cannot be used, or None when it can."""
+    """Why `password` cannot be used, as a sentence saying what to do, or None when it can."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"use at least {MIN_PASSWORD_LENGTH} characters"
+        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
     if len(password) > MAX_PASSWORD_LENGTH:
-        return f"use at most {MAX_PASSWORD_LENGTH} characters"
+        return f"Use at most {MAX_PASSWORD_LENGTH} characters."
     if password.lower() in common_passwords():
-        return "this is one of the most common passwords; choose another"
+        return "This is one of the most common passwords: choose another."
     inputs = [value for value in user_inputs if value]
     # zxcvbn raises ValueError beyond 72 characters (and is slow on long inputs), so only
     # the start of a long passphrase is scored.
     result = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=inputs)
     if result["score"] < MIN_GUESS_SCORE:
         warning = result["feedback"].get("warning") or "it would be easy to guess"
-        return f"this password is too easy to guess ({warning.rstrip('.').lower()})"
+        return (
+            f"This password is too easy to guess ({warning.rstrip('.').lower()}): choose another."
+        )
     return None
 
 

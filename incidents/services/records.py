@@ -1,61 +1,319 @@
-"""Creating case records: references, sealing of secret fields, and the audit event."""
+"""Any kind of record, through the registry: find it, create it, change it.
+
+Creating and changing do the same for every kind (incidents/records/kinds.py): the
+permission in the record's team, the one validator, links to other records checked to
+be of the same team, references, sealing of secret fields, blind-index entries, the
+optimistic lock on `lock_version`, and one audit event naming the fields — never their
+values. What a kind needs beyond that is a service of its own that calls these.
+"""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
-from incidents.audit.log import Actor, record_event
-from incidents.crypto.vault import FieldVault
-from incidents.models.advocacy import AdvocacyAction
-from incidents.models.incident import Incident
-from incidents.models.person import Person
-from incidents.models.report import Report
-from incidents.models.source import Source
-from incidents.repositories.references import next_reference
-
-RecordT = TypeVar("RecordT")
-
-# prefix, and the attribute whose year goes into the reference (None: no year)
-REFERENCE_SCHEMES: dict[type[Any], tuple[str, str | None]] = {
-    Incident: ("INC", "start_date"),
-    Report: ("RPT", "received_on"),
-    AdvocacyAction: ("ACT", "start_date"),
-    Source: ("SRC", None),
-    Person: ("PER", None),
-}
+from incidents.audit.actions import AuditAction
+from incidents.audit.log import record_event
+from incidents.context import Context
+from incidents.db import FieldClass, field_class_of
+from incidents.errors import EditConflict, NotFound, ValidationError
+from incidents.models.user import User
+from incidents.permissions import Permission, can_in_team, ensure, ensure_in_team
+from incidents.records.fields import InputField, Link, RecordLink
+from incidents.records.inputs import Parsed, parse, parse_id
+from incidents.records.kind import RecordKind
+from incidents.records.kinds import kind_named, kind_of
+from incidents.repositories import records as record_queries
+from incidents.services.blind_indexing import index_record
 
 
-def assign_reference(session: Session, record: Any) -> None:
-    """Give `record` the next reference of its kind, unless it already has one."""
-    scheme = REFERENCE_SCHEMES.get(type(record))
-    if scheme is None or getattr(record, "reference", None):
-        return
-    prefix, year_attribute = scheme
-    if year_attribute is not None:
-        when: date | None = getattr(record, year_attribute)
-        year = when.year if when else datetime.now(UTC).year
-        prefix = f"{prefix}-{year}"
-    record.reference = next_reference(session, prefix)
+@dataclass(frozen=True)
+class Updated:
+    record: Any
+    changed: tuple[str, ...]  # input fields whose value changed; empty when none did
 
 
-def create_record(
-    session: Session,
-    vault: FieldVault,
-    actor: Actor,
-    record_type: type[RecordT],
-    secrets: dict[str, str | None] | None = None,
-    **fields: Any,
-) -> RecordT:
-    """Add a record with its plain `fields` and encrypted `secrets`; audit its creation."""
-    record = record_type(**fields)
-    assign_reference(session, record)
-    if secrets:
-        vault.seal(record, **secrets)  # type: ignore[arg-type]
-    session.add(record)
-    session.flush()
-    changed = [name for name in fields if not name.endswith("_id")] + list(secrets or {})
-    record_event(session, actor, "record.create", record, fields=changed)
+def find(
+    ctx: Context,
+    kind: RecordKind,
+    key: str | uuid.UUID,
+    permission: Permission = Permission.CASE_READ,
+) -> Any:
+    """The record of `kind` with this reference or id, if `ctx.principal` holds
+    `permission` in its team; NotFound for another team's record, as for no record."""
+    record = _lookup(ctx, kind, key)
+    if record is None:
+        raise NotFound(f"no {kind.label} {key}")
+    _ensure(ctx, kind, record, permission)
     return record
+
+
+def create(
+    ctx: Context, kind: RecordKind, raw: Mapping[str, object], *, team_id: uuid.UUID | None = None
+) -> Any:
+    """A new record of `kind` from what was entered (`raw`), in the team `team_id`.
+
+    For a kind without a team of its own (an action's response) the team is that of the
+    record it belongs to; for a shared kind (organisations) there is none.
+    """
+    if kind.team_scoped:
+        if team_id is None:
+            raise ValidationError.on("team", "Choose a team.")
+        ensure_in_team(ctx.principal, kind.write_permission, team_id)
+    elif kind.team_from is None:
+        ensure(ctx.principal, kind.write_permission)
+    parsed = parse(kind.fields, raw, check=kind.check)
+    if kind.team_from is not None:
+        team_id = _parent_team(ctx, kind, parsed)
+    columns = _resolve_links(ctx, kind, parsed, team_id)
+    if kind.team_scoped:
+        columns["team_id"] = team_id
+    if kind.creator is not None and isinstance(ctx.principal, User):
+        columns[kind.creator] = ctx.principal.id
+    record = kind.model(**columns)
+    return insert(ctx, record, parsed.secrets, fields=parsed.given)
+
+
+def insert(
+    ctx: Context,
+    record: Any,
+    secrets: Mapping[str, str | None] | None = None,
+    *,
+    fields: tuple[str, ...] | list[str] | None = None,
+) -> Any:
+    """Add a record built by code (a received file, the generic create): its reference,
+    its sealed `secrets`, its blind-index entries and the audit event naming `fields`
+    (by default, every attribute given but ids, and the secrets)."""
+    kind = kind_of(type(record))
+    _ensure(ctx, kind, record, kind.write_permission)
+    _assign_reference(ctx, kind, record)
+    if secrets:
+        ctx.vault.seal(record, **secrets)
+    ctx.session.add(record)
+    ctx.session.flush()
+    if kind.indexed:
+        index_record(ctx, record, {f.column: (secrets or {}).get(f.column) for f in kind.indexed})
+    if fields is None:
+        fields = [
+            name
+            for name, column in record.__table__.columns.items()
+            if getattr(record, name) is not None
+            and not name.endswith("_id")
+            and name not in ("id", "reference", "created_at", "updated_at", "lock_version")
+            and field_class_of(column) is not FieldClass.SECRET
+        ] + [name for name, value in (secrets or {}).items() if value is not None]
+    record_event(ctx.session, ctx.actor, AuditAction.RECORD_CREATE, record, fields=list(fields))
+    return record
+
+
+def update(
+    ctx: Context,
+    kind: RecordKind,
+    key: str | uuid.UUID,
+    raw: Mapping[str, object],
+    *,
+    lock_version: int,
+) -> Updated:
+    """Change the fields given in `raw` of the record `key`, edited from `lock_version`.
+
+    An edit made from an older version than the stored one is an EditConflict carrying
+    both versions and what was typed: nothing is saved, nothing is lost. Fields whose
+    value is unchanged are not written.
+    """
+    record = find(ctx, kind, key, kind.write_permission)
+    reference = getattr(record, "reference", None) or str(record.id)
+    if record_queries.is_erased(ctx.session, kind.table, record.id):
+        raise ValidationError(f"{reference} was erased; it cannot be changed.")
+    parsed = parse(kind.fields, raw, partial=True)
+    values = _resolve_links(ctx, kind, parsed, team_of(ctx, kind, record))
+    if kind.check is not None:
+        current = {c: getattr(record, c) for f in kind.fields if not f.secret for c in f.columns()}
+        problems = kind.check({**current, **values, **parsed.secrets})
+        if problems:
+            raise ValidationError.of(problems)
+    if record.lock_version != lock_version:
+        raise EditConflict(reference, lock_version, record.lock_version, dict(raw))
+    opened = _secrets_to_compare(ctx, kind, record, parsed)
+    changed = [
+        spec.name
+        for spec in kind.fields
+        if spec.name in parsed.given and _differs(spec, record, values, parsed.secrets, opened)
+    ]
+    if not changed:
+        if opened:  # decrypted to compare: the decryption is recorded all the same
+            record_event(
+                ctx.session,
+                ctx.actor,
+                AuditAction.SECRET_DECRYPT,
+                record,
+                fields=sorted(opened),
+                detail={"purpose": "edit"},
+            )
+        return Updated(record, ())
+    for spec in kind.fields:
+        if spec.name in changed and not spec.secret:
+            for column in spec.columns():
+                setattr(record, column, values[column])
+    new_secrets = {
+        column: parsed.secrets[column]
+        for spec in kind.fields
+        if spec.name in changed and spec.secret
+        for column in spec.columns()
+    }
+    if new_secrets:
+        ctx.vault.seal(record, **new_secrets)
+    try:
+        ctx.session.flush()
+    except StaleDataError:  # another writer got in between the check and the write
+        raise EditConflict(reference, lock_version, lock_version + 1, dict(raw)) from None
+    if kind.indexed and any(f.column in new_secrets for f in kind.indexed):
+        index_record(
+            ctx, record, {f.column: {**opened, **new_secrets}.get(f.column) for f in kind.indexed}
+        )
+    record_event(ctx.session, ctx.actor, AuditAction.RECORD_UPDATE, record, fields=changed)
+    return Updated(record, tuple(changed))
+
+
+def team_of(ctx: Context, kind: RecordKind, record: Any) -> uuid.UUID | None:
+    """The team a record belongs to: its own, or that of the record it hangs off."""
+    if kind.team_scoped:
+        team: uuid.UUID = record.team_id
+        return team
+    if kind.team_from is None:
+        return None
+    parent_kind = _parent_kind(kind)
+    parent_id = getattr(record, f"{kind.team_from}_id")
+    parent = record_queries.by_id(ctx.session, parent_kind.model, parent_id)
+    return None if parent is None else team_of(ctx, parent_kind, parent)
+
+
+def _parent_kind(kind: RecordKind) -> RecordKind:
+    link = kind.field(kind.team_from or "")
+    assert isinstance(link, Link), f"{kind.name}.{kind.team_from} is not a link"
+    return kind_named(link.kind)
+
+
+def _parent_team(ctx: Context, kind: RecordKind, parsed: Parsed) -> uuid.UUID:
+    """For a kind without a team: the team of the record it hangs off, in which the
+    principal must hold the permission. Another team's record is no record."""
+    link = parsed.plain.get(f"{kind.team_from}_id")
+    assert isinstance(link, RecordLink)  # the link is required
+    parent_kind = _parent_kind(kind)
+    parent = _lookup(ctx, parent_kind, link.key)
+    team_id = None if parent is None else team_of(ctx, parent_kind, parent)
+    if team_id is None or not can_in_team(ctx.principal, Permission.CASE_READ, team_id):
+        raise ValidationError.on(
+            kind.team_from or "", f"There is no {parent_kind.label} {link.key}; check it."
+        )
+    ensure_in_team(ctx.principal, kind.write_permission, team_id)
+    return team_id
+
+
+def _ensure(ctx: Context, kind: RecordKind, record: Any, permission: Permission) -> None:
+    team_id = team_of(ctx, kind, record)
+    if team_id is None and (kind.team_scoped or kind.team_from):
+        raise NotFound(f"no {kind.label}")
+    if team_id is None:
+        ensure(ctx.principal, permission)
+    else:
+        ensure_in_team(ctx.principal, permission, team_id)
+
+
+def _lookup(ctx: Context, kind: RecordKind, key: str | uuid.UUID) -> Any:
+    if isinstance(key, uuid.UUID):
+        return record_queries.by_id(ctx.session, kind.model, key)
+    if kind.prefix is not None and key.startswith(f"{kind.prefix}-"):
+        return record_queries.by_reference(ctx.session, kind.model, key)
+    record_id = parse_id(key)
+    return None if record_id is None else record_queries.by_id(ctx.session, kind.model, record_id)
+
+
+def _resolve_links(
+    ctx: Context, kind: RecordKind, parsed: Parsed, team_id: uuid.UUID | None
+) -> dict[str, Any]:
+    """Parsed values with each link replaced by the record it names (ids for columns,
+    records for lists and for the link that gives the team). A link to a record of
+    another team is refused exactly like a link to no record."""
+    values = dict(parsed.plain)
+    errors: dict[str, str] = {}
+    for spec in kind.fields:
+        column = f"{spec.name}_id"
+        link = values.get(column) if column in values else values.get(spec.name)
+        if isinstance(link, RecordLink):
+            target = _linked(ctx, link, team_id, errors, spec.name)
+            values[column] = None if target is None else target.id
+        elif isinstance(link, list) and link and isinstance(link[0], RecordLink):
+            found = [_linked(ctx, item, team_id, errors, spec.name) for item in link]
+            values[spec.name] = [t for t in found if t is not None]
+    if errors:
+        raise ValidationError.of(errors)
+    return values
+
+
+def _linked(
+    ctx: Context, link: RecordLink, team_id: uuid.UUID | None, errors: dict[str, str], name: str
+) -> Any:
+    kind = kind_named(link.kind)
+    target = _lookup(ctx, kind, link.key)
+    target_team = None if target is None else team_of(ctx, kind, target)
+    if target is None or (target_team is not None and target_team != team_id):
+        errors[name] = f"There is no {kind.label} {link.key} in this team; check the reference."
+        return None
+    if record_queries.is_erased(ctx.session, kind.table, target.id):
+        errors[name] = f"{link.key} was erased; link another {kind.label}."
+        return None
+    return target
+
+
+def _assign_reference(ctx: Context, kind: RecordKind, record: Any) -> None:
+    if kind.prefix is None or getattr(record, "reference", None):
+        return
+    prefix = kind.prefix
+    if kind.reference_year is not None:
+        when: date | None = getattr(record, kind.reference_year)
+        prefix = f"{prefix}-{(when or datetime.now(UTC).date()).year}"
+    record.reference = record_queries.next_reference(ctx.session, prefix)
+
+
+def _secrets_to_compare(
+    ctx: Context, kind: RecordKind, record: Any, parsed: Parsed
+) -> dict[str, str | None]:
+    """The stored plaintext of the secret fields given (and, when one of them is indexed,
+    of every indexed field, which the new entries need)."""
+    names = [
+        c
+        for spec in kind.fields
+        if spec.secret and spec.name in parsed.given
+        for c in spec.columns()
+    ]
+    if any(f.column in names for f in kind.indexed):
+        names += [f.column for f in kind.indexed if f.column not in names]
+    return ctx.vault.unseal(record, *names) if names else {}
+
+
+def _differs(
+    spec: InputField,
+    record: Any,
+    values: Mapping[str, Any],
+    secrets: Mapping[str, str | None],
+    opened: Mapping[str, str | None],
+) -> bool:
+    if spec.secret:
+        return any(secrets.get(c) != opened.get(c) for c in spec.columns())
+    for column in spec.columns():
+        new, old = values.get(column), getattr(record, column)
+        if isinstance(new, list):
+            if sorted(map(_identity, new)) != sorted(map(_identity, old or [])):
+                return True
+        elif new != old:
+            return True
+    return False
+
+
+def _identity(item: Any) -> str:
+    return str(getattr(item, "id", item))

@@ -12,10 +12,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
-
+from incidents.context import Context
 from incidents.db import utcnow
 from incidents.models.user import User, UserSession
+from incidents.permissions import Permission, ensure
 from incidents.repositories import accounts as account_queries
 
 # last_seen_at is written at most this often, so reading pages is not a write per request;
@@ -52,7 +52,7 @@ def hash_token(token: str) -> str:
 
 
 def start_session(
-    session: Session, user: User, user_agent: str = "", now: datetime | None = None
+    ctx: Context, user: User, user_agent: str = "", now: datetime | None = None
 ) -> tuple[str, UserSession]:
     """A new session for `user`; returns the token for the cookie (never stored) and the row."""
     now = now or utcnow()
@@ -65,8 +65,8 @@ def start_session(
         confirmed_at=now,
         user_agent=user_agent[:200],
     )
-    session.add(row)
-    session.flush()
+    ctx.session.add(row)
+    ctx.session.flush()
     return token, row
 
 
@@ -76,21 +76,22 @@ def end_session(row: UserSession, reason: str, now: datetime | None = None) -> N
         row.end_reason = reason
 
 
-def end_all_sessions(session: Session, user: User, reason: str, now: datetime | None = None) -> int:
-    """End every open session of `user`; returns how many there were."""
-    return account_queries.end_open_sessions(session, user.id, now or utcnow(), reason)
+def end_all_sessions(ctx: Context, user: User, reason: str, now: datetime | None = None) -> int:
+    """End every open session of `user`; returns how many there were. The callers are the
+    changes that require it (password, roles, second factor, disabling, logging out)."""
+    return account_queries.end_open_sessions(ctx.session, user.id, now or utcnow(), reason)
 
 
-def end_other_sessions(session: Session, user: User, keep: UserSession) -> int:
-    """End every open session of `user` but `keep` (the browser asking)."""
-    others = [row for row in open_sessions(session, user) if row.id != keep.id]
+def end_other_sessions(ctx: Context, keep: UserSession) -> int:
+    """End every open session of the acting user but `keep` (the browser asking)."""
+    others = [row for row in open_sessions(ctx, ctx.user) if row.id != keep.id]
     for row in others:
         end_session(row, EndReason.ENDED_BY_USER)
     return len(others)
 
 
 def resolve_session(
-    session: Session, token: str | None, policy: SessionPolicy, now: datetime | None = None
+    ctx: Context, token: str | None, policy: SessionPolicy, now: datetime | None = None
 ) -> UserSession | None:
     """The open session behind `token`, or None; ends it first if it has timed out.
 
@@ -98,7 +99,7 @@ def resolve_session(
     """
     if not token:
         return None
-    row = account_queries.session_by_token_hash(session, hash_token(token))
+    row = account_queries.session_by_token_hash(ctx.session, hash_token(token))
     if row is None or row.ended_at is not None:
         return None
     now = now or utcnow()
@@ -128,11 +129,14 @@ def recently_confirmed(
 
 
 def open_sessions(
-    session: Session, user: User, policy: SessionPolicy | None = None, now: datetime | None = None
+    ctx: Context, user: User, policy: SessionPolicy | None = None, now: datetime | None = None
 ) -> list[UserSession]:
     """The user's sessions that have not ended; with `policy`, not those that have timed
-    out either (a timed-out row is ended only when its cookie comes back)."""
-    rows = account_queries.open_sessions(session, user.id)
+    out either (a timed-out row is ended only when its cookie comes back). Another user's
+    sessions are for administrators."""
+    if not (isinstance(ctx.principal, User) and ctx.principal.id == user.id):
+        ensure(ctx.principal, Permission.USERS_MANAGE)
+    rows = account_queries.open_sessions(ctx.session, user.id)
     if policy is None:
         return rows
     now = now or utcnow()

@@ -19,17 +19,19 @@ from typing import Any
 
 import pyotp
 import segno
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from incidents.audit.log import Actor, record_event
+from incidents.audit.actions import AuditAction
+from incidents.audit.log import record_event
+from incidents.context import Context
 from incidents.crypto import envelope
-from incidents.crypto.vault import FieldVault
 from incidents.db import utcnow
 from incidents.errors import DecryptionError, ValidationError
 from incidents.models.user import RecoveryCode, User
+from incidents.permissions import Permission, ensure
 from incidents.repositories import accounts as account_queries
 from incidents.services import sessions
+from incidents.vault import FieldVault
 
 ISSUER = "Incidents"
 ACCOUNTS_COMPARTMENT = uuid.UUID(int=0)
@@ -42,7 +44,8 @@ PENDING_PLACE = "pending_totp_secret"  # the associated data of a secret being e
 
 
 class _AccountRecord:
-    """What the vault needs of a record, for an account (which has no team)."""
+    """Where an account's data key is bound: the vault's place for an account, which
+    belongs to no team (not a case record, so nothing asks permissions of it)."""
 
     __tablename__ = "users"
 
@@ -84,19 +87,20 @@ def _open_secret(vault: FieldVault, user: User) -> str:
     return _open(vault, user, user.totp_secret, SECRET_COLUMN)
 
 
-def seal_pending_secret(vault: FieldVault, user: User, secret: str) -> str:
-    """The secret being enrolled, sealed for the browser to hold until the first code
-    confirms it: the cookie session is signed, not encrypted. The caller commits (the
-    account may get its data key now)."""
-    return base64.urlsafe_b64encode(_seal(vault, user, secret, PENDING_PLACE)).decode()
+def seal_pending_secret(ctx: Context, secret: str) -> str:
+    """The secret the acting user is enrolling, sealed for the browser to hold until the
+    first code confirms it: the cookie session is signed, not encrypted. (The account may
+    get its data key now.)"""
+    return base64.urlsafe_b64encode(_seal(ctx.vault, ctx.user, secret, PENDING_PLACE)).decode()
 
 
-def open_pending_secret(vault: FieldVault, user: User, token: object) -> str | None:
-    """The secret sealed by seal_pending_secret for this user, or None for anything else."""
+def open_pending_secret(ctx: Context, token: object) -> str | None:
+    """The secret sealed by seal_pending_secret for the acting user, or None for anything
+    else."""
     if not isinstance(token, str):
         return None
     try:
-        return _open(vault, user, base64.urlsafe_b64decode(token), PENDING_PLACE)
+        return _open(ctx.vault, ctx.user, base64.urlsafe_b64decode(token), PENDING_PLACE)
     except (ValueError, DecryptionError):
         return None
 
@@ -121,9 +125,9 @@ def _matching_step(secret: str, code: str, now: datetime) -> int | None:
 def check_enrolment_code(secret: str, code: str, now: datetime | None = None) -> int:
     step = _matching_step(secret, code, now or utcnow())
     if step is None:
-        raise ValidationError(
-            "that code does not match; check the clock of the device and try the next code",
-            {"code": "does not match"},
+        raise ValidationError.on(
+            "code",
+            "That code does not match: check the clock of the device and try the next code.",
         )
     return step
 
@@ -144,34 +148,28 @@ def _new_recovery_codes(user: User) -> list[str]:
     return codes
 
 
-def enable(
-    session: Session,
-    vault: FieldVault,
-    actor: Actor,
-    user: User,
-    secret: str,
-    code: str,
-    now: datetime | None = None,
-) -> list[str]:
-    """Turn on (or move to a new device) the second factor once `code` proves the
-    authenticator has `secret`; returns new recovery codes, shown once. Every session of
-    the user ends (SECURITY 18); the caller starts a new one for this browser."""
+def enable(ctx: Context, secret: str, code: str, now: datetime | None = None) -> list[str]:
+    """Turn on (or move to a new device) the acting user's second factor once `code`
+    proves the authenticator has `secret`; returns new recovery codes, shown once. Every
+    session of the user ends (security check 18); the caller starts a new one for this
+    browser."""
+    user = ctx.user
     now = now or utcnow()
     step = check_enrolment_code(secret, code, now)
     replacing = user.has_two_factor
-    user.totp_secret = _seal(vault, user, secret, SECRET_COLUMN)
+    user.totp_secret = _seal(ctx.vault, user, secret, SECRET_COLUMN)
     user.totp_enabled_at = now
     user.totp_last_step = step
     codes = _new_recovery_codes(user)
-    sessions.end_all_sessions(session, user, sessions.EndReason.TWO_FACTOR, now)
+    sessions.end_all_sessions(ctx, user, sessions.EndReason.TWO_FACTOR, now)
     record_event(
-        session,
-        actor,
-        "user.two_factor_replace" if replacing else "user.two_factor_enable",
+        ctx.session,
+        ctx.actor,
+        AuditAction.USER_TWO_FACTOR_REPLACE if replacing else AuditAction.USER_TWO_FACTOR_ENABLE,
         user,
         fields=["totp_secret", "recovery_codes"],
     )
-    session.flush()
+    ctx.session.flush()
     return codes
 
 
@@ -183,7 +181,7 @@ class SecondFactor(enum.StrEnum):
 
 
 def verify_code(
-    session: Session, vault: FieldVault, user: User, code: str, now: datetime | None = None
+    ctx: Context, user: User, code: str, now: datetime | None = None
 ) -> SecondFactor | None:
     """The kind of a current TOTP code not used before, or of an unused recovery code (now
     used); None for anything else.
@@ -195,50 +193,62 @@ def verify_code(
     if not user.has_two_factor:
         return None
     now = now or utcnow()
-    step = _matching_step(_open_secret(vault, user), code, now)
+    step = _matching_step(_open_secret(ctx.vault, user), code, now)
     if step is not None:
-        if not account_queries.advance_totp_step(session, user.id, step):
+        if not account_queries.advance_totp_step(ctx.session, user.id, step):
             return None
         set_committed_value(user, "totp_last_step", step)
         return SecondFactor.TOTP
-    if use_recovery_code(session, user, code, now):
+    if use_recovery_code(ctx, user, code, now):
         return SecondFactor.RECOVERY_CODE
     return None
 
 
-def use_recovery_code(session: Session, user: User, code: str, now: datetime | None = None) -> bool:
+def use_recovery_code(ctx: Context, user: User, code: str, now: datetime | None = None) -> bool:
     """True when `code` is an unused recovery code of `user`, which it marks used."""
     return account_queries.mark_recovery_code_used(
-        session, user.id, _hash_recovery_code(code), now or utcnow()
+        ctx.session, user.id, _hash_recovery_code(code), now or utcnow()
     )
 
 
-def remaining_recovery_codes(session: Session, user: User) -> int:
-    return account_queries.unused_recovery_code_count(session, user.id)
+def remaining_recovery_codes(ctx: Context) -> int:
+    """How many unused recovery codes the acting user has left."""
+    return account_queries.unused_recovery_code_count(ctx.session, ctx.user.id)
 
 
-def regenerate_recovery_codes(session: Session, actor: Actor, user: User) -> list[str]:
+def regenerate_recovery_codes(ctx: Context) -> list[str]:
+    """New recovery codes for the acting user; the old ones stop working."""
+    user = ctx.user
     if not user.has_two_factor:
-        raise ValidationError("set up two-factor authentication first")
+        raise ValidationError("Set up two-factor authentication first.")
     codes = _new_recovery_codes(user)
-    record_event(session, actor, "user.recovery_codes_replace", user, fields=["recovery_codes"])
-    session.flush()
+    record_event(
+        ctx.session,
+        ctx.actor,
+        AuditAction.USER_RECOVERY_CODES_REPLACE,
+        user,
+        fields=["recovery_codes"],
+    )
+    ctx.session.flush()
     return codes
 
 
-def reset(session: Session, actor: Actor, user: User, now: datetime | None = None) -> bool:
+def reset(ctx: Context, user: User, now: datetime | None = None) -> bool:
     """Remove the second factor (an administrator helping someone who lost their device);
     the user must enrol again at their next login where two-factor is required. False,
     and nothing changes, when the user has no second factor."""
+    ensure(ctx.principal, Permission.USERS_MANAGE)
     if not user.has_two_factor:
         return False
     user.totp_secret = None
     user.totp_enabled_at = None
     user.totp_last_step = None
     user.recovery_codes.clear()
-    sessions.end_all_sessions(session, user, sessions.EndReason.TWO_FACTOR, now)
-    record_event(session, actor, "user.two_factor_reset", user, fields=["totp_secret"])
-    session.flush()
+    sessions.end_all_sessions(ctx, user, sessions.EndReason.TWO_FACTOR, now)
+    record_event(
+        ctx.session, ctx.actor, AuditAction.USER_TWO_FACTOR_RESET, user, fields=["totp_secret"]
+    )
+    ctx.session.flush()
     return True
 
 

@@ -1,80 +1,76 @@
-"""Web forms (Flask-WTF: every form carries a CSRF token; it ships no types, hence the ignores)."""
+"""What every form of the site shares: the one way a form is handled, the one status of a
+refused form, errors next to their fields, and the fields used in several areas.
+
+Flask-WTF gives every form its CSRF token (it ships no types, hence the ignores).
+"""
 
 from __future__ import annotations
 
-from flask import flash
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
+
+from flask import flash, redirect, url_for
 from flask_wtf import FlaskForm
-from wtforms import (
-    EmailField,
-    PasswordField,
-    SelectMultipleField,
-    StringField,
-    TextAreaField,
-    widgets,
-)
-from wtforms.validators import DataRequired, EqualTo, Length
+from werkzeug.wrappers import Response
+from wtforms import SelectMultipleField, widgets
 
 from incidents.errors import ValidationError
-from incidents.services.passwords import MAX_PASSWORD_LENGTH
+from incidents.web import boundary
 
-CODE_MAX_LENGTH = 40  # a six-digit code or a recovery code with its hyphens and spaces
+T = TypeVar("T")
 
-
-class LoginForm(FlaskForm):  # type: ignore[misc]
-    email = EmailField("E-mail", validators=[DataRequired(), Length(max=254)])
-    password = PasswordField(
-        "Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
-    )
+SHOWN = 200
+REFUSED = 422  # a form that was sent and cannot be accepted: shown again with its errors
 
 
-class SecondFactorForm(FlaskForm):  # type: ignore[misc]
-    code = StringField(
-        "Code from your authenticator, or a recovery code",
-        validators=[DataRequired(), Length(max=CODE_MAX_LENGTH)],
-    )
+@dataclass(frozen=True)
+class Submission(Generic[T]):
+    """How handling a form went: `done` with the service's `value`, or not (the form is
+    shown again with `status`)."""
+
+    status: int = SHOWN
+    done: bool = False
+    value: T | None = None
+
+    def result(self) -> T:
+        assert self.done, "the form was not handled"
+        return cast(T, self.value)
 
 
-class ReauthenticateForm(FlaskForm):  # type: ignore[misc]
-    """Password again, plus a second-factor code when the account has one."""
-
-    password = PasswordField(
-        "Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
-    )
-    code = StringField(
-        "Code from your authenticator, or a recovery code",
-        validators=[DataRequired(), Length(max=CODE_MAX_LENGTH)],
-    )
-
-
-class PasswordChangeForm(FlaskForm):  # type: ignore[misc]
-    current_password = PasswordField(
-        "Current password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
-    )
-    new_password = PasswordField(
-        "New password",
-        validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)],
-    )
-    confirm_password = PasswordField(
-        "New password again",
-        validators=[DataRequired(), EqualTo("new_password", message="the two entries differ")],
-    )
+def submit(form: FlaskForm, action: Callable[[], T]) -> Submission[T]:
+    """Validate `form` and, when it is valid, run `action` — one service call — in a
+    savepoint. A form not sent yet is SHOWN; an invalid one, or one the service refuses,
+    is REFUSED with every message beside its field, and what the action wrote is undone
+    (what the request did before it stays)."""
+    if not form.is_submitted():
+        return Submission()
+    if not form.validate():
+        return Submission(REFUSED)
+    try:
+        with boundary.attempt():
+            value = action()
+    except ValidationError as error:
+        show_errors(form, error)
+        return Submission(REFUSED)
+    return Submission(SHOWN, True, value)
 
 
-class EnrolTwoFactorForm(FlaskForm):  # type: ignore[misc]
-    code = StringField(
-        "Six-digit code from the app", validators=[DataRequired(), Length(max=CODE_MAX_LENGTH)]
-    )
+def show_errors(form: FlaskForm, error: ValidationError) -> None:
+    """Put a service's messages beside the fields they are about; a message about no
+    field of the form is flashed."""
+    for name, message in (error.errors or {"": str(error)}).items():
+        field = form._fields.get(name)
+        if field is None:
+            flash(message, "error")
+        else:
+            field.errors = [*field.errors, message]
 
 
-class EraseForm(FlaskForm):  # type: ignore[misc]
-    reason = TextAreaField("Why is it erased?", validators=[DataRequired(), Length(max=1000)])
-    confirm_reference = StringField(
-        "Type the reference to confirm", validators=[DataRequired(), Length(max=40)]
-    )
-
-
-class LogoutForm(FlaskForm):  # type: ignore[misc]
-    """Logging out changes state, so it is a POST with a CSRF token."""
+def done(message: str, endpoint: str, **values: Any) -> Response:
+    """Say what happened and go on to the page of the result (post/redirect/get)."""
+    flash(message, "info")
+    return redirect(url_for(endpoint, **values))
 
 
 class ActionForm(FlaskForm):  # type: ignore[misc]
@@ -86,14 +82,3 @@ class MultiCheckboxField(SelectMultipleField):  # type: ignore[misc]
 
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
-
-
-def show_errors(form: FlaskForm, error: ValidationError) -> None:
-    """Put a service's validation messages beside the fields they are about; a message
-    about no field of the form is flashed."""
-    for name, message in (error.errors or {"": str(error)}).items():
-        field = form._fields.get(name)
-        if field is None:
-            flash(message, "error")
-        else:
-            field.errors = [*field.errors, message]

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from incidents.extensions import login_manager
 from incidents.services import sessions, two_factor
-from incidents.web.current import current_session, session_policy, settings
+from incidents.web.boundary import current_session, session_policy, settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -1,4 +1,4 @@
-"""Login throttling (SECURITY 21): attempts counted per account and per network address.
+"""Login throttling (security check 21): attempts counted per account and per network address.
 
 Every POST to a page that checks a password or a second-factor code counts, before the
 check runs — counting only failures would let attempts sent in parallel all be tried
@@ -16,7 +16,7 @@ from flask import request, session
 from flask_login import current_user
 
 from incidents.extensions import limiter
-from incidents.web.current import settings
+from incidents.web.boundary import settings
 
 PENDING_LOGIN_KEY = "pending_login"
 # IPv6 hosts usually hold a whole /64: counting per address there would count nothing.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,15 +11,23 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from incidents.audit import merkle
+from incidents.audit.actions import AuditAction
 from incidents.audit.log import Actor, event_bytes, record_event
 from incidents.audit.signing import Signer, generate_signer
+from incidents.context import Context
+from incidents.crypto.keys import MasterKey, StaticKeyProvider
 from incidents.models.audit import AuditEvent
-from incidents.services import audit as audit_service
-from incidents.services.audit import VerifyOutcome
+from incidents.services import audit_log
+from incidents.services.audit_log import VerifyOutcome
+from incidents.settings import Settings
+from incidents.storage.store import DirectoryEvidenceStore
 from tests.audit import rfc6962
+from tests.helpers import TEST_OPERATOR
 
 ORIGIN = "audit.example.org/tests"
 ACTOR = Actor("auditor-tests@example.org")
+# What the events appended by these tests record; any action will do.
+ACTION = AuditAction.RECORD_UPDATE
 
 # The guards an attacker with database access drops first (see the migration).
 GUARDS = {
@@ -40,7 +50,23 @@ def signer() -> Signer:
     return generate_signer(ORIGIN)
 
 
-def append(session: Session, count: int, action: str = "test.event") -> list[int]:
+@pytest.fixture
+def log_ctx(context_for: Callable[..., Context]) -> Context:
+    """The test operator's context on the test's session, for the log named ORIGIN."""
+    return context_for(TEST_OPERATOR, audit_log_origin=ORIGIN)
+
+
+def operator_context(
+    session: Session, key: MasterKey, store_root: Path, origin: str = ORIGIN
+) -> Context:
+    """The test operator's context on a session of a database of the test's own, without
+    the application: the log named `origin`, `key` as the only master key."""
+    keys = StaticKeyProvider([key], key.key_id, "the tests")
+    settings = Settings(audit_log_origin=origin)
+    return Context.build(session, keys, DirectoryEvidenceStore(store_root), settings, TEST_OPERATOR)
+
+
+def append(session: Session, count: int, action: AuditAction = ACTION) -> list[int]:
     """Record `count` events; their positions."""
     positions = []
     for number in range(count):
@@ -52,9 +78,9 @@ def append(session: Session, count: int, action: str = "test.event") -> list[int
     return positions
 
 
-def verify(session: Session, signer: Signer, held: str | None = None) -> VerifyOutcome:
-    session.flush()
-    return audit_service.verify_log(session, signer.verifier, ORIGIN, held)
+def verify(ctx: Context, signer: Signer, held: str | None = None) -> VerifyOutcome:
+    ctx.session.flush()
+    return audit_log.verify_log(ctx, signer.verifier, held)
 
 
 def drop_guards(session: Session) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -12,10 +13,11 @@ from sqlalchemy.orm import Session
 from incidents import migrate
 from incidents.audit.log import Actor, record_event
 from incidents.audit.signing import Signer
+from incidents.crypto.keys import MasterKey
 from incidents.extensions import make_engine
 from incidents.models.audit import AuditEvent
 from tests.audit import rfc6962
-from tests.audit.conftest import all_event_bytes, verify
+from tests.audit.conftest import ACTION, all_event_bytes, operator_context, verify
 from tests.conftest import PostgresDatabase, skip_without_postgres
 
 WRITERS = 4
@@ -44,7 +46,7 @@ def _writer(engine: Engine, number: int, errors: list[BaseException]) -> None:
                     record_event(
                         session,
                         Actor(f"writer-{number}"),
-                        "test.concurrent",
+                        ACTION,
                         detail={"transaction": transaction, "event": event},
                     )
                 if transaction % 5 == 4:
@@ -56,7 +58,9 @@ def _writer(engine: Engine, number: int, errors: list[BaseException]) -> None:
 
 
 @pytest.mark.postgres
-def test_concurrent_writers_keep_one_valid_tree(engine: Engine, signer: Signer) -> None:
+def test_concurrent_writers_keep_one_valid_tree(
+    engine: Engine, signer: Signer, master_key: MasterKey, tmp_path: Path
+) -> None:
     errors: list[BaseException] = []
     threads = [threading.Thread(target=_writer, args=(engine, n, errors)) for n in range(WRITERS)]
     for thread in threads:
@@ -71,7 +75,7 @@ def test_concurrent_writers_keep_one_valid_tree(engine: Engine, signer: Signer) 
         assert list(positions) == list(range(1, committed + 1)), "dense positions, no gaps"
         writers = session.scalar(select(func.count(func.distinct(AuditEvent.actor))))
         assert writers == WRITERS
-        outcome = verify(session, signer)
+        outcome = verify(operator_context(session, master_key, tmp_path), signer)
         assert outcome.ok, outcome.problem
         assert outcome.size == committed
         assert outcome.root == rfc6962.mth(all_event_bytes(session))

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from incidents.audit import merkle
+from incidents.audit.actions import AuditAction
 from incidents.audit.log import Actor, event_bytes, record_event
 from incidents.audit.signing import Signer
-from incidents.crypto.vault import FieldVault
+from incidents.context import Context
 from incidents.models.audit import AuditEvent, AuditTreeState
 from incidents.models.vocabularies import Role
-from incidents.services import audit as audit_service
+from incidents.services import audit_log
 from incidents.services import incidents as incident_service
 from tests.audit import rfc6962
-from tests.audit.conftest import append, reference_root, sql, verify
+from tests.audit.conftest import ACTION, append, reference_root, sql, verify
 from tests.factories import IncidentFactory, TeamFactory, UserFactory
+from tests.helpers import count_events
 
 
 def _head(session: Session) -> tuple[int, bytes]:
@@ -45,7 +47,7 @@ def test_the_stored_head_matches_the_reference_at_every_size(db_session: Session
     start, _ = _head(db_session)
     data: list[bytes] = []
     for _ in range(9):
-        event = record_event(db_session, Actor("x"), "test.event", detail={"k": [3, {"b": 1}]})
+        event = record_event(db_session, Actor("x"), ACTION, detail={"k": [3, {"b": 1}]})
         db_session.flush()
         data.append(event_bytes(event))
         if start == 0:
@@ -67,24 +69,26 @@ def test_a_rolled_back_change_leaves_no_event_and_no_tree_change(db_session: Ses
 
 
 def test_detail_is_stored_canonically_and_the_log_verifies(
-    db_session: Session, signer: Signer
+    db_session: Session, log_ctx: Context, signer: Signer
 ) -> None:
     event = record_event(
         db_session,
         Actor("ä@example.org"),
-        "test.event",
+        ACTION,
         fields=["z", "a"],
         detail={"z": 1, "a": ("tuple", "becomes", "list"), "nested": {"b": 2, "a": 1}},
     )
     db_session.flush()
     assert event.fields == ["a", "z"]
     assert list(event.detail) == ["a", "nested", "z"]
-    outcome = verify(db_session, signer)
+    outcome = verify(log_ctx, signer)
     assert outcome.ok, outcome.problem
     assert outcome.root == reference_root(db_session)
 
 
-def test_json_stored_in_another_form_still_verifies(db_session: Session, signer: Signer) -> None:
+def test_json_stored_in_another_form_still_verifies(
+    db_session: Session, log_ctx: Context, signer: Signer
+) -> None:
     """A row whose JSON text is not the canonical form is parsed rather than misjudged."""
     (position,) = append(db_session, 1)
     from tests.audit.conftest import drop_guards
@@ -96,7 +100,7 @@ def test_json_stored_in_another_form_still_verifies(db_session: Session, signer:
         d='{"név":"\u00fcn\u00efcode",   "n":0}',
         id=position,
     )
-    outcome = verify(db_session, signer)
+    outcome = verify(log_ctx, signer)
     assert outcome.ok, outcome.problem
 
 
@@ -121,30 +125,26 @@ def test_the_guards_refuse_update_and_delete_and_let_the_head_only_grow(
 
 
 def test_one_secret_view_adds_exactly_one_decryption_event_and_it_verifies(
-    app: Flask, db_session: Session, signer: Signer
+    db_session: Session, log_ctx: Context, context_for: Callable[..., Context], signer: Signer
 ) -> None:
     team = TeamFactory()
     user = UserFactory(role=Role.RESEARCHER, teams=[team])
     incident = IncidentFactory(team_id=team.id, secrets={"narrative": "CANARY-log-5T1"})
 
     def decryptions() -> int:
-        statement = select(func.count()).select_from(AuditEvent)
-        return db_session.scalar(statement.where(AuditEvent.action == "secret.decrypt")) or 0
+        return count_events(db_session, AuditAction.SECRET_DECRYPT)
 
     before = decryptions()
-    vault = FieldVault(db_session, app.extensions["incidents.keys"])
-    view = incident_service.view_incident(
-        db_session, vault, user, Actor(user.email, user.id), incident.reference
-    )
-    assert view.fields["narrative"] == "CANARY-log-5T1"
+    view = incident_service.view_incident(context_for(user), incident.reference)
+    assert view.narrative == "CANARY-log-5T1"
     assert decryptions() == before + 1
-    outcome = verify(db_session, signer)
+    outcome = verify(log_ctx, signer)
     assert outcome.ok, outcome.problem
     stored = db_session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).one()
     assert "CANARY" not in event_bytes(stored).decode()
 
 
-def test_log_size_follows_the_head(db_session: Session) -> None:
-    before = audit_service.log_size(db_session)
+def test_log_size_follows_the_head(db_session: Session, ctx: Context) -> None:
+    before = audit_log.log_size(ctx)
     append(db_session, 2)
-    assert audit_service.log_size(db_session) == before + 2
+    assert audit_log.log_size(ctx) == before + 2

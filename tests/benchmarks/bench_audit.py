@@ -1,7 +1,7 @@
 """Benchmark of the audit log: appends (one and four writers), verification, append cost.
 
 Not a test: a script that prints figures and ratios, each against a baseline measured in
-the same run (DESIGN §6), on a throw-away PostgreSQL database. Run it from the
+the same run (README: "Benchmarks"), on a throw-away PostgreSQL database. Run it from the
 repository root:
 
     .venv/bin/python -m tests.benchmarks.bench_audit [--quick]
@@ -16,10 +16,12 @@ import argparse
 import multiprocessing
 import os
 import secrets
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -29,12 +31,18 @@ from sqlalchemy.orm import Session
 
 from incidents import migrate
 from incidents.audit import merkle
+from incidents.audit.actions import AuditAction
 from incidents.audit.canonical import canonical_bytes, normalise_json
 from incidents.audit.log import Actor, record_event
 from incidents.audit.signing import generate_signer
 from incidents.audit.verify import stream_rows
+from incidents.context import Context
+from incidents.crypto.keys import StaticKeyProvider, generate_master_key
 from incidents.extensions import make_engine
-from incidents.services import audit as audit_service
+from incidents.permissions import Operator
+from incidents.services import audit_log
+from incidents.settings import Settings
+from incidents.storage.store import DirectoryEvidenceStore
 
 ADMIN_URL = os.environ.get(
     "INCIDENTS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -96,7 +104,7 @@ def _append_for(url: str, seconds: float, plain: bool, start_at: float) -> tuple
                         {"a": ACTOR.label, "t": str(target), "f": '["title"]', "d": "{}"},
                     )
                 else:
-                    record_event(session, ACTOR, "record.update", fields=["title"])
+                    record_event(session, ACTOR, AuditAction.RECORD_UPDATE, fields=["title"])
                 session.commit()
                 done += 1
     finally:
@@ -162,7 +170,7 @@ def bulk_load(engine: Engine, upto: int) -> None:
                     occurred_at=occurred,
                     actor_id=ACTOR.user_id,
                     actor=ACTOR.label,
-                    action="secret.decrypt",
+                    action=AuditAction.SECRET_DECRYPT.value,
                     target_table="incidents",
                     target_id=target,
                     target_ref="INC-2017-0001",
@@ -178,7 +186,7 @@ def bulk_load(engine: Engine, upto: int) -> None:
                         occurred,
                         ACTOR.user_id,
                         ACTOR.label,
-                        "secret.decrypt",
+                        AuditAction.SECRET_DECRYPT.value,
                         "incidents",
                         target,
                         "INC-2017-0001",
@@ -209,16 +217,16 @@ def append_cost(engine: Engine, count: int = 2000) -> tuple[float, float]:
     what grows with the log, if anything), and as single-event committed transactions
     (dominated by the commit's flush to disk)."""
     with Session(engine) as session:
-        record_event(session, ACTOR, "record.update")  # the lock is taken once
+        record_event(session, ACTOR, AuditAction.RECORD_UPDATE)  # the lock is taken once
         started = time.perf_counter()
         for _ in range(count):
-            record_event(session, ACTOR, "record.update", fields=["title"])
+            record_event(session, ACTOR, AuditAction.RECORD_UPDATE, fields=["title"])
         in_transaction = (time.perf_counter() - started) / count
         session.rollback()
     started = time.perf_counter()
     for _ in range(count // 4):
         with Session(engine) as session:
-            record_event(session, ACTOR, "record.update", fields=["title"])
+            record_event(session, ACTOR, AuditAction.RECORD_UPDATE, fields=["title"])
             session.commit()
     return in_transaction, (time.perf_counter() - started) / (count // 4)
 
@@ -231,11 +239,22 @@ def read_rate(engine: Engine) -> tuple[int, float]:
         return count, count / (time.perf_counter() - started)
 
 
+def operator_context(session: Session, store_root: Path) -> Context:
+    """The operator's context for verifying the log ORIGIN, without an application."""
+    key = generate_master_key()
+    keys = StaticKeyProvider([key], key.key_id, "the benchmark")
+    store = DirectoryEvidenceStore(store_root)
+    return Context.build(
+        session, keys, store, Settings(audit_log_origin=ORIGIN), Operator("benchmark")
+    )
+
+
 def verify_rate(engine: Engine) -> tuple[int, float, bool]:
     signer = generate_signer(ORIGIN)
-    with Session(engine) as session:
+    with Session(engine) as session, tempfile.TemporaryDirectory() as folder:
+        ctx = operator_context(session, Path(folder))
         started = time.perf_counter()
-        outcome = audit_service.verify_log(session, signer.verifier, ORIGIN)
+        outcome = audit_log.verify_log(ctx, signer.verifier)
         elapsed = time.perf_counter() - started
     return outcome.size, outcome.size / elapsed, outcome.ok
 

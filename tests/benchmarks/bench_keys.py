@@ -1,7 +1,7 @@
 """Benchmark of the encryption layer, key rotation, blind-index search and evidence streaming.
 
 Not a test: a script that prints figures and ratios, each against a baseline measured in
-the same run (DESIGN §6). Run it from the repository root:
+the same run (README: "Benchmarks"). Run it from the repository root:
 
     .venv/bin/python -m tests.benchmarks.bench_keys [--quick]
 
@@ -13,6 +13,7 @@ against the full sizes. sqlalchemy-utils is needed for one comparison (`pip inst
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import secrets
 import sys
@@ -26,23 +27,25 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 
 from incidents import create_app, migrate
-from incidents.audit.log import Actor
+from incidents.context import Context
 from incidents.crypto import envelope
-from incidents.crypto.blind_index import name_tokens
 from incidents.crypto.keys import generate_master_key, load_key_file, write_key_file
-from incidents.crypto.vault import FieldVault
 from incidents.extensions import db, evidence_store
 from incidents.models import DataKey, Incident, Person, Report, Team, User
 from incidents.models.user import TeamMembership, UserRole
 from incidents.models.vocabularies import Channel, Role
-from incidents.repositories import people as people_queries
-from incidents.services import evidence, keys, people
+from incidents.names import name_tokens
+from incidents.permissions import Operator
+from incidents.repositories import records as record_queries
+from incidents.services import keys, people, person_matching
 from incidents.services.accounts import hash_password
+from incidents.services.evidence import download, intake
+from incidents.vault import FieldVault
 
-ACTOR = Actor("benchmark")
+OPERATOR = Operator("benchmark")
 FIELD_VALUE = "Показания свидетеля: задержан у блокпоста, удерживался шесть дней. " * 4  # ~0.5 KB
 
 
@@ -83,6 +86,19 @@ def make_app(workdir: Path) -> Any:
     with app.app_context():
         migrate.upgrade(db.engine)
     return app
+
+
+def context(app: Any, principal: User | Operator = OPERATOR, **settings: Any) -> Context:
+    """A call context on the session of the current application context; `settings`
+    replace single settings."""
+    configured = app.config["INCIDENTS_SETTINGS"]
+    return Context.build(
+        db.session,
+        app.extensions["incidents.keys"],
+        evidence_store(),
+        dataclasses.replace(configured, **settings) if settings else configured,
+        principal,
+    )
 
 
 def bench_field_layer(app: Any) -> None:
@@ -179,12 +195,12 @@ def bench_rotation(app: Any, count: int) -> None:
             )
         db.session.execute(insert(DataKey), rows)
         db.session.commit()
-        _, provider = keys.add_primary_key(db.session, provider, ACTOR)
+        ctx = context(app)
+        _, provider = keys.add_primary_key(ctx)
         db.session.commit()
+        ctx = ctx.with_keys(provider)
         started = time.perf_counter()
-        done = keys.rewrap_all(
-            db.session, provider, ACTOR, keys.DEFAULT_BATCH, lambda _: db.session.commit()
-        )
+        done = keys.rewrap_all(ctx, keys.DEFAULT_BATCH, lambda _: db.session.commit())
         elapsed = time.perf_counter() - started
         unwrap_wrap = rate(
             lambda: envelope.wrap_data_key(
@@ -212,7 +228,6 @@ FAMILY = ["Demoev", "Primerov", "Testoev", "Fiktivov", "Obraztsov", "Vymyslov", 
 
 def bench_blind_index(app: Any, count: int) -> None:
     print(f"Search by name ({count:,} persons, SQLite)")
-    width = app.config["INCIDENTS_SETTINGS"].blind_index_bytes
     with app.app_context():
         session = db.session
         provider = app.extensions["incidents.keys"]
@@ -230,20 +245,23 @@ def bench_blind_index(app: Any, count: int) -> None:
         session.commit()
         started = time.perf_counter()
         for index in range(count):
-            vault = FieldVault(session, provider)
             name = f"{GIVEN[index % 8]} {FAMILY[index % 7]}{index}"
-            people.create_person(
-                session, vault, provider, ACTOR, user, team, people.PersonDetails(name), width=width
-            )
+            people.create_person(context(app, user), team.id, {"full_name": name})
             if index % 2000 == 1999:
                 session.commit()
         session.commit()
         creation = count / (time.perf_counter() - started)
         report("create a person (seal 1 field, index, audit)", creation, "persons/s")
         user_id = user.id
+        session.close()
         # Fold the bulk load's write-ahead log into the database, as SQLite's automatic
         # checkpoints would over time: reads through a large log are not what users see.
-        session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        # Outside any transaction (SQLite refuses a checkpoint inside one, and every
+        # transaction of the application's engine begins IMMEDIATE): on the driver's
+        # connection, which is in autocommit mode.
+        with db.engine.connect() as connection:
+            driver: Any = connection.connection.driver_connection
+            driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     # Searches run as in a request: a fresh application context and session.
     with app.app_context():
         session = db.session
@@ -252,10 +270,9 @@ def bench_blind_index(app: Any, count: int) -> None:
         lookups = []
         for _ in range(5):
             user = session.get(User, user_id)  # loaded as a request would load it
+            assert user is not None
             started = time.perf_counter()
-            found = people.search_people(
-                session, FieldVault(session, provider), provider, user, query, width=width
-            )
+            found = person_matching.search_people(context(app, user), query)
             lookups.append(time.perf_counter() - started)
             session.rollback()  # drop the search's audit events between runs
             session.expunge_all()
@@ -264,7 +281,7 @@ def bench_blind_index(app: Any, count: int) -> None:
         started = time.perf_counter()
         wanted = name_tokens(query)
         matches, after = 0, None
-        while batch := people_queries.record_batch(session, Person, after, 1000):
+        while batch := record_queries.record_batch(session, Person, after, 1000):
             vault = FieldVault(session, provider)  # bounded key cache, as in reindex
             for person in batch:
                 plain = vault.unseal(person, "full_name")["full_name"] or ""
@@ -307,11 +324,10 @@ class _GeneratedFile:
 
 def bench_evidence(app: Any, sizes: list[int]) -> None:
     print("Evidence files (encrypted in 1 MiB chunks)")
-    settings = app.config["INCIDENTS_SETTINGS"]
+    chunk_bytes = app.config["INCIDENTS_SETTINGS"].evidence_chunk_bytes
     for size in sizes:
         with app.app_context():
             session = db.session
-            provider = app.extensions["incidents.keys"]
             team = Team(slug=f"bench-ev-{uuid.uuid4().hex[:6]}", name="Benchmark evidence")
             session.add(team)
             session.flush()
@@ -324,31 +340,17 @@ def bench_evidence(app: Any, sizes: list[int]) -> None:
             )
             session.add(report_)
             session.flush()
-            store = evidence_store()
+            ctx = context(app, evidence_max_bytes=size + 1, evidence_chunk_bytes=chunk_bytes)
             figures = {}
             for traced in (False, True):
                 if traced:
                     tracemalloc.start()
                 started = time.perf_counter()
-                item = evidence.add_evidence(
-                    session,
-                    FieldVault(session, provider),
-                    store,
-                    ACTOR,
-                    None,
-                    report_,
-                    _GeneratedFile(size),
-                    "photo.jpg",
-                    None,
-                    max_bytes=size + 1,
-                    chunk_bytes=settings.evidence_chunk_bytes,
-                )
+                item = intake.add_evidence(ctx, report_, _GeneratedFile(size), "photo.jpg", None)
                 session.commit()
                 write = time.perf_counter() - started
                 started = time.perf_counter()
-                _, content = evidence.open_evidence(
-                    session, FieldVault(session, provider), store, ACTOR, None, item.id
-                )
+                _, content = download.open_evidence(ctx, item.id)
                 read_bytes = sum(len(chunk) for chunk in content)
                 content.close()
                 session.commit()

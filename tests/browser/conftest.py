@@ -14,10 +14,11 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from incidents import migrate
-from incidents.audit.log import Actor
 from incidents.crypto.keys import MasterKey
-from incidents.extensions import db, key_provider
+from incidents.extensions import db
+from incidents.permissions import Operator
 from incidents.services import demo
+from tests import helpers
 from tests.conftest import make_test_app
 
 CHROMIUM = os.environ.get("INCIDENTS_CHROMIUM", "/usr/bin/chromium")
@@ -42,7 +43,8 @@ def live_demo(
     )
     with app.app_context():
         migrate.upgrade(db.engine)
-        outcome = demo.seed(db.session, key_provider(), Actor.command_line())
+        # As `incidents demo` does it: the operator at the command line.
+        outcome = demo.seed(helpers.context(db.session, app, Operator.from_environment()))
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

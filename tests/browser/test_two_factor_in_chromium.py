@@ -9,10 +9,10 @@ from typing import Any
 import pyotp
 import pytest
 
-from incidents.audit.log import Actor
 from incidents.extensions import db
 from incidents.models.vocabularies import Role
 from incidents.services import accounts
+from tests import helpers
 from tests.browser.conftest import LiveDemo
 from tests.factories import DEFAULT_PASSWORD
 
@@ -24,12 +24,10 @@ PHONE = {"width": 390, "height": 844}
 def _new_researcher(live: LiveDemo) -> str:
     email = f"new-{time.time_ns()}@example.org"
     with live.app.app_context():
-        team = (
-            accounts.team_by_slug(db.session, "chechnya-2017") or accounts.all_teams(db.session)[0]
-        )
+        ctx = helpers.context(db.session, live.app)
+        team = accounts.team_by_slug(ctx, "chechnya-2017") or accounts.all_teams(ctx)[0]
         accounts.create_user(
-            db.session,
-            Actor("tests"),
+            ctx,
             email,
             "New Researcher",
             DEFAULT_PASSWORD,
@@ -72,7 +70,11 @@ def test_a_new_account_enrols_then_logs_in_with_a_code(browser: Any, live_demo: 
     assert qr.evaluate("img => img.complete && img.naturalWidth > 0")  # drawn under the CSP
     secret = page.locator(".secret-key").inner_text().replace(" ", "")
     totp = pyotp.TOTP(secret)
-    page.get_by_label("Six-digit code").fill(totp.now())
+    # The codes are taken from the moment of enrolment, not from "now": a login a second
+    # later may fall in the next 30-second step, whose code is no replay.
+    enrolled_at = time.time()
+    enrolment_code = totp.at(enrolled_at)
+    page.get_by_label("Six-digit code").fill(enrolment_code)
     page.get_by_role("button", name="Turn on").click()
     page.wait_for_load_state()
     codes = page.locator(".recovery-codes code").all_inner_texts()
@@ -84,11 +86,11 @@ def test_a_new_account_enrols_then_logs_in_with_a_code(browser: Any, live_demo: 
     # The next login asks for a code; the one used to enrol is a replay, the next step's works.
     _password_step(page, live_demo, email)
     assert page.url.endswith("/login/verify")
-    page.get_by_label("Code").fill(totp.now())
+    page.get_by_label("Code").fill(enrolment_code)
     page.get_by_role("button", name="Continue").click()
     page.wait_for_load_state()
     assert "not right, or it has been used" in page.inner_text("body")
-    page.get_by_label("Code").fill(totp.at(time.time() + 30))
+    page.get_by_label("Code").fill(totp.at(enrolled_at + 30))
     page.get_by_role("button", name="Continue").click()
     page.wait_for_load_state()
     assert page.url.endswith("/incidents"), page.url

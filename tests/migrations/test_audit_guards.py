@@ -11,6 +11,7 @@ import ast
 import json
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, inspect, text
@@ -20,10 +21,11 @@ from sqlalchemy.orm import Session
 from incidents import migrate
 from incidents.audit.log import Actor, record_event
 from incidents.audit.signing import generate_signer
+from incidents.crypto.keys import MasterKey
 from incidents.paths import data_dir
-from incidents.services import audit as audit_service
+from incidents.services import audit_log
 from tests.audit import rfc6962
-from tests.audit.conftest import all_event_bytes
+from tests.audit.conftest import ACTION, all_event_bytes, operator_context
 
 BOTH_BACKENDS = pytest.mark.parametrize(
     "fresh_database_url",
@@ -62,16 +64,20 @@ def _refused(engine: Engine, statement: str) -> None:
 
 
 @BOTH_BACKENDS
-def test_existing_events_are_hashed_and_then_guarded(engine: Engine) -> None:
+def test_existing_events_are_hashed_and_then_guarded(
+    engine: Engine, master_key: MasterKey, tmp_path: Path
+) -> None:
     migrate.upgrade(engine, BEFORE)
     with engine.begin() as connection:
         for event_id in (1, 2, 5):  # 3 and 4 were rolled back
             _old_event(connection, event_id)
     migrate.upgrade(engine, AUDIT_REVISION)
 
-    signer = generate_signer("migration.example/log")
+    origin = "migration.example/log"
+    signer = generate_signer(origin)
     with Session(engine) as session:
-        outcome = audit_service.verify_log(session, signer.verifier, "migration.example/log")
+        ctx = operator_context(session, master_key, tmp_path / "evidence", origin)
+        outcome = audit_log.verify_log(ctx, signer.verifier)
         assert outcome.ok, outcome.problem
         assert outcome.size == 3
         assert outcome.root == rfc6962.mth(all_event_bytes(session))
@@ -115,7 +121,7 @@ def test_the_tree_head_moves_only_by_one_appended_event(engine: Engine) -> None:
     migrate.upgrade(engine)
     with Session(engine) as session:
         for number in range(3):
-            record_event(session, Actor("guards@example.org"), "test.event", detail={"n": number})
+            record_event(session, Actor("guards@example.org"), ACTION, detail={"n": number})
         session.commit()  # appends move the head on, one event at a time
     size, root = _head(engine)
     assert size >= 3

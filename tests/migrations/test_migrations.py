@@ -1,4 +1,4 @@
-"""Migrations are code with tests (STYLE.md, convention 3), on SQLite and PostgreSQL.
+"""Migrations are code with tests (README: "Tests"), on SQLite and PostgreSQL.
 
 The head revision must build exactly the schema the models describe, every revision must
 go up, down and up again, and the files must keep the naming and a real downgrade().
@@ -11,7 +11,8 @@ import os
 import re
 import subprocess
 import sys
-from datetime import datetime
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from pprint import pformat
 
@@ -19,7 +20,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 import incidents.models  # noqa: F401  (fills Base.metadata)
 from incidents import migrate
@@ -78,6 +79,48 @@ def test_every_revision_goes_up_down_and_up_again(engine: Engine) -> None:
     assert migrate.current_revision(engine) is None
     left = _tables(engine) - {"alembic_version"}
     assert not left, f"tables left behind after downgrading to base: {sorted(left)}"
+
+
+LOCK_VERSIONS = "7e258efdc24b"
+
+
+def _columns(engine: Engine, table: str) -> set[str]:
+    return {column["name"] for column in inspect(engine).get_columns(table)}
+
+
+@BOTH_BACKENDS
+def test_lock_versions_start_at_one_for_existing_rows_and_go_on_downgrade(
+    engine: Engine,
+) -> None:
+    directory = ScriptDirectory.from_config(migrate.alembic_config(engine))
+    before = directory.get_revision(LOCK_VERSIONS).down_revision
+    assert isinstance(before, str)
+    migrate.upgrade(engine, before)
+    assert "lock_version" not in _columns(engine, "organisations")
+    organisation = uuid.uuid4()
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO organisations (id, name, kind, created_at) "
+                "VALUES (:id, 'An NGO', 'ngo', :at)"
+            ),
+            {
+                "id": organisation.hex if engine.dialect.name == "sqlite" else organisation,
+                "at": datetime(2017, 4, 1, tzinfo=UTC).isoformat(sep=" "),
+            },
+        )
+    migrate.upgrade(engine, LOCK_VERSIONS)
+    with engine.connect() as connection:
+        versions = connection.execute(text("SELECT lock_version FROM organisations")).all()
+    assert [tuple(row) for row in versions] == [(1,)], "an existing row starts at version 1"
+    for table in ("persons", "sources", "reports", "consents", "acts", "involvements"):
+        column = next(c for c in inspect(engine).get_columns(table) if c["name"] == "lock_version")
+        assert column["nullable"] is False, table
+    migrate.downgrade(engine, before)
+    assert "lock_version" not in _columns(engine, "organisations")
+    assert "lock_version" not in _columns(engine, "persons")
+    with engine.connect() as connection:  # the row itself stays
+        assert connection.execute(text("SELECT count(*) FROM organisations")).scalar_one() == 1
 
 
 def _clean_environment(instance: Path) -> dict[str, str]:

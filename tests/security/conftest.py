@@ -1,4 +1,4 @@
-"""Fixtures for the security checks (SECURITY.md 11, 12, 14–24): applications built with
+"""Fixtures for security checks 11, 12, 14–24 and 27 (the README's Security model): apps built with
 other settings on the test database, logging in, and looking at what changed.
 
 An application built here shares the test's rolled-back transaction, so what it writes
@@ -30,7 +30,8 @@ from incidents.db import Base
 from incidents.extensions import db, limiter
 from incidents.models import User, UserSession
 from incidents.services import sessions
-from incidents.web.current import SESSION_TOKEN_KEY
+from incidents.web.boundary import SESSION_TOKEN_KEY
+from tests import helpers
 from tests.conftest import REQUIRE_POSTGRES, make_test_app
 from tests.factories import DEFAULT_PASSWORD
 from tests.web.conftest import World, world
@@ -184,10 +185,11 @@ def token(client: FlaskClient, path: str, base_url: str = "http://localhost") ->
 
 
 def enter(client: FlaskClient, session: Session, user: User) -> FlaskClient:
-    """Put `user` in `client` as a completed login does (web.current.begin_session), without
+    """Put `user` in `client` as a completed login does (web.boundary.begin_session), without
     the form: checking an Argon2 hash takes a third of a second, and the tests that use this
     are about what happens after login. The tests of logging in use the form."""
-    session_token, _ = sessions.start_session(session, user, "tests")
+    ctx = helpers.context(session, client.application, None)  # nobody, as before a login
+    session_token, _ = sessions.start_session(ctx, user, "tests")
     session.flush()
     with client.session_transaction() as cookie:
         cookie.clear()

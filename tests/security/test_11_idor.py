@@ -1,4 +1,4 @@
-"""SECURITY 11: records of another team answer 404 to every role, by id and by reference.
+"""Security check 11: records of another team answer 404 to every role, by id and by reference.
 
 The routes come from the application: every route that takes an argument is either
 checked here with another team's record, or listed as not team-scoped with the reason.
@@ -27,6 +27,7 @@ from tests.factories import (
     UserFactory,
     stored_evidence,
 )
+from tests.helpers import evidence_store
 from tests.security.conftest import token
 from tests.web.conftest import ROLES, World
 
@@ -80,7 +81,7 @@ class Target:
 def _targets(world: World, client: FlaskClient) -> dict[str, Target]:
     other = world.other_team.id
     report = ReportFactory(team_id=other, incident_id=world.other_incident.id)
-    evidence = stored_evidence(client.application.extensions["incidents.evidence_store"], report)
+    evidence = stored_evidence(evidence_store(client.application), report)
     person = PersonFactory(team_id=other)
     source = SourceFactory(team_id=other)
     member = UserFactory(teams=[world.other_team])

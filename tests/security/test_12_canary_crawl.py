@@ -1,4 +1,4 @@
-"""SECURITY 12: no page seen by an advocacy lead or an auditor contains a secret value.
+"""Security check 12: no page seen by an advocacy lead or an auditor contains a secret value.
 
 A distinct canary goes into every secret field of the model (the list comes from the
 metadata, so a new secret column needs a canary here or the test fails) and into an
@@ -24,9 +24,9 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from incidents.crypto.vault import FieldVault
 from incidents.db import secret_columns
 from incidents.models import User
+from incidents.vault import FieldVault
 from tests.factories import (
     ActFactory,
     ConsentFactory,
@@ -37,6 +37,7 @@ from tests.factories import (
     SourceFactory,
     stored_evidence,
 )
+from tests.helpers import evidence_store
 from tests.web.conftest import World
 
 MAX_PAGES = 400
@@ -106,7 +107,7 @@ def planted(world: World, client: FlaskClient) -> Planted:
     involvement = InvolvementFactory(team_id=team, act_id=act.id, secrets=s("involvements"))
     consent = ConsentFactory(team_id=team, person_id=person.id, secrets=s("consents"))
     evidence = stored_evidence(
-        client.application.extensions["incidents.evidence_store"],
+        evidence_store(client.application),
         report,
         content=canaries[("evidence", "<file>")].encode(),
         filename=canaries[("evidence", "filename")],

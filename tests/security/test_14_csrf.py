@@ -1,4 +1,4 @@
-"""SECURITY 14: every state-changing request without a valid CSRF token is refused (400)
+"""Security check 14: every state-changing request without a valid CSRF token is refused (400)
 and changes nothing.
 
 The routes are the application's own; each is sent by a user of a role that may use it,

@@ -1,4 +1,4 @@
-"""SECURITY 15: the session cookie is Secure (in production), HttpOnly, SameSite, and
+"""Security check 15: the session cookie is Secure (in production), HttpOnly, SameSite, and
 `__Host-` prefixed in production (so it is sent only to this host, over HTTPS, for /)."""
 
 from __future__ import annotations

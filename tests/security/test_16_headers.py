@@ -1,4 +1,4 @@
-"""SECURITY 16: CSP without 'unsafe-inline' scripts and with frame-ancestors 'none',
+"""Security check 16: CSP without 'unsafe-inline' scripts and with frame-ancestors 'none',
 nosniff, a Referrer-Policy, and HSTS in production — on every response: pages, redirects,
 refusals, errors and the throttling answer included."""
 

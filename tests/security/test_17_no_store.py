@@ -1,4 +1,4 @@
-"""SECURITY 17: every page a logged-in user gets says Cache-Control: no-store, so nothing
+"""Security check 17: every page a logged-in user gets says Cache-Control: no-store, so nothing
 a case worker saw stays in a shared browser's cache.
 
 The pages are every GET route of the application (the access matrix has them all), as

@@ -1,4 +1,4 @@
-"""SECURITY 18: the session id changes at login; logout, a password change, a role change,
+"""Security check 18: the session id changes at login; logout, a password change, a role change,
 a second-factor change and disabling the account end every session of that user.
 
 Each change is made with the user logged in on two browsers; afterwards the other
@@ -16,8 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from incidents.audit.log import Actor
-from incidents.crypto.vault import FieldVault
+from incidents.context import Context
 from incidents.models import User
 from incidents.models.vocabularies import Role
 from incidents.services import accounts, two_factor
@@ -25,7 +24,6 @@ from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.security.conftest import enter, is_logged_in, log_in, open_sessions, token
 from tests.web.conftest import World
 
-ADMIN = Actor("admin@example.org")
 SECRET_KEY = re.compile(r'<code class="secret-key">([A-Z2-7 ]+)</code>')
 NEW_PASSWORD = "an entirely new passphrase 7"
 
@@ -73,15 +71,13 @@ def _enrolment_code(client: FlaskClient) -> tuple[str, str]:
     return secret, pyotp.TOTP(secret).now()
 
 
-def _log_out(client: FlaskClient, db_session: Session, user: User, vault: FieldVault) -> bool:
+def _log_out(client: FlaskClient, admin: Context, user: User) -> bool:
     response = client.post("/logout", data={"csrf_token": token(client, "/account")})
     assert response.status_code == 302
     return False  # this browser is logged out too
 
 
-def _change_password(
-    client: FlaskClient, db_session: Session, user: User, vault: FieldVault
-) -> bool:
+def _change_password(client: FlaskClient, admin: Context, user: User) -> bool:
     response = client.post(
         "/account/password",
         data={
@@ -95,9 +91,7 @@ def _change_password(
     return True  # this browser gets a new session
 
 
-def _enable_two_factor(
-    client: FlaskClient, db_session: Session, user: User, vault: FieldVault
-) -> bool:
+def _enable_two_factor(client: FlaskClient, admin: Context, user: User) -> bool:
     _secret, code = _enrolment_code(client)
     response = client.post(
         "/account/two-factor", data={"code": code, "csrf_token": token(client, "/account")}
@@ -107,26 +101,25 @@ def _enable_two_factor(
     return True
 
 
-def _change_roles(client: FlaskClient, db_session: Session, user: User, vault: FieldVault) -> bool:
-    assert accounts.set_roles(db_session, ADMIN, user, [Role.ADVOCACY_LEAD])
-    db_session.flush()
+def _change_roles(client: FlaskClient, admin: Context, user: User) -> bool:
+    assert accounts.set_roles(admin, user, [Role.ADVOCACY_LEAD])
+    admin.session.flush()
     return False
 
 
-def _reset_two_factor(
-    client: FlaskClient, db_session: Session, user: User, vault: FieldVault
-) -> bool:
-    two_factor.reset(db_session, ADMIN, user)
+def _reset_two_factor(client: FlaskClient, admin: Context, user: User) -> bool:
+    two_factor.reset(admin, user)
     return False
 
 
-def _disable(client: FlaskClient, db_session: Session, user: User, vault: FieldVault) -> bool:
-    accounts.disable_user(db_session, ADMIN, user)
-    db_session.flush()
+def _disable(client: FlaskClient, admin: Context, user: User) -> bool:
+    accounts.disable_user(admin, user)
+    admin.session.flush()
     return False
 
 
-CHANGES: dict[str, Callable[[FlaskClient, Session, User, FieldVault], bool]] = {
+# Each change gets the browser it is made in, an administrator's context and the user.
+CHANGES: dict[str, Callable[[FlaskClient, Context, User], bool]] = {
     "logout": _log_out,
     "password change": _change_password,
     "two-factor enrolment": _enable_two_factor,
@@ -139,17 +132,21 @@ CHANGES: dict[str, Callable[[FlaskClient, Session, User, FieldVault], bool]] = {
 
 @pytest.mark.parametrize("change", CHANGES)
 def test_18_the_change_ends_every_session_of_that_user(
-    change: str, app: Flask, world: World, db_session: Session, vault: FieldVault
+    change: str,
+    app: Flask,
+    world: World,
+    db_session: Session,
+    context_for: Callable[..., Context],
 ) -> None:
     user = UserFactory(teams=[world.team])
     if change in ("two-factor replacement", "two-factor reset by an administrator"):
         secret = two_factor.new_secret()
-        two_factor.enable(db_session, vault, ADMIN, user, secret, pyotp.TOTP(secret).now())
+        two_factor.enable(context_for(user), secret, pyotp.TOTP(secret).now())
     bystander = enter(app.test_client(), db_session, world.users["researcher"])
     this, other = (enter(app.test_client(), db_session, user) for _ in range(2))
     assert is_logged_in(this) and is_logged_in(other)
 
-    this_one_stays = CHANGES[change](this, db_session, user, vault)
+    this_one_stays = CHANGES[change](this, context_for(world.users["admin"]), user)
 
     assert not is_logged_in(other), f"{change}: the other browser is still logged in"
     assert is_logged_in(this) == this_one_stays

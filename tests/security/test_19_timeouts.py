@@ -1,4 +1,4 @@
-"""SECURITY 19: a session ends after session_idle_minutes without a request, and after
+"""Security check 19: a session ends after session_idle_minutes without a request, and after
 session_absolute_hours whatever happens; a request within the idle limit keeps it.
 
 The session row's clock is moved back instead of waiting.
@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 
 from incidents.db import utcnow
 from incidents.services.sessions import EndReason
+from tests.helpers import settings_of
 from tests.security.conftest import enter, is_logged_in, open_sessions
 from tests.web.conftest import World
 
 
 def _settings(app: Flask) -> tuple[timedelta, timedelta]:
-    settings = app.config["INCIDENTS_SETTINGS"]
+    settings = settings_of(app)
     return timedelta(minutes=settings.session_idle_minutes), timedelta(
         hours=settings.session_absolute_hours
     )

@@ -1,4 +1,4 @@
-"""SECURITY 20: sensitive operations need a recent re-authentication.
+"""Security check 20: sensitive operations need a recent re-authentication.
 
 The operations are found in the application: every view behind @recent_login_required
 (a view function's wrapper chain is followed through __wrapped__). When the password was
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from incidents.db import utcnow
 from incidents.web.security import recent_login_required
 from tests.factories import DEFAULT_PASSWORD
+from tests.helpers import settings_of
 from tests.security.conftest import enter, open_sessions, snapshot, token
 from tests.web.conftest import World
 from tests.web.test_access_matrix import MATRIX, _url
@@ -95,7 +96,7 @@ def test_20_a_stale_confirmation_sends_to_reauthenticate_then_the_operation_work
 ) -> None:
     protected = _protected(app)
     assert {e for e, _ in protected} >= ALWAYS_PRESENT
-    reauth = timedelta(minutes=app.config["INCIDENTS_SETTINGS"].reauth_minutes)
+    reauth = timedelta(minutes=settings_of(app).reauth_minutes)
     for role in ("researcher", "admin"):
         mine = [(e, m) for e, m in protected if _role_for(e, m) == role]
         if not mine:

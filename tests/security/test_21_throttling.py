@@ -1,4 +1,4 @@
-"""SECURITY 21: logins are throttled per account and per network address, not globally;
+"""Security check 21: logins are throttled per account and per network address, not globally;
 the throttled answer does not say whether the account exists; every attempt counts,
 before it is checked.
 
@@ -15,11 +15,11 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from incidents.models import AuditEvent, User
+from incidents.models import User
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.helpers import events
 from tests.security.conftest import (
     REDIS_TEST_DB,
     REDIS_URL,
@@ -229,9 +229,5 @@ def test_21_guessing_the_current_password_at_password_change_is_throttled_and_au
         data = {**form, "current_password": WRONG, "csrf_token": token(client, "/account/password")}
         statuses.append(client.post("/account/password", data=data).status_code)
     assert statuses == [401] * PER_ACCOUNT + [429]
-    failures = db_session.scalars(
-        select(AuditEvent).where(
-            AuditEvent.action == "login.failure", AuditEvent.target_id == str(user.id)
-        )
-    ).all()
+    failures = events(db_session, action="login.failure", target=user)
     assert [event.detail["step"] for event in failures] == ["password-change"] * PER_ACCOUNT

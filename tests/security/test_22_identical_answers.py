@@ -1,4 +1,4 @@
-"""SECURITY 22: an unknown e-mail, a wrong password and a disabled account get the same
+"""Security check 22: an unknown e-mail, a wrong password and a disabled account get the same
 answer, so the login form does not tell who has an account."""
 
 from __future__ import annotations

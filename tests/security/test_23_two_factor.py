@@ -1,4 +1,4 @@
-"""SECURITY 23: TOTP second factor, mandatory in production; a replayed code is refused;
+"""Security check 23: TOTP second factor, mandatory in production; a replayed code is refused;
 recovery codes are single-use and stored hashed.
 
 The authenticator app is pyotp with the secret the enrolment page shows.
@@ -17,13 +17,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from incidents.audit.log import Actor
-from incidents.crypto.vault import FieldVault
+from incidents.context import Context
 from incidents.errors import ConfigurationError
-from incidents.models import AuditEvent, RecoveryCode, User
+from incidents.models import RecoveryCode, User
 from incidents.services import accounts, two_factor
 from incidents.settings import load_settings
 from tests.factories import UserFactory
+from tests.helpers import events
 from tests.security.conftest import HTTPS, POSTGRES_ONLY, enter, log_in, token
 from tests.unit.test_settings import production
 from tests.web.conftest import World
@@ -182,13 +182,13 @@ def test_23_demo_accounts_must_enrol_in_production(
 
 
 def test_23_a_pending_login_is_worthless_once_the_password_changes(
-    required_app: Flask, db_session: Session, vault: FieldVault
+    required_app: Flask, db_session: Session, ctx: Context, context_for: Callable[..., Context]
 ) -> None:
     """The password step is only good for the password it checked."""
-    user, secret = _enrolled_user(db_session, vault)
+    user, secret = _enrolled_user(context_for)
     client = required_app.test_client()
     _password_step(client, user)
-    accounts.set_password(db_session, Actor("tests"), user, "an entirely new passphrase 7")
+    accounts.set_password(ctx, user, "an entirely new passphrase 7")
     db_session.flush()
     response = client.post(
         "/login/verify",
@@ -206,27 +206,28 @@ def test_23_a_pending_login_is_worthless_once_the_password_changes(
     [("totp", "{totp}"), ("totp", "{totp3}-{totp3b}"), ("recovery-code", "{recovery}")],
 )
 def test_23_the_login_event_names_the_factor_that_was_used(
-    required_app: Flask, db_session: Session, vault: FieldVault, kind: str, typed: str
+    required_app: Flask,
+    db_session: Session,
+    context_for: Callable[..., Context],
+    kind: str,
+    typed: str,
 ) -> None:
-    user, secret = _enrolled_user(db_session, vault)
+    user, secret = _enrolled_user(context_for)
     code = pyotp.TOTP(secret).at(time.time() + 30)
-    recovery = two_factor.regenerate_recovery_codes(db_session, Actor("tests"), user)[0]
+    recovery = two_factor.regenerate_recovery_codes(context_for(user))[0]
     db_session.flush()
     client = required_app.test_client()
     _password_step(client, user)
     entered = typed.format(totp=code, totp3=code[:3], totp3b=code[3:], recovery=recovery)
     assert _verify(client, entered) == 302
-    (event,) = db_session.scalars(
-        select(AuditEvent).where(
-            AuditEvent.action == "login.success", AuditEvent.target_id == str(user.id)
-        )
-    ).all()
+    (event,) = events(db_session, action="login.success", target=user)
     assert event.detail["second_factor"] == kind
 
 
-def _enrolled_user(db_session: Session, vault: FieldVault) -> tuple[User, str]:
+def _enrolled_user(context_for: Callable[..., Context]) -> tuple[User, str]:
     user = UserFactory()
     secret = two_factor.new_secret()
-    two_factor.enable(db_session, vault, Actor("tests"), user, secret, pyotp.TOTP(secret).now())
-    db_session.flush()
+    as_user = context_for(user)
+    two_factor.enable(as_user, secret, pyotp.TOTP(secret).now())
+    as_user.session.flush()
     return user, secret

@@ -1,4 +1,4 @@
-"""SECURITY 24: passwords are hashed with Argon2id, at least 12 characters long, and not
+"""Security check 24: passwords are hashed with Argon2id, at least 12 characters long, and not
 one of the commonly used ones — wherever a password is set: creating a user (service and
 command line) and changing one's own on the web."""
 
@@ -11,15 +11,15 @@ from flask import Flask
 from sqlalchemy.orm import Session
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
-from incidents.audit.log import Actor
 from incidents.cli import cli
+from incidents.context import Context
 from incidents.errors import ValidationError
-from incidents.services import accounts
+from incidents.services import accounts, authentication
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.helpers import invoke
 from tests.security.conftest import enter, is_logged_in, quick_hash, token
 from tests.web.conftest import World
 
-ACTOR = Actor("tests")
 # Long enough to pass the length rule; refused only for being common.
 COMMON = [p for p in FREQUENCY_LISTS["passwords"] if len(p) >= 12][:6]
 COMMON_AS_TYPED = [*COMMON, COMMON[0].upper()]  # the list is checked case-insensitively
@@ -36,31 +36,29 @@ def test_24_the_common_list_is_long_and_has_long_entries() -> None:
     assert len(COMMON) == 6 and "qwerty123456" in FREQUENCY_LISTS["passwords"]
 
 
-def test_24_passwords_are_stored_as_argon2id(db_session: Session) -> None:
-    user = accounts.create_user(db_session, ACTOR, _email(), "Ana", STRONG_12)
+def test_24_passwords_are_stored_as_argon2id(ctx: Context) -> None:
+    user = accounts.create_user(ctx, _email(), "Ana", STRONG_12)
     assert user.password_hash.startswith("$argon2id$")
     parameters = dict(p.split("=") for p in user.password_hash.split("$")[3].split(","))
     assert int(parameters["m"]) >= MIN_MEMORY_KIB and int(parameters["t"]) >= 2
     assert STRONG_12 not in user.password_hash
-    assert accounts.authenticate(db_session, user.email, STRONG_12) is user
+    assert authentication.authenticate(ctx, user.email, STRONG_12) is user
 
 
-def test_24_eleven_characters_are_refused_and_twelve_accepted(db_session: Session) -> None:
+def test_24_eleven_characters_are_refused_and_twelve_accepted(ctx: Context) -> None:
     with pytest.raises(ValidationError, match="at least 12 characters") as refused:
-        accounts.create_user(db_session, ACTOR, _email(), "Ana", STRONG_12[:11])
+        accounts.create_user(ctx, _email(), "Ana", STRONG_12[:11])
     assert "password" in refused.value.errors
-    assert accounts.create_user(db_session, ACTOR, _email(), "Ana", STRONG_12).password_hash
+    assert accounts.create_user(ctx, _email(), "Ana", STRONG_12).password_hash
 
 
 @pytest.mark.parametrize("password", COMMON_AS_TYPED)
-def test_24_a_common_password_is_refused_at_user_creation(
-    password: str, db_session: Session
-) -> None:
+def test_24_a_common_password_is_refused_at_user_creation(password: str, ctx: Context) -> None:
     email = _email()
     with pytest.raises(ValidationError, match="common") as refused:
-        accounts.create_user(db_session, ACTOR, email, "Ana", password)
+        accounts.create_user(ctx, email, "Ana", password)
     assert "password" in refused.value.errors
-    assert accounts.find_user_by_email(db_session, email) is None
+    assert accounts.find_user_by_email(ctx, email) is None
 
 
 def test_24_a_common_password_is_refused_at_password_change(
@@ -86,26 +84,24 @@ def test_24_a_common_password_is_refused_at_password_change(
 
 
 def test_24_a_common_password_is_refused_by_the_command_line(
-    app: Flask, world: World, db_session: Session
+    app: Flask, world: World, ctx: Context
 ) -> None:
-    runner = app.test_cli_runner()
     refusals = [(password, "common") for password in COMMON_AS_TYPED]
     for password, reason in [*refusals, (STRONG_12[:11], "at least 12 characters")]:
         email = _email()
-        result = runner.invoke(
-            cli,
-            ["users", "create", "--email", email, "--name", "Ana", "--password", password],
+        result = invoke(
+            app, cli, "users", "create", "--email", email, "--name", "Ana", "--password", password
         )
         assert result.exit_code != 0, f"{password!r} accepted: {result.output}"
         assert reason in f"{result.output} {result.exception}", result.output
-        assert accounts.find_user_by_email(db_session, email) is None
+        assert accounts.find_user_by_email(ctx, email) is None
     # The same command with a good password works (so the refusals were the password's).
     email = _email()
-    result = runner.invoke(
-        cli, ["users", "create", "--email", email, "--name", "Ana", "--password", STRONG_12]
+    result = invoke(
+        app, cli, "users", "create", "--email", email, "--name", "Ana", "--password", STRONG_12
     )
     assert result.exit_code == 0, result.output
-    assert accounts.find_user_by_email(db_session, email) is not None
+    assert accounts.find_user_by_email(ctx, email) is not None
 
 
 def test_24_a_long_passphrase_is_accepted_at_password_change(

@@ -1,4 +1,4 @@
-"""SECURITY 27 for the login pages: a hostile `next` never produces a 500 nor leaves the
+"""Security check 27 for the login pages: a hostile `next` never produces a 500 nor leaves the
 site, and audited writes arriving at once on SQLite wait their turn instead of failing."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from incidents import migrate
-from incidents.audit.log import Actor
 from incidents.crypto.keys import MasterKey
 from incidents.extensions import db
 from incidents.services import accounts
+from tests import helpers
 from tests.conftest import make_test_app
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.security.conftest import log_in, quick_hash
@@ -70,7 +70,7 @@ def test_27_failed_logins_at_once_on_sqlite_are_each_answered(
         with app.app_context():
             migrate.upgrade(db.engine)
             accounts.create_user(
-                db.session, Actor("tests"), "busy@example.org", "Busy", DEFAULT_PASSWORD
+                helpers.context(db.session, app), "busy@example.org", "Busy", DEFAULT_PASSWORD
             )
             db.session.commit()
         statuses: list[int] = []

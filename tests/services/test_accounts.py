@@ -1,40 +1,37 @@
-"""Accounts (services/accounts.py): users, roles, teams, disabling, and what the audit log
-says about them — field names, never values."""
+"""Accounts (services/accounts.py, services/authentication.py): users, roles, teams,
+disabling, logging in, and what the audit log says about them — field names, never values."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from incidents.audit.log import Actor
+from incidents.context import Context
 from incidents.errors import ValidationError
-from incidents.models import AuditEvent, User
+from incidents.models import AuditEvent
 from incidents.models.vocabularies import Role
-from incidents.services import accounts, sessions
+from incidents.services import accounts, authentication, sessions
 from tests.factories import DEFAULT_PASSWORD, TeamFactory, UserFactory
+from tests.helpers import events
 
-ACTOR = Actor("admin@example.org")
 NEW_PASSWORD = "a fresh and long passphrase 9"
-
-
-def _events(db_session: Session, user: User) -> list[AuditEvent]:
-    return list(
-        db_session.scalars(
-            select(AuditEvent).where(AuditEvent.target_id == str(user.id)).order_by(AuditEvent.id)
-        )
-    )
+ContextFor = Callable[..., Context]
 
 
 def _everything_audited(db_session: Session) -> str:
     return repr(db_session.execute(select(AuditEvent.__table__)).all())
 
 
-def test_create_user_audits_field_names_and_never_the_password(db_session: Session) -> None:
+def test_create_user_audits_field_names_and_never_the_password(
+    db_session: Session, context_for: ContextFor
+) -> None:
     team = TeamFactory()
+    admin = UserFactory(email="admin@example.org", role=Role.ADMIN, teams=[])
     user = accounts.create_user(
-        db_session,
-        ACTOR,
+        context_for(admin),
         "  Ana.Lopez@Example.ORG ",
         " Ana López ",
         NEW_PASSWORD,
@@ -43,8 +40,8 @@ def test_create_user_audits_field_names_and_never_the_password(db_session: Sessi
     )
     assert (user.email, user.display_name) == ("ana.lopez@example.org", "Ana López")
     assert user.role_set == {Role.RESEARCHER} and user.team_ids == {team.id}
-    (event,) = _events(db_session, user)
-    assert event.action == "user.create" and event.actor == ACTOR.label
+    (event,) = events(db_session, target=user)
+    assert event.action == "user.create" and event.actor == "admin@example.org"
     assert event.fields == ["display_name", "email", "roles", "teams"]
     assert event.detail == {"roles": ["researcher"], "teams": [team.slug]}
     audited = _everything_audited(db_session)
@@ -60,160 +57,176 @@ def test_create_user_audits_field_names_and_never_the_password(db_session: Sessi
     ],
 )
 def test_create_user_refusals_name_the_field(
-    db_session: Session, email: str, name: str, field: str
+    ctx: Context, email: str, name: str, field: str
 ) -> None:
     with pytest.raises(ValidationError) as refused:
-        accounts.create_user(db_session, ACTOR, email, name, NEW_PASSWORD)
+        accounts.create_user(ctx, email, name, NEW_PASSWORD)
     assert field in refused.value.errors
 
 
-def test_an_email_is_taken_once_whatever_its_case(db_session: Session) -> None:
+def test_an_email_is_taken_once_whatever_its_case(ctx: Context) -> None:
     existing = UserFactory()
     with pytest.raises(ValidationError) as refused:
-        accounts.create_user(db_session, ACTOR, existing.email.upper(), "Ana", NEW_PASSWORD)
-    assert refused.value.errors == {"email": "taken"}
+        accounts.create_user(ctx, existing.email.upper(), "Ana", NEW_PASSWORD)
+    assert refused.value.errors == {
+        "email": f"A user with the e-mail {existing.email} exists already."
+    }
 
 
-def test_authenticate(db_session: Session) -> None:
+def test_authenticate(context_for: ContextFor) -> None:
     user = UserFactory()
-    assert accounts.authenticate(db_session, f" {user.email.upper()} ", DEFAULT_PASSWORD) is user
-    assert accounts.authenticate(db_session, user.email, DEFAULT_PASSWORD + "!") is None
-    assert accounts.authenticate(db_session, "nobody@example.org", DEFAULT_PASSWORD) is None
+    nobody = context_for(None)  # before a login, nobody acts
+    assert authentication.authenticate(nobody, f" {user.email.upper()} ", DEFAULT_PASSWORD) is user
+    assert authentication.authenticate(nobody, user.email, DEFAULT_PASSWORD + "!") is None
+    assert authentication.authenticate(nobody, "nobody@example.org", DEFAULT_PASSWORD) is None
     user.is_active = False
-    assert accounts.authenticate(db_session, user.email, DEFAULT_PASSWORD) is None
+    assert authentication.authenticate(nobody, user.email, DEFAULT_PASSWORD) is None
 
 
-def test_set_password_ends_every_session_and_audits_no_value(db_session: Session) -> None:
+def test_set_password_ends_every_session_and_audits_no_value(
+    db_session: Session, ctx: Context
+) -> None:
     user = UserFactory()
-    sessions.start_session(db_session, user)
+    sessions.start_session(ctx, user)
     old_hash = user.password_hash
-    accounts.set_password(db_session, ACTOR, user, NEW_PASSWORD)
+    accounts.set_password(ctx, user, NEW_PASSWORD)
     assert user.password_hash != old_hash and user.password_changed_at is not None
-    assert sessions.open_sessions(db_session, user) == []
-    (event,) = _events(db_session, user)
+    assert sessions.open_sessions(ctx, user) == []
+    (event,) = events(db_session, target=user)
     assert (event.action, event.fields) == ("user.password_change", ["password_hash"])
     audited = _everything_audited(db_session)
     for value in (NEW_PASSWORD, user.password_hash, old_hash):
         assert value not in audited
 
 
-def test_change_own_password_checks_the_current_one(db_session: Session) -> None:
+def test_change_own_password_checks_the_current_one(
+    db_session: Session, context_for: ContextFor
+) -> None:
     user = UserFactory()
+    as_user = context_for(user)
     with pytest.raises(ValidationError) as wrong:
-        accounts.change_own_password(db_session, user, "not it at all", NEW_PASSWORD)
+        authentication.change_own_password(as_user, "not it at all", NEW_PASSWORD)
     assert "current_password" in wrong.value.errors
     with pytest.raises(ValidationError) as same:
-        accounts.change_own_password(db_session, user, DEFAULT_PASSWORD, DEFAULT_PASSWORD)
+        authentication.change_own_password(as_user, DEFAULT_PASSWORD, DEFAULT_PASSWORD)
     assert "new_password" in same.value.errors
-    assert _events(db_session, user) == []
+    assert events(db_session, target=user) == []
 
 
-def test_set_roles_ends_sessions_and_audits_before_and_after(db_session: Session) -> None:
+def test_set_roles_ends_sessions_and_audits_before_and_after(
+    db_session: Session, ctx: Context
+) -> None:
     UserFactory(role=Role.ADMIN)  # an administrator who stays one
     user = UserFactory(role=Role.RESEARCHER)
-    sessions.start_session(db_session, user)
-    assert accounts.set_roles(db_session, ACTOR, user, [Role.AUDITOR, Role.ADVOCACY_LEAD])
+    sessions.start_session(ctx, user)
+    assert accounts.set_roles(ctx, user, [Role.AUDITOR, Role.ADVOCACY_LEAD])
     assert user.role_set == {Role.AUDITOR, Role.ADVOCACY_LEAD}
-    assert sessions.open_sessions(db_session, user) == []
-    (event,) = _events(db_session, user)
+    assert sessions.open_sessions(ctx, user) == []
+    (event,) = events(db_session, target=user)
     assert event.fields == ["roles"]
     assert event.detail == {"before": ["researcher"], "after": ["advocacy_lead", "auditor"]}
-    assert not accounts.set_roles(db_session, ACTOR, user, [Role.ADVOCACY_LEAD, Role.AUDITOR])
-    assert len(_events(db_session, user)) == 1  # no change, no event
+    assert not accounts.set_roles(ctx, user, [Role.ADVOCACY_LEAD, Role.AUDITOR])
+    assert len(events(db_session, target=user)) == 1  # no change, no event
 
 
-def test_the_last_active_administrator_keeps_the_role(db_session: Session) -> None:
+def test_the_last_active_administrator_keeps_the_role(ctx: Context) -> None:
     admin = UserFactory(role=Role.ADMIN)
     UserFactory(role=Role.ADMIN, disabled=True)  # a disabled one does not count
     with pytest.raises(ValidationError) as refused:
-        accounts.set_roles(db_session, ACTOR, admin, [Role.RESEARCHER])
-    assert refused.value.errors == {"roles": "last administrator"}
+        accounts.set_roles(ctx, admin, [Role.RESEARCHER])
+    assert refused.value.errors == {
+        "roles": "This is the last active administrator: make another administrator first."
+    }
     assert admin.role_set == {Role.ADMIN}
     with pytest.raises(ValidationError):
-        accounts.disable_user(db_session, Actor("someone"), admin)
+        accounts.disable_user(ctx, admin)
     assert admin.is_active
     UserFactory(role=Role.ADMIN)
-    assert accounts.set_roles(db_session, ACTOR, admin, [Role.RESEARCHER])
+    assert accounts.set_roles(ctx, admin, [Role.RESEARCHER])
 
 
-def test_set_teams(db_session: Session) -> None:
+def test_set_teams(db_session: Session, ctx: Context) -> None:
     first, second, third = TeamFactory(), TeamFactory(), TeamFactory()
     user = UserFactory(teams=[first, second])
-    sessions.start_session(db_session, user)
-    assert accounts.set_teams(db_session, ACTOR, user, [second, third])
+    sessions.start_session(ctx, user)
+    assert accounts.set_teams(ctx, user, [second, third])
     assert user.team_ids == {second.id, third.id}
-    (event,) = _events(db_session, user)
+    (event,) = events(db_session, target=user)
     assert event.fields == ["teams"]
     assert event.detail == {
         "before": sorted([first.slug, second.slug]),
         "after": sorted([second.slug, third.slug]),
     }
-    assert not accounts.set_teams(db_session, ACTOR, user, [third, second])
+    assert not accounts.set_teams(ctx, user, [third, second])
     # Teams are read on every request, so a membership change needs no new login.
-    assert len(sessions.open_sessions(db_session, user)) == 1
+    assert len(sessions.open_sessions(ctx, user)) == 1
 
 
-def test_disable_and_enable(db_session: Session) -> None:
+def test_disable_and_enable(db_session: Session, context_for: ContextFor) -> None:
     admin = UserFactory(role=Role.ADMIN)
     user = UserFactory()
-    sessions.start_session(db_session, user)
-    accounts.disable_user(db_session, accounts.actor_of(admin), user)
+    as_admin = context_for(admin)
+    sessions.start_session(as_admin, user)
+    accounts.disable_user(as_admin, user)
     assert not user.is_active
-    assert sessions.open_sessions(db_session, user) == []
-    assert accounts.authenticate(db_session, user.email, DEFAULT_PASSWORD) is None
-    accounts.disable_user(db_session, accounts.actor_of(admin), user)  # already: no event
-    accounts.enable_user(db_session, accounts.actor_of(admin), user)
+    assert sessions.open_sessions(as_admin, user) == []
+    assert authentication.authenticate(context_for(None), user.email, DEFAULT_PASSWORD) is None
+    accounts.disable_user(as_admin, user)  # already: no event
+    accounts.enable_user(as_admin, user)
     assert user.is_active
-    actions = [(e.action, e.fields) for e in _events(db_session, user)]
+    actions = [(e.action, e.fields) for e in events(db_session, target=user)]
     assert actions == [("user.disable", ["is_active"]), ("user.enable", ["is_active"])]
     with pytest.raises(ValidationError) as yourself:
-        accounts.disable_user(db_session, accounts.actor_of(admin), admin)
-    assert yourself.value.errors == {"user": "yourself"}
+        accounts.disable_user(as_admin, admin)
+    assert yourself.value.errors == {"user": "You cannot disable your own account."}
 
 
-def test_login_failures_name_no_email_and_no_password(db_session: Session) -> None:
+def test_login_failures_name_no_email_and_no_password(
+    db_session: Session, context_for: ContextFor
+) -> None:
     user = UserFactory()
-    accounts.record_login_failure(db_session)
-    accounts.record_login_failure(db_session, user, step="second-factor")
-    events = list(
-        db_session.scalars(select(AuditEvent).where(AuditEvent.action == "login.failure"))
-    )
-    assert [e.detail for e in events] == [{"step": "password"}, {"step": "second-factor"}]
-    assert events[0].actor == "anonymous" and events[0].target_id is None
-    assert events[1].target_id == str(user.id)
+    nobody = context_for(None)
+    authentication.record_login_failure(nobody)
+    authentication.record_login_failure(nobody, user, step="second-factor")
+    failures = events(db_session, action="login.failure")
+    assert [e.detail for e in failures] == [{"step": "password"}, {"step": "second-factor"}]
+    assert failures[0].actor == "anonymous" and failures[0].target_id is None
+    assert failures[1].target_id == str(user.id)
 
 
-def test_user_by_id_takes_text_or_uuid(db_session: Session) -> None:
+def test_user_by_id_takes_text_or_uuid(ctx: Context) -> None:
     user = UserFactory()
-    assert accounts.user_by_id(db_session, user.id) is user
-    assert accounts.user_by_id(db_session, str(user.id)) is user
-    assert accounts.user_by_id(db_session, "not-a-uuid") is None
-    assert accounts.user_by_id(db_session, None) is None
+    assert accounts.user_by_id(ctx, user.id) is user
+    assert accounts.user_by_id(ctx, str(user.id)) is user
+    assert accounts.user_by_id(ctx, "not-a-uuid") is None
+    assert accounts.user_by_id(ctx, None) is None
 
 
-def test_create_team(db_session: Session) -> None:
-    team = accounts.create_team(db_session, ACTOR, " North-Caucasus ", " North Caucasus ")
+def test_create_team(ctx: Context) -> None:
+    team = accounts.create_team(ctx, " North-Caucasus ", " North Caucasus ")
     assert (team.slug, team.name) == ("north-caucasus", "North Caucasus")
     with pytest.raises(ValidationError) as taken:
-        accounts.create_team(db_session, ACTOR, "north-caucasus", "Again")
-    assert taken.value.errors == {"slug": "taken"}
+        accounts.create_team(ctx, "north-caucasus", "Again")
+    assert taken.value.errors == {
+        "slug": "A team with the short name north-caucasus exists; choose another."
+    }
     with pytest.raises(ValidationError):
-        accounts.create_team(db_session, ACTOR, "no spaces", "Name")
+        accounts.create_team(ctx, "no spaces", "Name")
 
 
-def test_an_administrator_cannot_open_case_records_to_themselves(db_session: Session) -> None:
+def test_an_administrator_cannot_open_case_records_to_themselves(
+    ctx: Context, context_for: ContextFor
+) -> None:
     """Separation of duties: another administrator (or the operator) must grant it."""
     admin = UserFactory(role=Role.ADMIN, teams=[])
     other_admin = UserFactory(role=Role.ADMIN, teams=[])
     team = TeamFactory()
-    myself = accounts.actor_of(admin)
+    myself = context_for(admin)
     with pytest.raises(ValidationError, match="yourself"):
-        accounts.set_roles(db_session, myself, admin, [Role.ADMIN, Role.RESEARCHER])
+        accounts.set_roles(myself, admin, [Role.ADMIN, Role.RESEARCHER])
     with pytest.raises(ValidationError, match="yourself"):
-        accounts.set_teams(db_session, myself, admin, [team])
+        accounts.set_teams(myself, admin, [team])
     assert admin.role_set == {Role.ADMIN} and admin.team_ids == frozenset()
     # Giving up a role is not a grant; another administrator may grant.
-    assert accounts.set_roles(
-        db_session, accounts.actor_of(other_admin), admin, [Role.ADMIN, Role.RESEARCHER]
-    )
-    assert accounts.set_teams(db_session, Actor.command_line(), admin, [team])
+    assert accounts.set_roles(context_for(other_admin), admin, [Role.ADMIN, Role.RESEARCHER])
+    assert accounts.set_teams(ctx, admin, [team])  # the operator may too

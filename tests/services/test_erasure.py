@@ -1,22 +1,21 @@
-"""Crypto-shredding (SECURITY.md 7): after erasing a record, its data key and blind-index
+"""Crypto-shredding (security check 7): after erasing a record, its data key and blind-index
 rows are gone and no key the installation holds can decrypt its ciphertext."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from incidents.audit.log import Actor
+from incidents.context import Context
 from incidents.crypto import envelope
 from incidents.crypto.keys import KeyProvider
-from incidents.crypto.vault import FieldVault, secret_field_names
 from incidents.errors import DecryptionError, NotFound, PermissionDenied, ValidationError
 from incidents.models import (
     Act,
-    AuditEvent,
     BlindIndexEntry,
     Consent,
     DataKey,
@@ -25,10 +24,12 @@ from incidents.models import (
 )
 from incidents.models.vocabularies import ActType, ConsentUse, Role
 from incidents.services.erasure import erase_record, tombstone_for
-from incidents.services.records import create_record
+from incidents.services.records import insert
+from incidents.vault import FieldVault, secret_field_names
 from tests.factories import IncidentFactory, PersonFactory, TeamFactory, UserFactory
+from tests.helpers import events
 
-ACTOR = Actor("tests")
+ContextFor = Callable[..., Context]
 
 
 def _data_keys(session: Session, record_id: object) -> int:
@@ -41,30 +42,28 @@ def _data_keys(session: Session, record_id: object) -> int:
 
 
 def test_erasing_a_person_leaves_nothing_decryptable(
-    db_session: Session, vault: FieldVault, provider: KeyProvider
+    db_session: Session, ctx: Context, provider: KeyProvider
 ) -> None:
     person = PersonFactory(secrets={"full_name": "Zelimkhan Testoev", "contact": "+7 000"})
-    act = create_record(
-        db_session,
-        vault,
-        ACTOR,
-        Act,
-        secrets={"notes": "what was done to him"},
-        team_id=person.team_id,
-        person_id=person.id,
-        incident_id=IncidentFactory(team_id=person.team_id).id,
-        act_type=ActType.DETAINED,
+    act = insert(
+        ctx,
+        Act(
+            team_id=person.team_id,
+            person_id=person.id,
+            incident_id=IncidentFactory(team_id=person.team_id).id,
+            act_type=ActType.DETAINED,
+        ),
+        {"notes": "what was done to him"},
     )
-    consent = create_record(
-        db_session,
-        vault,
-        ACTOR,
-        Consent,
-        secrets={"notes": "his conditions"},
-        team_id=person.team_id,
-        person_id=person.id,
-        use=ConsentUse.KEEP,
-        granted_on=dt.date(2017, 4, 1),
+    consent = insert(
+        ctx,
+        Consent(
+            team_id=person.team_id,
+            person_id=person.id,
+            use=ConsentUse.KEEP,
+            granted_on=dt.date(2017, 4, 1),
+        ),
+        {"notes": "his conditions"},
     )
     db_session.add(
         BlindIndexEntry(
@@ -82,7 +81,7 @@ def test_erasing_a_person_leaves_nothing_decryptable(
     wrapped = db_session.scalars(select(DataKey).where(DataKey.record_id == person.id)).one()
     backup_wrapped_key, backup_key_id = wrapped.wrapped_key, wrapped.master_key_id
 
-    outcome = erase_record(db_session, ACTOR, None, person.reference, "the person asked")
+    outcome = erase_record(ctx, person.reference, "the person asked")
     assert outcome.records_shredded == 3  # the person, the act, the consent
 
     for record in (person, act, consent):
@@ -109,20 +108,16 @@ def test_erasing_a_person_leaves_nothing_decryptable(
     tombstone = db_session.scalars(select(Erasure).where(Erasure.record_id == person.id)).one()
     assert tombstone.reference == person.reference
     assert tombstone.reason == "the person asked"
-    event = db_session.scalars(
-        select(AuditEvent).where(
-            AuditEvent.action == "record.erase", AuditEvent.target_id == str(person.id)
-        )
-    ).one()
+    [event] = events(db_session, "record.erase", person)
     assert event.detail["records_shredded"] == 3
     assert "Zelimkhan" not in str(event.detail) + str(event.fields)
 
 
-def test_an_erased_record_stays_erased(db_session: Session) -> None:
+def test_an_erased_record_stays_erased(ctx: Context) -> None:
     incident = IncidentFactory()
-    erase_record(db_session, ACTOR, None, incident.reference, "duplicate of another record")
+    erase_record(ctx, incident.reference, "duplicate of another record")
     with pytest.raises(ValidationError, match="already erased"):
-        erase_record(db_session, ACTOR, None, incident.reference, "again")
+        erase_record(ctx, incident.reference, "again")
 
 
 @pytest.mark.parametrize(
@@ -136,26 +131,28 @@ def test_an_erased_record_stays_erased(db_session: Session) -> None:
     ],
 )
 def test_bad_erase_requests_change_nothing(
-    db_session: Session, reference: str, reason: str, error: type[Exception]
+    db_session: Session, ctx: Context, reference: str, reason: str, error: type[Exception]
 ) -> None:
     before = db_session.scalar(select(func.count()).select_from(DataKey))
     with pytest.raises(error):
-        erase_record(db_session, ACTOR, None, reference, reason)
+        erase_record(ctx, reference, reason)
     assert db_session.scalar(select(func.count()).select_from(DataKey)) == before
 
 
-def test_only_a_researcher_of_the_team_may_erase(db_session: Session) -> None:
+def test_only_a_researcher_of_the_team_may_erase(
+    db_session: Session, context_for: ContextFor
+) -> None:
     team = TeamFactory()
     person = PersonFactory(team_id=team.id)
     outsider = UserFactory(role=Role.RESEARCHER, teams=[TeamFactory()])
     lead = UserFactory(role=Role.ADVOCACY_LEAD, teams=[team])
     with pytest.raises(NotFound):
-        erase_record(db_session, ACTOR, outsider, person.reference, "not my team")
+        erase_record(context_for(outsider), person.reference, "not my team")
     with pytest.raises(PermissionDenied):
-        erase_record(db_session, ACTOR, lead, person.reference, "not my role")
+        erase_record(context_for(lead), person.reference, "not my role")
     researcher = UserFactory(role=Role.RESEARCHER, teams=[team])
-    erase_record(db_session, ACTOR, researcher, person.reference, "asked to")
-    assert tombstone_for(db_session, researcher, person.reference) is not None
+    erase_record(context_for(researcher), person.reference, "asked to")
+    assert tombstone_for(context_for(researcher), person.reference) is not None
     with pytest.raises(NotFound):
-        tombstone_for(db_session, outsider, person.reference)
+        tombstone_for(context_for(outsider), person.reference)
     assert db_session.get(Person, person.id) is not None  # the row stays, unreadable

@@ -1,16 +1,19 @@
-"""Evidence intake and download through the service, on SQLite and PostgreSQL (SECURITY 2,
-5, 7, 13, 28): types checked by content, size limit, hash checked at download, custody
-events, access by team and role, no stored file left by a failure, erasure."""
+"""Evidence intake and download through the service, on SQLite and PostgreSQL (security
+checks 2, 5, 7, 13, 28): types checked by content, size limit, hash checked at download,
+custody events, access by team and role, no stored file left by a failure, erasure."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
+import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -18,33 +21,35 @@ from flask import Flask
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from incidents.audit.log import Actor
+from incidents.context import Context
 from incidents.crypto import envelope
 from incidents.crypto.stream import decrypt_stream
-from incidents.crypto.vault import FieldVault
 from incidents.errors import DecryptionError, NotFound, PermissionDenied, ValidationError
-from incidents.models import AuditEvent, DataKey, Evidence, Report, Team, User
+from incidents.models import DataKey, Evidence, Report, Team, User
 from incidents.models.vocabularies import Role
+from incidents.permissions import Operator
 from incidents.repositories.data_keys import data_key_for
-from incidents.services import evidence as evidence_service
 from incidents.services.erasure import erase_record
-from incidents.services.evidence import (
+from incidents.services.evidence.download import (
     EvidenceErased,
+    EvidenceFile,
     EvidenceIntegrityError,
-    EvidenceTooLarge,
-    add_evidence,
-    clean_filename,
-    human_size,
     open_evidence,
 )
+from incidents.services.evidence.intake import add_evidence, find_report
+from incidents.services.evidence.listing import evidence_for_reports
+from incidents.services.evidence.policy import EvidenceTooLarge, clean_filename, human_size
 from incidents.storage import lifecycle
 from incidents.storage.store import DirectoryEvidenceStore, StoredFileMissing
-from tests import samples
+from tests import helpers, samples
 from tests.factories import ReportFactory, TeamFactory, UserFactory, stored_evidence
+from tests.helpers import TEST_OPERATOR, count_events
 
-ACTOR = Actor("tests")
 MB = 1024 * 1024
 CHUNK = 4096  # the smallest chunk size the settings allow: a few KB make several chunks
+
+# acting(principal=the test operator, **settings): a context on the test's store.
+Acting = Callable[..., Context]
 
 
 @dataclass
@@ -60,6 +65,16 @@ def store(tmp_path: Path) -> DirectoryEvidenceStore:
 
 
 @pytest.fixture
+def acting(context_for: Callable[..., Context], store: DirectoryEvidenceStore) -> Acting:
+    """A call context acting as `principal` (the test operator unless told), on `store`."""
+
+    def build(principal: User | Operator | None = TEST_OPERATOR, **settings: Any) -> Context:
+        return dataclasses.replace(context_for(principal, **settings), store=store)
+
+    return build
+
+
+@pytest.fixture
 def desk(db_session: Session) -> Desk:
     team, other = TeamFactory(), TeamFactory()
     users = {role.value: UserFactory(role=role, teams=[team]) for role in Role}
@@ -69,54 +84,26 @@ def desk(db_session: Session) -> Desk:
 
 
 def add(
-    db_session: Session,
-    vault: FieldVault,
-    store: DirectoryEvidenceStore,
+    acting: Acting,
     report: Report,
     content: bytes,
     *,
-    user: User | None = None,
+    user: User | Operator = TEST_OPERATOR,
     filename: str = "photo.png",
     description: str | None = None,
     max_bytes: int = 16 * MB,
     chunk_bytes: int = CHUNK,
 ) -> Evidence:
-    return add_evidence(
-        db_session,
-        vault,
-        store,
-        ACTOR,
-        user,
-        report,
-        io.BytesIO(content),
-        filename,
-        description,
-        max_bytes=max_bytes,
-        chunk_bytes=chunk_bytes,
-    )
+    ctx = acting(user, evidence_max_bytes=max_bytes, evidence_chunk_bytes=chunk_bytes)
+    return add_evidence(ctx, report, io.BytesIO(content), filename, description)
 
 
 def download(
-    db_session: Session,
-    vault: FieldVault,
-    store: DirectoryEvidenceStore,
-    evidence_id: uuid.UUID,
-    user: User | None = None,
-) -> tuple[evidence_service.EvidenceFile, bytes]:
-    details, content = open_evidence(db_session, vault, store, ACTOR, user, evidence_id)
+    acting: Acting, evidence_id: uuid.UUID, user: User | Operator = TEST_OPERATOR
+) -> tuple[EvidenceFile, bytes]:
+    details, content = open_evidence(acting(user), evidence_id)
     with content:
         return details, b"".join(content)
-
-
-def events(db_session: Session, action: str, target: object) -> int:
-    return (
-        db_session.scalar(
-            select(func.count())
-            .select_from(AuditEvent)
-            .where(AuditEvent.action == action, AuditEvent.target_id == str(target))
-        )
-        or 0
-    )
 
 
 def stored_bytes(store: DirectoryEvidenceStore) -> Iterator[bytes]:
@@ -132,16 +119,16 @@ def stored_bytes(store: DirectoryEvidenceStore) -> Iterator[bytes]:
 def test_accepted_types_round_trip(
     media_type: str,
     db_session: Session,
-    vault: FieldVault,
+    acting: Acting,
     store: DirectoryEvidenceStore,
     desk: Desk,
 ) -> None:
     content = samples.ACCEPTED[media_type]
-    evidence = add(db_session, vault, store, desk.report, content, filename="file.bin")
+    evidence = add(acting, desk.report, content, filename="file.bin")
     assert evidence.media_type == media_type
     assert evidence.sha256 == hashlib.sha256(content).hexdigest()
     assert evidence.size_bytes == len(content)
-    details, plain = download(db_session, vault, store, evidence.id, desk.users["researcher"])
+    details, plain = download(acting, evidence.id, desk.users["researcher"])
     assert plain == content
     assert details.filename == "file.bin"
     assert details.report_reference == desk.report.reference
@@ -153,40 +140,35 @@ def test_accepted_types_round_trip(
     ids=["under a chunk", "exactly a chunk", "three chunks", "over three chunks"],
 )
 def test_multi_chunk_files_round_trip(
-    size: int, db_session: Session, vault: FieldVault, store: DirectoryEvidenceStore, desk: Desk
+    size: int, db_session: Session, acting: Acting, store: DirectoryEvidenceStore, desk: Desk
 ) -> None:
     content = samples.png(padding=size - len(samples.png()))
-    evidence = add(db_session, vault, store, desk.report, content)
-    assert download(db_session, vault, store, evidence.id)[1] == content
+    evidence = add(acting, desk.report, content)
+    assert download(acting, evidence.id)[1] == content
 
 
 def test_a_few_megabytes_at_the_default_chunk_size(
-    db_session: Session, vault: FieldVault, store: DirectoryEvidenceStore, desk: Desk
+    db_session: Session, acting: Acting, store: DirectoryEvidenceStore, desk: Desk
 ) -> None:
     content = samples.png(padding=3 * MB + 5)
-    evidence = add(db_session, vault, store, desk.report, content, chunk_bytes=MB)
+    evidence = add(acting, desk.report, content, chunk_bytes=MB)
     (path,) = (p for p in store.root.rglob("*") if p.is_file())
     assert path.stat().st_size > len(content)  # header and per-chunk nonces and tags
-    assert download(db_session, vault, store, evidence.id)[1] == content
+    assert download(acting, evidence.id)[1] == content
 
 
 def test_the_row_the_key_and_the_custody_event(
-    db_session: Session, vault: FieldVault, store: DirectoryEvidenceStore, desk: Desk
+    db_session: Session, acting: Acting, store: DirectoryEvidenceStore, desk: Desk
 ) -> None:
     captured = datetime(2017, 3, 1, 21, 30, tzinfo=UTC)
+    ctx = acting(desk.users["researcher"], evidence_max_bytes=MB, evidence_chunk_bytes=CHUNK)
     evidence = add_evidence(
-        db_session,
-        vault,
-        store,
-        ACTOR,
-        desk.users["researcher"],
+        ctx,
         desk.report,
         io.BytesIO(samples.png()),
         "IMG_0001.png",
         "  The checkpoint at night.  ",
         captured,
-        max_bytes=MB,
-        chunk_bytes=CHUNK,
     )
     db_session.expire_all()
     row = db_session.get(Evidence, evidence.id)
@@ -195,16 +177,12 @@ def test_the_row_the_key_and_the_custody_event(
     assert row.captured_at == captured
     assert row.storage_key is not None and store.exists(row.storage_key)
     assert row.filename is not None and b"IMG_0001" not in row.filename
-    assert vault.unseal(row) == {
+    assert ctx.vault.unseal(row) == {
         "filename": "IMG_0001.png",
         "description": "The checkpoint at night.",
     }
     assert data_key_for(db_session, "evidence", row.id) is not None
-    event = db_session.scalars(
-        select(AuditEvent).where(
-            AuditEvent.action == "evidence.received", AuditEvent.target_id == str(row.id)
-        )
-    ).one()
+    [event] = helpers.events(db_session, "evidence.received", row)
     assert event.detail["sha256"] == row.sha256
     assert event.detail["report"] == desk.report.reference
     assert "description" in event.fields and "filename" in event.fields
@@ -212,13 +190,13 @@ def test_the_row_the_key_and_the_custody_event(
 
 
 def test_each_download_is_one_access_event_and_one_decryption_event(
-    db_session: Session, vault: FieldVault, store: DirectoryEvidenceStore, desk: Desk
+    db_session: Session, acting: Acting, store: DirectoryEvidenceStore, desk: Desk
 ) -> None:
     evidence = stored_evidence(store, desk.report)
     for times in (1, 2, 3):
-        download(db_session, vault, store, evidence.id, desk.users["researcher"])
-        assert events(db_session, "evidence.accessed", evidence.id) == times
-        assert events(db_session, "secret.decrypt", evidence.id) == times
+        download(acting, evidence.id, desk.users["researcher"])
+        assert count_events(db_session, "evidence.accessed", evidence) == times
+        assert count_events(db_session, "secret.decrypt", evidence) == times
 
 
 # -- what is refused --------------------------------------------------------------------
@@ -226,31 +204,31 @@ def test_each_download_is_one_access_event_and_one_decryption_event(
 
 @pytest.mark.parametrize("kind", sorted(samples.REJECTED))
 def test_rejected_types_leave_nothing(
-    kind: str, db_session: Session, vault: FieldVault, store: DirectoryEvidenceStore, desk: Desk
+    kind: str, db_session: Session, acting: Acting, store: DirectoryEvidenceStore, desk: Desk
 ) -> None:
     content, reason = samples.REJECTED[kind]
-    with pytest.raises(ValidationError, match=reason) as refused:
-        add(db_session, vault, store, desk.report, content)
+    with pytest.raises(ValidationError, match=f"(?i){re.escape(reason)}") as refused:
+        add(acting, desk.report, content)
     assert "file" in refused.value.errors
     assert list(stored_bytes(store)) == []
     assert db_session.scalar(select(func.count()).select_from(Evidence)) == 0
 
 
 def test_text_with_binary_data_after_its_first_chunk_is_refused(
-    db_session: Session, vault: FieldVault, store: DirectoryEvidenceStore, desk: Desk
+    db_session: Session, acting: Acting, store: DirectoryEvidenceStore, desk: Desk
 ) -> None:
     content = b"Plain words. " * 1000 + b"\x00\x01binary tail"
     with pytest.raises(ValidationError, match="binary data"):
-        add(db_session, vault, store, desk.report, content, filename="notes.txt")
+        add(acting, desk.report, content, filename="notes.txt")
     assert list(stored_bytes(store)) == []
 
 
 def test_the_size_limit(
-    db_session: Session, vault: FieldVault, store: DirectoryEvidenceStore, desk: Desk
+    db_session: Session, acting: Acting, store: DirectoryEvidenceStore, desk: Desk
 ) -> None:
     content = samples.png(padding=3 * CHUNK)
     with pytest.raises(EvidenceTooLarge, match="larger than"):
-        add(db_session, vault, store, desk.report, content, max_bytes=len(content) - 1)
+        add(acting, desk.report, content, max_bytes=len(content) - 1)
     assert list(stored_bytes(store)) == []
     assert (
         db_session.scalar(
@@ -258,7 +236,7 @@ def test_the_size_limit(
         )
         == 0
     )  # the savepoint took the new data key too
-    evidence = add(db_session, vault, store, desk.report, content, max_bytes=len(content))
+    evidence = add(acting, desk.report, content, max_bytes=len(content))
     assert evidence.size_bytes == len(content)
 
 
@@ -277,23 +255,18 @@ def test_invalid_input(
     captured_at: datetime | None,
     message: str,
     db_session: Session,
-    vault: FieldVault,
+    acting: Acting,
     store: DirectoryEvidenceStore,
     desk: Desk,
 ) -> None:
     with pytest.raises(ValidationError, match=message):
         add_evidence(
-            db_session,
-            vault,
-            store,
-            ACTOR,
-            None,
+            acting(evidence_max_bytes=MB),
             desk.report,
             io.BytesIO(content),
             "f.png",
             description,
             captured_at,
-            max_bytes=MB,
         )
     assert list(stored_bytes(store)) == []
 
@@ -312,27 +285,21 @@ class FailingSource:
 
 
 def test_a_source_failing_half_way_leaves_no_file(
-    db_session: Session, vault: FieldVault, store: DirectoryEvidenceStore, desk: Desk
+    db_session: Session, acting: Acting, store: DirectoryEvidenceStore, desk: Desk
 ) -> None:
     with pytest.raises(OSError, match="connection lost"):
         add_evidence(
-            db_session,
-            vault,
-            store,
-            ACTOR,
-            None,
+            acting(evidence_max_bytes=MB, evidence_chunk_bytes=CHUNK),
             desk.report,
             FailingSource(samples.png(padding=5 * CHUNK)),
             "f.png",
             None,
-            max_bytes=MB,
-            chunk_bytes=CHUNK,
         )
     assert list(stored_bytes(store)) == []  # not even a temporary file
 
 
 def test_the_stored_file_follows_the_callers_transaction(
-    db_session: Session, vault: FieldVault, store: DirectoryEvidenceStore, desk: Desk
+    db_session: Session, acting: Acting, store: DirectoryEvidenceStore, desk: Desk
 ) -> None:
     kept = stored_evidence(store, desk.report)
     db_session.commit()
@@ -368,65 +335,61 @@ def test_only_the_teams_researchers_add_and_download(
     role: str,
     error: type[Exception],
     db_session: Session,
-    vault: FieldVault,
+    acting: Acting,
     store: DirectoryEvidenceStore,
     desk: Desk,
 ) -> None:
     user = desk.users[role]
     with pytest.raises(error):
-        add(db_session, vault, store, desk.report, samples.png(), user=user)
+        add(acting, desk.report, samples.png(), user=user)
     with pytest.raises(error):
-        evidence_service.find_report(db_session, user, desk.report.reference)
+        find_report(acting(user), desk.report.reference)
     evidence = stored_evidence(store, desk.report)
     with pytest.raises(error):
-        open_evidence(db_session, vault, store, ACTOR, user, evidence.id)
-    assert events(db_session, "evidence.accessed", evidence.id) == 0
-    assert events(db_session, "secret.decrypt", evidence.id) == 0
+        open_evidence(acting(user), evidence.id)
+    assert count_events(db_session, "evidence.accessed", evidence) == 0
+    assert count_events(db_session, "secret.decrypt", evidence) == 0
 
 
 def test_unknown_evidence_and_reports_are_not_found(
-    db_session: Session, vault: FieldVault, store: DirectoryEvidenceStore, desk: Desk
+    db_session: Session, acting: Acting, store: DirectoryEvidenceStore, desk: Desk
 ) -> None:
     with pytest.raises(NotFound):
-        open_evidence(db_session, vault, store, ACTOR, None, uuid.uuid4())
+        open_evidence(acting(), uuid.uuid4())
     with pytest.raises(NotFound):
-        evidence_service.find_report(db_session, None, "RPT-1999-9999")
+        find_report(acting(), "RPT-1999-9999")
 
 
 def test_the_list_shows_names_to_researchers_only(
-    db_session: Session, vault: FieldVault, store: DirectoryEvidenceStore, desk: Desk
+    db_session: Session, acting: Acting, store: DirectoryEvidenceStore, desk: Desk
 ) -> None:
     evidence = stored_evidence(store, desk.report, filename="CANARY-list-name.png")
     reports = [desk.report]
-    before = events(db_session, "secret.decrypt", evidence.id)
-    mine = evidence_service.evidence_for_reports(
-        db_session, vault, ACTOR, desk.users["researcher"], reports
-    )
+    before = count_events(db_session, "secret.decrypt", evidence)
+    mine = evidence_for_reports(acting(desk.users["researcher"]), reports)
     (item,) = mine[desk.report.id]
     assert item.filename == "CANARY-list-name.png" and item.downloadable
-    assert events(db_session, "secret.decrypt", evidence.id) == before + 1
-    audit = evidence_service.evidence_for_reports(
-        db_session, vault, ACTOR, desk.users["auditor"], reports
-    )
+    assert count_events(db_session, "secret.decrypt", evidence) == before + 1
+    audit = evidence_for_reports(acting(desk.users["auditor"]), reports)
     (seen,) = audit[desk.report.id]
     assert seen.filename is None and not seen.downloadable
     assert seen.sha256 == evidence.sha256
-    assert events(db_session, "secret.decrypt", evidence.id) == before + 1
+    assert count_events(db_session, "secret.decrypt", evidence) == before + 1
     other = desk.users["other team"]
-    assert evidence_service.evidence_for_reports(db_session, vault, ACTOR, other, reports) == {}
+    assert evidence_for_reports(acting(other), reports) == {}
 
 
 # -- integrity --------------------------------------------------------------------------
 
 
 def test_a_changed_hash_in_the_database_is_caught_and_the_end_withheld(
-    db_session: Session, vault: FieldVault, store: DirectoryEvidenceStore, desk: Desk
+    db_session: Session, acting: Acting, store: DirectoryEvidenceStore, desk: Desk
 ) -> None:
     content = samples.png(padding=3 * CHUNK)
     evidence = stored_evidence(store, desk.report, content=content)
     db_session.execute(update(Evidence).where(Evidence.id == evidence.id).values(sha256="ab" * 32))
     db_session.expire_all()
-    _, chunks = open_evidence(db_session, vault, store, ACTOR, None, evidence.id)
+    _, chunks = open_evidence(acting(), evidence.id)
     released = bytearray()
     with chunks, pytest.raises(EvidenceIntegrityError, match=str(evidence.id)) as failure:
         for chunk in chunks:
@@ -437,7 +400,7 @@ def test_a_changed_hash_in_the_database_is_caught_and_the_end_withheld(
 
 
 def test_a_changed_size_in_the_database_is_caught(
-    db_session: Session, vault: FieldVault, store: DirectoryEvidenceStore, desk: Desk
+    db_session: Session, acting: Acting, store: DirectoryEvidenceStore, desk: Desk
 ) -> None:
     evidence = stored_evidence(store, desk.report)
     db_session.execute(
@@ -447,11 +410,11 @@ def test_a_changed_size_in_the_database_is_caught(
     )
     db_session.expire_all()
     with pytest.raises(EvidenceIntegrityError):
-        download(db_session, vault, store, evidence.id)
+        download(acting, evidence.id)
 
 
 def test_a_damaged_stored_file_is_caught(
-    db_session: Session, vault: FieldVault, store: DirectoryEvidenceStore, desk: Desk
+    db_session: Session, acting: Acting, store: DirectoryEvidenceStore, desk: Desk
 ) -> None:
     evidence = stored_evidence(store, desk.report, content=samples.png(padding=3 * CHUNK))
     (path,) = (p for p in store.root.rglob("*") if p.is_file())
@@ -459,30 +422,30 @@ def test_a_damaged_stored_file_is_caught(
     damaged[-100] ^= 0x01
     path.write_bytes(bytes(damaged))
     with pytest.raises(DecryptionError, match=str(evidence.id)):
-        download(db_session, vault, store, evidence.id)
+        download(acting, evidence.id)
 
 
 def test_a_missing_stored_file_is_reported(
-    db_session: Session, vault: FieldVault, store: DirectoryEvidenceStore, desk: Desk
+    db_session: Session, acting: Acting, store: DirectoryEvidenceStore, desk: Desk
 ) -> None:
     evidence = stored_evidence(store, desk.report)
     assert evidence.storage_key is not None
     store.delete(evidence.storage_key)
     with pytest.raises(StoredFileMissing, match=str(evidence.id)):
-        open_evidence(db_session, vault, store, ACTOR, None, evidence.id)
+        open_evidence(acting(), evidence.id)
 
 
-# -- nothing readable at rest (SECURITY 2) ----------------------------------------------
+# -- nothing readable at rest (security check 2) ----------------------------------------
 
 
 def test_neither_content_nor_name_nor_description_is_in_the_store(
-    db_session: Session, vault: FieldVault, store: DirectoryEvidenceStore, desk: Desk
+    db_session: Session, acting: Acting, store: DirectoryEvidenceStore, desk: Desk
 ) -> None:
     canary = f"CANARY-evidence-{uuid.uuid4().hex}"
     content = (f"Statement {canary}. Свидетель {canary}.\n" * 400).encode()
     filename = f"{canary}-name.txt"
     description = f"{canary}-description"
-    add(db_session, vault, store, desk.report, content, filename=filename, description=description)
+    add(acting, desk.report, content, filename=filename, description=description)
     found = list(stored_bytes(store))
     assert found, "the store holds the file"
     needles = [
@@ -497,11 +460,11 @@ def test_neither_content_nor_name_nor_description_is_in_the_store(
     assert not any(canary in name or "txt" in name for name in names)
 
 
-# -- erasure (SECURITY 7) ---------------------------------------------------------------
+# -- erasure (security check 7) ---------------------------------------------------------
 
 
 def test_erasing_the_report_deletes_the_file_and_leaves_nothing_decryptable(
-    app: Flask, db_session: Session, vault: FieldVault, store: DirectoryEvidenceStore, desk: Desk
+    app: Flask, db_session: Session, acting: Acting, store: DirectoryEvidenceStore, desk: Desk
 ) -> None:
     content = samples.png(padding=2 * CHUNK)
     evidence = stored_evidence(store, desk.report, content=content)
@@ -511,7 +474,7 @@ def test_erasing_the_report_deletes_the_file_and_leaves_nothing_decryptable(
         copy = handle.read()  # a backup taken before the erasure
     db_session.commit()
 
-    erase_record(db_session, ACTOR, None, desk.report.reference, "source withdrew", store=store)
+    erase_record(acting(), desk.report.reference, "source withdrew")
     assert store.exists(key)  # deleted only once the erasure commits
     db_session.commit()
     assert not store.exists(key)
@@ -523,14 +486,12 @@ def test_erasing_the_report_deletes_the_file_and_leaves_nothing_decryptable(
     assert row.sha256 == evidence.sha256  # provenance stays
     assert data_key_for(db_session, "evidence", evidence.id) is None
     with pytest.raises(EvidenceErased):
-        open_evidence(db_session, vault, store, ACTOR, None, evidence.id)
-    listed = evidence_service.evidence_for_reports(
-        db_session, vault, ACTOR, desk.users["researcher"], [desk.report]
-    )
+        open_evidence(acting(), evidence.id)
+    listed = evidence_for_reports(acting(desk.users["researcher"]), [desk.report])
     (item,) = listed[desk.report.id]
     assert item.erased and not item.downloadable and item.filename is None
     with pytest.raises(ValidationError, match="erased"):
-        add(db_session, vault, store, desk.report, samples.png())
+        add(acting, desk.report, samples.png())
     # No data key the installation holds opens the backed-up copy.
     provider = app.extensions["incidents.keys"]
     for row_key in db_session.scalars(select(DataKey)):
@@ -546,16 +507,16 @@ def test_erasing_the_report_deletes_the_file_and_leaves_nothing_decryptable(
 
 
 def test_an_erasure_rolled_back_keeps_the_file(
-    db_session: Session, vault: FieldVault, store: DirectoryEvidenceStore, desk: Desk
+    db_session: Session, acting: Acting, store: DirectoryEvidenceStore, desk: Desk
 ) -> None:
     evidence = stored_evidence(store, desk.report)
     db_session.commit()
     key = evidence.storage_key
     assert key is not None
-    erase_record(db_session, ACTOR, None, desk.report.reference, "a mistake", store=store)
+    erase_record(acting(), desk.report.reference, "a mistake")
     db_session.rollback()
     assert store.exists(key)
-    assert download(db_session, vault, store, evidence.id)[1] == samples.png(padding=10_000)
+    assert download(acting, evidence.id)[1] == samples.png(padding=10_000)
 
 
 # -- small helpers ----------------------------------------------------------------------

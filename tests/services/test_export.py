@@ -10,13 +10,10 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from flask import Flask
 from sqlalchemy import func, select, table
 from sqlalchemy.orm import Session
 
-from incidents.audit.log import Actor
-from incidents.crypto.keys import KeyProvider
-from incidents.crypto.vault import FieldVault, secret_field_names
+from incidents.context import Context
 from incidents.db import FieldClass, columns_of_class, secret_columns
 from incidents.models import AuditEvent
 from incidents.redaction import PROFILE_FIELD_CLASSES, Profile
@@ -24,11 +21,13 @@ from incidents.services import demo
 from incidents.services.export import (
     EXPORT_FORMAT,
     EXPORTED_MODELS,
-    count_exported,
-    export_records,
+    start_export,
+    write_export,
 )
+from incidents.vault import FieldVault, secret_field_names
 from tests.conftest import CHANCE_MATCH
 from tests.factories import IncidentFactory, PersonFactory, SourceFactory
+from tests.helpers import events
 
 HEADER_KEYS = {"format", "profile", "generated_at", "field_classes", "records"}
 SYSTEM_NAMES = {"password_hash", "wrapped_key", "storage_key", "token_hash", "master_key_id"}
@@ -43,9 +42,9 @@ def _canaries() -> dict[str, str]:
 
 
 @pytest.fixture
-def canaries(db_session: Session, provider: KeyProvider) -> dict[str, str]:
+def canaries(db_session: Session, ctx: Context) -> dict[str, str]:
     """The demo case, plus records whose every secret field holds a unique canary."""
-    demo.seed(db_session, provider, Actor.command_line())
+    demo.seed(ctx)
     values = _canaries()
     PersonFactory(
         secrets={
@@ -74,11 +73,11 @@ def stored_secrets(db_session: Session, vault: FieldVault, canaries: dict[str, s
     return found
 
 
-def _export(
-    session: Session, provider: KeyProvider, profile: Profile
-) -> tuple[dict[str, Any], dict[str, int], str]:
+def _export(ctx: Context, profile: Profile) -> tuple[dict[str, Any], dict[str, int], str]:
     out = io.StringIO()
-    counts = export_records(session, provider, Actor("tests"), profile, out)
+    plan = start_export(ctx, profile)
+    counts = write_export(ctx, plan, out)
+    assert plan.records == sum(counts.values()), "the plan counts what is written"
     text = out.getvalue()
     try:
         document = json.loads(text)
@@ -88,15 +87,15 @@ def _export(
 
 
 def _export_events(session: Session) -> list[AuditEvent]:
-    return list(session.scalars(select(AuditEvent).where(AuditEvent.action == "export")))
+    return events(session, "export")
 
 
 @pytest.mark.parametrize("profile", list(Profile), ids=lambda p: p.value)
 def test_export_header_counts_system_columns_and_audit_event(
-    db_session: Session, provider: KeyProvider, canaries: dict[str, str], profile: Profile
+    db_session: Session, ctx: Context, canaries: dict[str, str], profile: Profile
 ) -> None:
     events_before = len(_export_events(db_session))
-    document, counts, text = _export(db_session, provider, profile)
+    document, counts, text = _export(ctx, profile)
 
     assert set(document) == HEADER_KEYS
     assert document["format"] == EXPORT_FORMAT
@@ -120,10 +119,10 @@ def test_export_header_counts_system_columns_and_audit_event(
     for name in SYSTEM_NAMES:
         assert f'"{name}"' not in text, f"{name} appears in the {profile.value} export"
 
-    events = _export_events(db_session)
-    assert len(events) == events_before + 1, "an export must add exactly one audit event"
-    event = events[-1]
-    assert event.actor == "tests"
+    exports = _export_events(db_session)
+    assert len(exports) == events_before + 1, "an export must add exactly one audit event"
+    event = exports[-1]
+    assert event.actor == "cli:tests"
     assert event.detail == {
         "profile": profile.value,
         "format": "json",
@@ -135,13 +134,12 @@ def test_export_header_counts_system_columns_and_audit_event(
     "profile", [Profile.INTERNAL, Profile.PARTNER, Profile.PUBLIC], ids=lambda p: p.value
 )
 def test_redacted_exports_carry_no_secret(
-    db_session: Session,
-    provider: KeyProvider,
+    ctx: Context,
     stored_secrets: Secrets,
     canaries: dict[str, str],
     profile: Profile,
 ) -> None:
-    document, _counts, text = _export(db_session, provider, profile)
+    document, _counts, text = _export(ctx, profile)
     records = document["records"]
     for secret_table in SECRET_TABLES:
         assert records.get(secret_table), f"no {secret_table} exported: the check would be empty"
@@ -164,9 +162,9 @@ def test_redacted_exports_carry_no_secret(
 
 
 def test_full_export_carries_the_decrypted_secrets(
-    db_session: Session, provider: KeyProvider, stored_secrets: Secrets, canaries: dict[str, str]
+    ctx: Context, stored_secrets: Secrets, canaries: dict[str, str]
 ) -> None:
-    document, _counts, text = _export(db_session, provider, Profile.FULL)
+    document, _counts, text = _export(ctx, Profile.FULL)
     records = document["records"]
     for value in canaries.values():
         assert value in text
@@ -182,14 +180,11 @@ def test_full_export_carries_the_decrypted_secrets(
     assert checked > 40, "too few secret values to mean anything"
 
 
-def test_progress_reports_every_record_once(
-    app: Flask, db_session: Session, provider: KeyProvider
-) -> None:
+def test_progress_reports_every_record_once(ctx: Context) -> None:
     for _ in range(3):
         IncidentFactory()
     reported: list[int] = []
-    counts = export_records(
-        db_session, provider, Actor("tests"), Profile.INTERNAL, io.StringIO(), reported.append
-    )
-    assert sum(reported) == sum(counts.values()) == count_exported(db_session)
+    plan = start_export(ctx, Profile.INTERNAL)
+    counts = write_export(ctx, plan, io.StringIO(), reported.append)
+    assert sum(reported) == sum(counts.values()) == plan.records
     assert sum(counts.values()) > 3

@@ -6,12 +6,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from incidents.audit.log import Actor
+from incidents.context import Context
 from incidents.crypto.keys import KeyProvider, MasterKey, generate_master_key
-from incidents.crypto.vault import FieldVault
 from incidents.errors import MasterKeyError
 from incidents.models import DataKey, Incident
 from incidents.services import keys
+from incidents.vault import FieldVault
 from tests.factories import TeamFactory
 
 
@@ -37,7 +37,7 @@ class FakeKms:
         return [self.primary_id, *sorted(k for k in self.held if k != self.primary_id)]
 
 
-def test_a_kms_provider_serves_the_vault_and_rotation(db_session: Session) -> None:
+def test_a_kms_provider_serves_the_vault_and_rotation(db_session: Session, ctx: Context) -> None:
     old = generate_master_key()
     kms = FakeKms(old)
     provider: KeyProvider = kms  # type-checks against the protocol
@@ -51,7 +51,7 @@ def test_a_kms_provider_serves_the_vault_and_rotation(db_session: Session) -> No
     new = generate_master_key()
     kms.held[new.key_id] = new
     kms.primary_id = new.key_id
-    assert keys.rewrap_all(db_session, provider, Actor("tests")) >= 1
+    assert keys.rewrap_all(ctx.with_keys(provider)) >= 1
     row = db_session.scalars(select(DataKey).where(DataKey.record_id == record.id)).one()
     assert row.master_key_id == new.key_id
 

@@ -1,4 +1,4 @@
-"""Key rotation (SECURITY.md 6): new writes use the new key, old rows still decrypt,
+"""Key rotation (security check 6): new writes use the new key, old rows still decrypt,
 re-wrapping leaves nothing on the old key, which can then be retired; a rotation killed
 half-way resumes and loses nothing."""
 
@@ -13,11 +13,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from sqlalchemy import create_engine, func, insert, select
 from sqlalchemy.orm import Session
 
-from incidents.audit.log import Actor
+from incidents.context import Context
 from incidents.crypto import envelope
 from incidents.crypto.keys import (
     KeyFileProvider,
@@ -26,13 +25,12 @@ from incidents.crypto.keys import (
     load_key_file,
     write_key_file,
 )
-from incidents.crypto.vault import FieldVault
 from incidents.errors import DecryptionError, MasterKeyError, ValidationError
 from incidents.models import DataKey, Incident
 from incidents.services import keys
+from incidents.vault import FieldVault
 from tests.factories import IncidentFactory
 
-ACTOR = Actor("tests")
 ENTRY_POINT = "from incidents.cli import main; main()"
 
 
@@ -42,6 +40,12 @@ def key_file(tmp_path: Path, master_key: MasterKey) -> KeyFileProvider:
     path = tmp_path / "master.key"
     write_key_file(path, [master_key], master_key.key_id)
     return load_key_file(path)
+
+
+@pytest.fixture
+def operator(ctx: Context, key_file: KeyFileProvider) -> Context:
+    """The test operator's context with the keys of `key_file`."""
+    return ctx.with_keys(key_file)
 
 
 def _wrapped_by(session: Session, key_id: str) -> int:
@@ -54,10 +58,10 @@ def _wrapped_by(session: Session, key_id: str) -> int:
 
 
 def test_new_writes_use_the_new_primary_and_old_rows_still_decrypt(
-    db_session: Session, key_file: KeyFileProvider, master_key: MasterKey
+    db_session: Session, operator: Context, key_file: KeyFileProvider, master_key: MasterKey
 ) -> None:
     old = IncidentFactory(secrets={"narrative": "written under the old key"})
-    new_key, provider = keys.add_primary_key(db_session, key_file, ACTOR)
+    new_key, provider = keys.add_primary_key(operator)
     assert provider.primary().key_id == new_key.key_id
     assert load_key_file(key_file.path).key_ids() == [new_key.key_id, master_key.key_id]
 
@@ -74,20 +78,21 @@ def test_new_writes_use_the_new_primary_and_old_rows_still_decrypt(
 
 
 def test_rewrap_moves_every_data_key_then_the_old_key_can_go(
-    db_session: Session, key_file: KeyFileProvider, master_key: MasterKey
+    db_session: Session, operator: Context, master_key: MasterKey
 ) -> None:
     records = [IncidentFactory(secrets={"narrative": f"account {i}"}) for i in range(7)]
-    _, provider = keys.add_primary_key(db_session, key_file, ACTOR)
+    _, provider = keys.add_primary_key(operator)
+    rotated = operator.with_keys(provider)
     with pytest.raises(ValidationError, match="still wraps"):
-        keys.retire_key(db_session, provider, ACTOR, master_key.key_id)
+        keys.retire_key(rotated, master_key.key_id)
     batches: list[int] = []
-    done = keys.rewrap_all(db_session, provider, ACTOR, batch_size=3, on_batch=batches.append)
+    done = keys.rewrap_all(rotated, batch_size=3, on_batch=batches.append)
     assert done == sum(batches) >= 7 and max(batches) <= 3
     assert _wrapped_by(db_session, master_key.key_id) == 0
-    assert keys.pending_rewraps(db_session, provider) == 0
-    assert keys.rewrap_batch(db_session, provider, ACTOR).count == 0  # idempotent
+    assert keys.pending_rewraps(rotated) == 0
+    assert keys.rewrap_batch(rotated).count == 0  # idempotent
 
-    retired = keys.retire_key(db_session, provider, ACTOR, master_key.key_id)
+    retired = keys.retire_key(rotated, master_key.key_id)
     assert retired.key_ids() == [provider.primary().key_id]
     with pytest.raises(MasterKeyError):
         retired.get(master_key.key_id)
@@ -96,27 +101,26 @@ def test_rewrap_moves_every_data_key_then_the_old_key_can_go(
         assert vault.unseal(record, "narrative") == {"narrative": f"account {index}"}
 
 
-def test_the_primary_key_cannot_be_retired(
-    db_session: Session, key_file: KeyFileProvider, master_key: MasterKey
-) -> None:
+def test_the_primary_key_cannot_be_retired(operator: Context, master_key: MasterKey) -> None:
     with pytest.raises(MasterKeyError, match="primary"):
-        keys.retire_key(db_session, key_file, ACTOR, master_key.key_id)
+        keys.retire_key(operator, master_key.key_id)
 
 
-def test_keys_in_the_environment_are_not_rewritten(app: Flask, db_session: Session) -> None:
+def test_keys_in_the_environment_are_not_rewritten(ctx: Context) -> None:
+    # ctx holds the application's keys, which come from INCIDENTS_MASTER_KEY.
     with pytest.raises(ValidationError, match="INCIDENTS_MASTER_KEY"):
-        keys.add_primary_key(db_session, app.extensions["incidents.keys"], ACTOR)
+        keys.add_primary_key(ctx)
 
 
 def test_a_data_key_wrapped_by_a_key_no_longer_held_is_reported(
-    db_session: Session, key_file: KeyFileProvider
+    db_session: Session, operator: Context, key_file: KeyFileProvider
 ) -> None:
     record = IncidentFactory()
     stray = generate_master_key()
     row = db_session.scalars(select(DataKey).where(DataKey.record_id == record.id)).one()
     row.master_key_id = stray.key_id
     db_session.flush()
-    states = {status.key_id: status.state for status in keys.key_status(db_session, key_file)}
+    states = {status.key_id: status.state for status in keys.key_status(operator)}
     assert states[stray.key_id] == "missing"
     with pytest.raises(MasterKeyError, match=stray.key_id):
         FieldVault(db_session, key_file).unseal(record, "narrative")

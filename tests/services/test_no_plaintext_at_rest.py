@@ -1,4 +1,4 @@
-"""Canary check (SECURITY.md, check 2): after the demo seeds, no secret value is at rest in
+"""Canary check (security check 2): after the demo seeds, no secret value is at rest in
 plaintext — not in any file of the instance folder, not in a PostgreSQL dump, not in the
 commands' output.
 
@@ -283,7 +283,7 @@ def test_no_secret_in_the_postgresql_instance_folder_or_output(
     assert not leaked, f"secret values printed by the commands: {leaked}"
 
 
-# -- key material (SECURITY.md 8) --------------------------------------------------------
+# -- key material (security check 8) ----------------------------------------------------
 
 
 def key_material(instance: Path, database_url: str) -> list[bytes]:

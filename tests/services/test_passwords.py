@@ -20,13 +20,13 @@ STRONG = "vq7#Lm2!Tz9w"  # random, exactly the minimum length
 def test_the_minimum_length_is_twelve() -> None:
     assert MIN_PASSWORD_LENGTH == 12 and len(STRONG) == 12
     assert password_problem(STRONG) is None
-    assert password_problem(STRONG[:11]) == "use at least 12 characters"
-    assert password_problem("") == "use at least 12 characters"
+    assert password_problem(STRONG[:11]) == "Use at least 12 characters."
+    assert password_problem("") == "Use at least 12 characters."
 
 
 def test_long_passphrases_are_welcome_up_to_a_bound() -> None:
     assert password_problem("correct horse battery staple " * 20) is None
-    assert password_problem("x" * (MAX_PASSWORD_LENGTH + 1)) == "use at most 1024 characters"
+    assert password_problem("x" * (MAX_PASSWORD_LENGTH + 1)) == "Use at most 1024 characters."
 
 
 @pytest.mark.parametrize("password", ["qwerty123456", "QWERTY123456", "123456789012"])

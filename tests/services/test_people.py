@@ -1,4 +1,4 @@
-"""People and their blind indexes on SQLite and PostgreSQL (SECURITY.md 9): entries of the
+"""People and their blind indexes on SQLite and PostgreSQL (security check 9): entries of the
 configured width under the primary key, matches confirmed by decryption (false positives
 never returned), teams kept apart, duplicates suggested, rotation and reindexing, erasure,
 and the `incidents keys reindex` command."""
@@ -13,22 +13,26 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from incidents.audit.log import Actor
 from incidents.cli import cli
-from incidents.crypto.blind_index import BlindIndexer, normalise_name
+from incidents.context import Context
+from incidents.crypto.blind_index import BlindIndexer
 from incidents.crypto.keys import KeyProvider, StaticKeyProvider, generate_master_key
-from incidents.crypto.vault import FieldVault
 from incidents.errors import NotFound, PermissionDenied, ValidationError
 from incidents.models import AuditEvent, BlindIndexEntry, Person, Team, User
 from incidents.models.vocabularies import Role
+from incidents.names import normalise_name
 from incidents.repositories import blind_indexes as index_queries
-from incidents.services import keys, people
+from incidents.services import blind_indexing, keys, people, person_matching
 from incidents.services.erasure import erase_record
-from incidents.services.people import MatchedOn, MatchKind
+from incidents.services.person_matching import MatchedOn, MatchKind
+from incidents.vault import FieldVault
+from tests import helpers
 from tests.factories import SourceFactory, TeamFactory, UserFactory
+from tests.helpers import invoke
 
-ACTOR = Actor("tests")
 WIDTH = 8
+
+ContextFor = Callable[..., Context]
 
 
 @pytest.fixture
@@ -41,27 +45,44 @@ def researcher(team: Team) -> User:
     return UserFactory(role=Role.RESEARCHER, teams=[team])
 
 
+def _as(
+    context_for: ContextFor,
+    principal: Any,
+    width: int = WIDTH,
+    provider: KeyProvider | None = None,
+) -> Context:
+    """A context acting as `principal` at blind-index `width` (with `provider`'s keys)."""
+    ctx = context_for(principal, blind_index_bytes=width)
+    return ctx if provider is None else ctx.with_keys(provider)
+
+
+def _details(
+    full_name: str, aliases: str | None = None, born: str | None = None, contact: str | None = None
+) -> dict[str, str]:
+    given = {"full_name": full_name, "aliases": aliases, "date_of_birth": born, "contact": contact}
+    return {name: value for name, value in given.items() if value is not None}
+
+
 Create = Callable[..., Person]
 
 
 @pytest.fixture
-def create(
-    db_session: Session, vault: FieldVault, provider: KeyProvider, researcher: User, team: Team
-) -> Create:
+def create(context_for: ContextFor, researcher: User, team: Team) -> Create:
     """Record a person through the service (as the team's researcher, unless told)."""
 
     def make(
         full_name: str, aliases: str | None = None, born: str | None = None, **kw: Any
     ) -> Person:
-        return people.create_person(
-            db_session,
-            kw.pop("vault", vault),
-            kw.pop("provider", provider),
-            ACTOR,
+        ctx = _as(
+            context_for,
             kw.pop("user", researcher),
-            kw.pop("team", team),
-            people.PersonDetails(full_name, aliases, born, kw.pop("contact", None)),
-            width=kw.pop("width", WIDTH),
+            kw.pop("width", WIDTH),
+            kw.pop("provider", None),
+        )
+        return people.create_person(
+            ctx,
+            kw.pop("team", team).id,
+            _details(full_name, aliases, born, kw.pop("contact", None)),
         )
 
     return make
@@ -72,19 +93,17 @@ def _entries(session: Session, record: Any) -> list[BlindIndexEntry]:
 
 
 def _decryptions(session: Session) -> list[AuditEvent]:
-    return list(
-        session.scalars(
-            select(AuditEvent).where(AuditEvent.action == "secret.decrypt").order_by(AuditEvent.id)
-        )
-    )
+    return helpers.events(session, "secret.decrypt")
 
 
 def _search(
-    session: Session, provider: KeyProvider, user: User, query: str, width: int = WIDTH
-) -> list[people.PersonMatch]:
-    return people.search_people(
-        session, FieldVault(session, provider), provider, user, query, width=width
-    )
+    context_for: ContextFor,
+    provider: KeyProvider | None,
+    user: User,
+    query: str,
+    width: int = WIDTH,
+) -> list[person_matching.PersonMatch]:
+    return person_matching.search_people(_as(context_for, user, width, provider), query)
 
 
 # -- entries -----------------------------------------------------------------------------
@@ -92,7 +111,7 @@ def _search(
 
 @pytest.mark.parametrize("width", [2, 8, 32])
 def test_entries_have_the_configured_width_and_the_primary_key(
-    db_session: Session, create: Create, provider: KeyProvider, width: int
+    db_session: Session, create: Create, provider: KeyProvider, vault: FieldVault, width: int
 ) -> None:
     person = create("Мовсар Демоев", "Mova\nMovsar Demoyev", "1994-05-17", width=width)
     entries = _entries(db_session, person)
@@ -107,7 +126,7 @@ def test_entries_have_the_configured_width_and_the_primary_key(
         "person_name_token",
         "person_name_token",
     ]
-    plain = FieldVault(db_session, provider).unseal(person, "full_name", "date_of_birth")
+    plain = vault.unseal(person, "full_name", "date_of_birth")
     assert plain == {"full_name": "Мовсар Демоев", "date_of_birth": "1994-05-17"}
 
 
@@ -138,7 +157,11 @@ def test_only_researchers_of_the_team_may_create(
 
 
 def test_search_finds_exact_transliterated_and_partial_matches(
-    db_session: Session, create: Create, provider: KeyProvider, researcher: User
+    db_session: Session,
+    context_for: ContextFor,
+    create: Create,
+    provider: KeyProvider,
+    researcher: User,
 ) -> None:
     person = create("Зелимхан Тестоев", "Zelimkhan\nЗелимхан Тестоев-Младший")
     create("Someone Else")
@@ -146,7 +169,7 @@ def test_search_finds_exact_transliterated_and_partial_matches(
     def found(query: str) -> list[tuple[str, MatchKind, MatchedOn]]:
         return [
             (m.reference, m.kind, m.matched_on)
-            for m in _search(db_session, provider, researcher, query)
+            for m in _search(context_for, provider, researcher, query)
         ]
 
     ref = person.reference
@@ -157,41 +180,49 @@ def test_search_finds_exact_transliterated_and_partial_matches(
     assert found("Mladshiy Testoev") == [(ref, MatchKind.PARTIAL, MatchedOn.ALIAS)]
     assert found("Zelimkhan Ivanov") == []  # every word must match
     assert found("Nobody") == []
-    match = _search(db_session, provider, researcher, "Zelimkhan Testoyev")[0]
+    match = _search(context_for, provider, researcher, "Zelimkhan Testoyev")[0]
     assert match.full_name == "Зелимхан Тестоев"
     assert match.matched_name == "Зелимхан Тестоев"
 
 
 def test_search_by_date_of_birth(
-    db_session: Session, create: Create, provider: KeyProvider, researcher: User
+    db_session: Session,
+    context_for: ContextFor,
+    create: Create,
+    provider: KeyProvider,
+    researcher: User,
 ) -> None:
     born = create("Adam Primerov", born="1991-04-17")
     create("Adlan Primerov", born="1991-04")
-    matches = _search(db_session, provider, researcher, "1991-4-17")
+    matches = _search(context_for, provider, researcher, "1991-4-17")
     assert [(m.reference, m.matched_on) for m in matches] == [
         (born.reference, MatchedOn.DATE_OF_BIRTH)
     ]
-    assert [m.full_name for m in _search(db_session, provider, researcher, "1991-04")] == [
+    assert [m.full_name for m in _search(context_for, provider, researcher, "1991-04")] == [
         "Adlan Primerov"
     ]
 
 
 def test_an_empty_or_overlong_query_is_refused(
-    db_session: Session, provider: KeyProvider, researcher: User
+    context_for: ContextFor, provider: KeyProvider, researcher: User
 ) -> None:
     for query in ("   ", "x" * 301):
         with pytest.raises(ValidationError):
-            _search(db_session, provider, researcher, query)
+            _search(context_for, provider, researcher, query)
 
 
 def test_every_candidate_decrypted_is_one_audit_event(
-    db_session: Session, create: Create, provider: KeyProvider, researcher: User
+    db_session: Session,
+    context_for: ContextFor,
+    create: Create,
+    provider: KeyProvider,
+    researcher: User,
 ) -> None:
     first = create("Movsar Demoev")
     second = create("Movsar Aslanovich Demoev")
     create("Adam Primerov")
     before = len(_decryptions(db_session))
-    matches = _search(db_session, provider, researcher, "Movsar Demoev")
+    matches = _search(context_for, provider, researcher, "Movsar Demoev")
     assert [m.reference for m in matches] == [first.reference, second.reference]
     events = _decryptions(db_session)[before:]
     assert sorted(e.target_ref or "" for e in events) == sorted([first.reference, second.reference])
@@ -212,7 +243,11 @@ def _colliding(indexer: BlindIndexer, index_name: str, term: str, prefix: str) -
 
 
 def test_with_one_byte_collisions_never_reach_the_user(
-    db_session: Session, create: Create, provider: KeyProvider, researcher: User
+    db_session: Session,
+    context_for: ContextFor,
+    create: Create,
+    provider: KeyProvider,
+    researcher: User,
 ) -> None:
     """Width forced to 1 byte: the index finds impostors, decryption throws them out."""
     indexer = BlindIndexer(provider, 1)
@@ -227,7 +262,7 @@ def test_with_one_byte_collisions_never_reach_the_user(
     filler = [create(f"Filler{n} Person{n}", width=1) for n in range(20)]
     before = len(_decryptions(db_session))
 
-    matches = _search(db_session, provider, researcher, "Movsar Demoev", width=1)
+    matches = _search(context_for, provider, researcher, "Movsar Demoev", width=1)
 
     assert [m.reference for m in matches] == [target.reference]
     decrypted = {e.target_ref for e in _decryptions(db_session)[before:]}
@@ -239,7 +274,12 @@ def test_with_one_byte_collisions_never_reach_the_user(
 
 
 def test_another_teams_person_never_matches(
-    db_session: Session, create: Create, provider: KeyProvider, researcher: User, team: Team
+    db_session: Session,
+    context_for: ContextFor,
+    create: Create,
+    provider: KeyProvider,
+    researcher: User,
+    team: Team,
 ) -> None:
     ours = create("Movsar Demoev", born="1994-05-17")
     other_team = TeamFactory()
@@ -247,35 +287,27 @@ def test_another_teams_person_never_matches(
     theirs = create("Movsar Demoev", born="1994-05-17", user=outsider, team=other_team)
     before = len(_decryptions(db_session))
     for query in ("Movsar Demoev", "Demoev", "1994-05-17"):
-        assert [m.reference for m in _search(db_session, provider, researcher, query)] == [
+        assert [m.reference for m in _search(context_for, provider, researcher, query)] == [
             ours.reference
         ]
-        assert [m.reference for m in _search(db_session, provider, outsider, query)] == [
+        assert [m.reference for m in _search(context_for, provider, outsider, query)] == [
             theirs.reference
         ]
     # The other team's person was not even decrypted for this researcher.
     events = _decryptions(db_session)[before:]
     assert {e.target_ref for e in events if e.actor_id == researcher.id} == {ours.reference}
-    duplicates = people.possible_duplicates(
-        db_session,
-        FieldVault(db_session, provider),
-        provider,
-        researcher,
-        team,
-        "Movsar Demoev",
-        None,
-        None,
-        width=WIDTH,
+    duplicates = person_matching.possible_duplicates(
+        _as(context_for, researcher), team.id, _details("Movsar Demoev")
     )
     assert [d.reference for d in duplicates] == [ours.reference]
 
 
 @pytest.mark.parametrize("role", [Role.ADVOCACY_LEAD, Role.AUDITOR, Role.ADMIN])
 def test_only_researchers_may_search(
-    db_session: Session, provider: KeyProvider, team: Team, role: Role
+    context_for: ContextFor, provider: KeyProvider, team: Team, role: Role
 ) -> None:
     with pytest.raises(PermissionDenied):
-        _search(db_session, provider, UserFactory(role=role, teams=[team]), "Movsar")
+        _search(context_for, provider, UserFactory(role=role, teams=[team]), "Movsar")
 
 
 # -- duplicates --------------------------------------------------------------------------
@@ -283,18 +315,17 @@ def test_only_researchers_may_search(
 
 def test_duplicates_are_suggested_before_a_person_is_created(
     db_session: Session,
+    context_for: ContextFor,
     create: Create,
-    provider: KeyProvider,
     researcher: User,
     team: Team,
-    vault: FieldVault,
 ) -> None:
     existing = create("Мовсар Демоев", "Mova", "1994-05-17")
     create("Adam Primerov")
 
     def suggest(name: str, aliases: str | None = None, born: str | None = None) -> list[Any]:
-        found = people.possible_duplicates(
-            db_session, vault, provider, researcher, team, name, aliases, born, width=WIDTH
+        found = person_matching.possible_duplicates(
+            _as(context_for, researcher), team.id, _details(name, aliases, born)
         )
         return [(d.reference, d.kind, d.matched_on) for d in found]
 
@@ -310,27 +341,15 @@ def test_duplicates_are_suggested_before_a_person_is_created(
 
     count = db_session.scalar(select(func.count()).select_from(Person))
     outcome = people.register_person(
-        db_session,
-        vault,
-        provider,
-        ACTOR,
-        researcher,
-        team,
-        people.PersonDetails("Movsar Demoyev"),
-        width=WIDTH,
+        _as(context_for, researcher), team.id, _details("Movsar Demoyev")
     )
     assert outcome.person is None
     assert [d.reference for d in outcome.duplicates] == [ref]
     assert db_session.scalar(select(func.count()).select_from(Person)) == count
     confirmed = people.register_person(
-        db_session,
-        vault,
-        provider,
-        ACTOR,
-        researcher,
-        team,
-        people.PersonDetails("Movsar Demoyev"),
-        width=WIDTH,
+        _as(context_for, researcher),
+        team.id,
+        _details("Movsar Demoyev"),
         confirmed_different=True,
     )
     assert confirmed.person is not None and confirmed.person.reference != ref
@@ -341,38 +360,49 @@ def test_duplicates_are_suggested_before_a_person_is_created(
 
 
 def test_entries_made_under_an_old_key_are_found_after_a_rotation(
-    db_session: Session, create: Create, provider: KeyProvider, researcher: User
+    db_session: Session,
+    context_for: ContextFor,
+    create: Create,
+    provider: KeyProvider,
+    researcher: User,
 ) -> None:
     old = provider.primary()
     before = create("Zelimkhan Testoev", born="1990")
     new = generate_master_key()
     rotated = StaticKeyProvider([new, old], new.key_id, "test: rotated")
-    after = create("Зелимхан Тестоев", provider=rotated, vault=FieldVault(db_session, rotated))
+    after = create("Зелимхан Тестоев", provider=rotated)
     assert {e.master_key_id for e in _entries(db_session, before)} == {old.key_id}
     assert {e.master_key_id for e in _entries(db_session, after)} == {new.key_id}
-    found = _search(db_session, rotated, researcher, "Zelimkhan Testoyev")
+    found = _search(context_for, rotated, researcher, "Zelimkhan Testoyev")
     assert sorted(m.reference for m in found) == sorted([before.reference, after.reference])
     # The old provider does not hold the new key, so it finds only the old entries.
-    assert [m.reference for m in _search(db_session, provider, researcher, "Testoev")] == [
+    assert [m.reference for m in _search(context_for, provider, researcher, "Testoev")] == [
         before.reference
     ]
 
 
 def test_reindex_moves_every_entry_to_the_primary_key(
-    db_session: Session, create: Create, provider: KeyProvider, researcher: User, team: Team
+    db_session: Session,
+    context_for: ContextFor,
+    create: Create,
+    provider: KeyProvider,
+    researcher: User,
+    team: Team,
 ) -> None:
     old = provider.primary()
     persons = [create("Movsar Demoev", "Mova", "1994-05-17"), create("Adam Primerov")]
     source = SourceFactory(team_id=team.id, secrets={"identity": "Зарема Примерова, sister"})
-    assert _entries(db_session, source) == []  # made without the service: no entries yet
+    # The factory indexes the source as the service does; as if it had been made before
+    # sources were indexed, it starts with no entries.
+    index_queries.delete_entries(db_session, "sources", [source.id])
+    assert _entries(db_session, source) == []
     counted = {p.id: len(_entries(db_session, p)) for p in persons}
     new = generate_master_key()
     rotated = StaticKeyProvider([new, old], new.key_id, "test: rotated")
     progress: list[int] = []
 
-    outcome = people.reindex_all(
-        db_session, rotated, progress.append, width=WIDTH, actor=ACTOR, batch_size=1
-    )
+    operator = _as(context_for, helpers.TEST_OPERATOR, WIDTH, rotated)
+    outcome = blind_indexing.reindex_all(operator, progress.append, batch_size=1)
 
     assert outcome.master_key_id == new.key_id
     assert outcome.records == {"persons": 2, "sources": 1}
@@ -384,18 +414,15 @@ def test_reindex_moves_every_entry_to_the_primary_key(
         "source_identity",
         "source_identity_token",
     }
-    rebuilds = db_session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "blind_index.rebuild")
-    ).all()
-    assert len(rebuilds) == 3
+    assert helpers.count_events(db_session, "blind_index.rebuild") == 3
     # Idempotent: a second run leaves the same entries.
     values = sorted(e.value for p in persons for e in _entries(db_session, p))
-    people.reindex_all(db_session, rotated, progress.append, width=WIDTH, actor=ACTOR)
+    blind_indexing.reindex_all(operator, progress.append)
     assert sorted(e.value for p in persons for e in _entries(db_session, p)) == values
     # Once data keys are re-wrapped too, the old key can go and people are still found.
-    keys.rewrap_all(db_session, rotated, ACTOR)
+    keys.rewrap_all(operator)
     only_new = StaticKeyProvider([new], new.key_id, "test: old key retired")
-    assert [m.reference for m in _search(db_session, only_new, researcher, "Movsar Demoyev")] == [
+    assert [m.reference for m in _search(context_for, only_new, researcher, "Movsar Demoyev")] == [
         persons[0].reference
     ]
 
@@ -404,42 +431,47 @@ def test_reindex_moves_every_entry_to_the_primary_key(
 
 
 def test_an_erased_person_has_no_entries_and_is_never_found(
-    db_session: Session, create: Create, provider: KeyProvider, researcher: User
+    db_session: Session,
+    context_for: ContextFor,
+    create: Create,
+    provider: KeyProvider,
+    researcher: User,
 ) -> None:
     person = create("Movsar Demoev", "Mova", "1994-05-17")
     assert _entries(db_session, person)
-    erase_record(db_session, ACTOR, researcher, person.reference, "the person asked")
+    erase_record(_as(context_for, researcher), person.reference, "the person asked")
     assert _entries(db_session, person) == []
     for query in ("Movsar Demoev", "Mova", "1994-05-17"):
-        assert _search(db_session, provider, researcher, query) == []
+        assert _search(context_for, provider, researcher, query) == []
     # Not even an entry left behind by mistake makes it reappear, nor does reindexing.
-    people.index_record(db_session, provider, person, {"full_name": "Movsar Demoev"}, width=WIDTH)
-    assert _search(db_session, provider, researcher, "Movsar Demoev") == []
-    people.reindex_all(db_session, provider, lambda _n: None, width=WIDTH, actor=ACTOR)
+    operator = _as(context_for, helpers.TEST_OPERATOR)
+    blind_indexing.index_record(
+        operator, person, {"full_name": "Movsar Demoev", "aliases": None, "date_of_birth": None}
+    )
+    assert _search(context_for, provider, researcher, "Movsar Demoev") == []
+    blind_indexing.reindex_all(operator)
     assert _entries(db_session, person) == []
     with pytest.raises(NotFound):
-        people.view_person(
-            db_session, FieldVault(db_session, provider), UserFactory(), person.reference
-        )
-    view = people.view_person(
-        db_session, FieldVault(db_session, provider), researcher, person.reference
-    )
+        people.view_person(_as(context_for, UserFactory()), person.reference)
+    view = people.view_person(_as(context_for, researcher), person.reference)
     assert view.erasure is not None and view.erasure.reason == "the person asked"
-    assert view.secrets is None
+    assert (view.full_name, view.aliases, view.date_of_birth, view.contact) == (
+        None,
+        (),
+        None,
+        None,
+    )
 
 
-def test_reindex_record_needs_every_indexed_field(
-    db_session: Session, create: Create, provider: KeyProvider
+def test_index_record_needs_every_indexed_field(
+    db_session: Session, context_for: ContextFor, create: Create
 ) -> None:
     person = create("Movsar Demoev", "Mova")
+    operator = _as(context_for, helpers.TEST_OPERATOR)
     with pytest.raises(ValueError, match="aliases"):
-        people.reindex_record(db_session, provider, person, {"full_name": "Adam"}, width=WIDTH)
-    people.reindex_record(
-        db_session,
-        provider,
-        person,
-        {"full_name": "Adam Primerov", "aliases": None, "date_of_birth": None},
-        width=WIDTH,
+        blind_indexing.index_record(operator, person, {"full_name": "Adam"})
+    blind_indexing.index_record(
+        operator, person, {"full_name": "Adam Primerov", "aliases": None, "date_of_birth": None}
     )
     assert len(_entries(db_session, person)) == 3  # whole name and two words; Mova is gone
 
@@ -451,19 +483,17 @@ def test_keys_reindex_command_rebuilds_at_the_configured_width(
     app: Flask, db_session: Session, create: Create, provider: KeyProvider
 ) -> None:
     person = create("Movsar Demoev", "Mova", width=3)  # as if blind_index_bytes was 3
-    runner = app.test_cli_runner()
-
-    result = runner.invoke(cli, ["keys", "reindex", "--batch-size", "1"])
+    result = invoke(app, cli, "keys", "reindex", "--batch-size", "1")
 
     assert result.exit_code == 0, result.output
     summary = result.stdout.strip().splitlines()
     assert len(summary) == 1
-    assert summary[0].startswith("reindexed 1 records (1 persons, 0 sources): 5 blind-index")
+    assert summary[0].startswith("reindexed 1 records (0 sources, 1 persons): 5 blind-index")
     assert provider.primary().key_id in summary[0]
     assert "Reindexing" in result.stderr  # the progress bar, kept off stdout
     entries = _entries(db_session, person)
     assert {len(e.value) for e in entries} == {8}
-    again = runner.invoke(cli, ["keys", "reindex"])
+    again = invoke(app, cli, "keys", "reindex")
     assert again.exit_code == 0
     assert again.stdout == result.stdout
     assert sorted(e.value for e in _entries(db_session, person)) == sorted(e.value for e in entries)
@@ -471,16 +501,17 @@ def test_keys_reindex_command_rebuilds_at_the_configured_width(
 
 def test_a_search_matching_too_many_people_asks_for_more_and_decrypts_nothing(
     db_session: Session,
+    context_for: ContextFor,
     create: Create,
     provider: KeyProvider,
     researcher: User,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(people, "MAX_CANDIDATES", 3)
+    monkeypatch.setattr(person_matching, "MAX_CANDIDATES", 3)
     for index in range(4):
         create(f"Movsar Example{index}")
     before = len(_decryptions(db_session))
-    with pytest.raises(ValidationError, match="more than 3 people may match"):
-        _search(db_session, provider, researcher, "Movsar")
+    with pytest.raises(ValidationError, match="More than 3 people may match"):
+        _search(context_for, provider, researcher, "Movsar")
     assert len(_decryptions(db_session)) == before
-    assert len(_search(db_session, provider, researcher, "Movsar Example2")) == 1
+    assert len(_search(context_for, provider, researcher, "Movsar Example2")) == 1

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from incidents.crypto.vault import FieldVault
 from incidents.errors import DecryptionError
 from incidents.models import DataKey, Incident
+from incidents.vault import FieldVault
 from tests.factories import IncidentFactory
 
 

@@ -1,4 +1,4 @@
-"""SECURITY 1: for every secret column in the model metadata, a ciphertext moved to
+"""Security check 1: for every secret column in the model metadata, a ciphertext moved to
 another row, column, table or team fails to decrypt; so does a record whose data key is
 gone. Runs on SQLite and PostgreSQL (the `app` fixture is parametrised over both).
 
@@ -18,10 +18,10 @@ from flask import Flask
 from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 
-from incidents.crypto.vault import FieldVault
 from incidents.db import Base, secret_columns
 from incidents.errors import DecryptionError
 from incidents.models import DataKey
+from incidents.vault import FieldVault
 from tests import factories
 
 SECRETS = [(table.name, column.key) for table, column in secret_columns()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pyotp
@@ -9,109 +10,95 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from incidents.audit.log import Actor
-from incidents.crypto.vault import FieldVault
+from incidents.context import Context
 from incidents.db import utcnow
 from incidents.errors import DecryptionError, ValidationError
-from incidents.models import AuditEvent, RecoveryCode, User
+from incidents.models import RecoveryCode, User
 from incidents.services import sessions, two_factor
 from tests.factories import UserFactory
+from tests.helpers import events
 
-ADMIN = Actor("admin@example.org")
 STEP = timedelta(seconds=30)
+ContextFor = Callable[..., Context]
 
 
 def _at(secret: str, when: datetime) -> str:
     return pyotp.TOTP(secret).at(when)
 
 
-def _enrolled(
-    db_session: Session, vault: FieldVault, when: datetime | None = None
-) -> tuple[User, str, list[str]]:
+def _enrolled(context_for: ContextFor, when: datetime | None = None) -> tuple[User, str, list[str]]:
+    """A user who has set up a second factor (enrolling is the user's own act)."""
     user = UserFactory()
     secret = two_factor.new_secret()
     when = when or utcnow()
-    codes = two_factor.enable(db_session, vault, ADMIN, user, secret, _at(secret, when), now=when)
+    codes = two_factor.enable(context_for(user), secret, _at(secret, when), now=when)
     return user, secret, codes
 
 
-def _events(db_session: Session, action: str, user: User) -> list[AuditEvent]:
-    return list(
-        db_session.scalars(
-            select(AuditEvent).where(
-                AuditEvent.action == action, AuditEvent.target_id == str(user.id)
-            )
-        )
-    )
-
-
 def test_enable_seals_the_secret_and_returns_recovery_codes(
-    db_session: Session, vault: FieldVault
+    db_session: Session, context_for: ContextFor
 ) -> None:
-    user, secret, codes = _enrolled(db_session, vault)
+    user, secret, codes = _enrolled(context_for)
     assert user.has_two_factor and user.totp_secret is not None
     assert secret.encode() not in user.totp_secret
     assert len(codes) == two_factor.RECOVERY_CODE_COUNT == len(set(codes))
-    assert two_factor.remaining_recovery_codes(db_session, user) == len(codes)
-    (event,) = _events(db_session, "user.two_factor_enable", user)
+    assert two_factor.remaining_recovery_codes(context_for(user)) == len(codes)
+    (event,) = events(db_session, action="user.two_factor_enable", target=user)
     assert event.fields == ["recovery_codes", "totp_secret"]
     assert secret not in repr(event.detail) and codes[0] not in repr(event.detail)
 
 
-def test_enable_refuses_a_wrong_code_and_changes_nothing(
-    db_session: Session, vault: FieldVault
-) -> None:
+def test_enable_refuses_a_wrong_code_and_changes_nothing(context_for: ContextFor) -> None:
     user = UserFactory()
     secret = two_factor.new_secret()
     now = utcnow()
     with pytest.raises(ValidationError):
-        two_factor.enable(db_session, vault, ADMIN, user, secret, _at(secret, now + 3 * STEP))
+        two_factor.enable(context_for(user), secret, _at(secret, now + 3 * STEP))
     with pytest.raises(ValidationError):
-        two_factor.enable(db_session, vault, ADMIN, user, secret, "not a code")
+        two_factor.enable(context_for(user), secret, "not a code")
     assert not user.has_two_factor and user.totp_secret is None
 
 
-def test_enable_ends_every_session(db_session: Session, vault: FieldVault) -> None:
+def test_enable_ends_every_session(context_for: ContextFor) -> None:
     user = UserFactory()
-    sessions.start_session(db_session, user)
+    as_user = context_for(user)
+    sessions.start_session(as_user, user)
     secret = two_factor.new_secret()
-    two_factor.enable(db_session, vault, ADMIN, user, secret, _at(secret, utcnow()))
-    assert sessions.open_sessions(db_session, user) == []
+    two_factor.enable(as_user, secret, _at(secret, utcnow()))
+    assert sessions.open_sessions(as_user, user) == []
 
 
-def test_a_sealed_secret_does_not_open_for_another_user(
-    db_session: Session, vault: FieldVault
-) -> None:
-    alice, alice_secret, _ = _enrolled(db_session, vault)
-    bob, _, _ = _enrolled(db_session, vault)
+def test_a_sealed_secret_does_not_open_for_another_user(context_for: ContextFor) -> None:
+    alice, alice_secret, _ = _enrolled(context_for)
+    bob, _, _ = _enrolled(context_for)
     bob.totp_secret = alice.totp_secret  # the ciphertext moved to another user's row
     with pytest.raises(DecryptionError):
-        two_factor.verify_code(db_session, vault, bob, _at(alice_secret, utcnow() + STEP))
+        two_factor.verify_code(context_for(None), bob, _at(alice_secret, utcnow() + STEP))
 
 
-def test_a_code_is_accepted_once_and_never_an_older_one(
-    db_session: Session, vault: FieldVault
-) -> None:
+def test_a_code_is_accepted_once_and_never_an_older_one(context_for: ContextFor) -> None:
     start = utcnow()
-    user, secret, _ = _enrolled(db_session, vault, start)
+    user, secret, _ = _enrolled(context_for, start)
+    logging_in = context_for(None)  # nobody is logged in until the second factor passes
     enrolment_code = _at(secret, start)
-    assert not two_factor.verify_code(db_session, vault, user, enrolment_code, now=start)
+    assert not two_factor.verify_code(logging_in, user, enrolment_code, now=start)
     later = start + 10 * STEP
     code = _at(secret, later)
-    assert two_factor.verify_code(db_session, vault, user, code, now=later)
-    assert not two_factor.verify_code(db_session, vault, user, code, now=later), "replayed"
+    assert two_factor.verify_code(logging_in, user, code, now=later)
+    assert not two_factor.verify_code(logging_in, user, code, now=later), "replayed"
     earlier = _at(secret, later - STEP)  # still in the window, but before the one used
-    assert not two_factor.verify_code(db_session, vault, user, earlier, now=later)
+    assert not two_factor.verify_code(logging_in, user, earlier, now=later)
 
 
-def test_the_window_is_one_step_either_way(db_session: Session, vault: FieldVault) -> None:
+def test_the_window_is_one_step_either_way(context_for: ContextFor) -> None:
     start = utcnow()
-    user, secret, _ = _enrolled(db_session, vault, start)
+    user, secret, _ = _enrolled(context_for, start)
+    logging_in = context_for(None)
     now = start + 20 * STEP
 
     def verify(offset: int) -> bool:
         code = _at(secret, now + offset * STEP)
-        return two_factor.verify_code(db_session, vault, user, code, now=now)
+        return two_factor.verify_code(logging_in, user, code, now=now) is not None
 
     assert not verify(-2)
     assert not verify(+2)
@@ -120,43 +107,50 @@ def test_the_window_is_one_step_either_way(db_session: Session, vault: FieldVaul
     assert verify(+1)
 
 
-def test_recovery_codes_work_once_in_any_spelling(db_session: Session, vault: FieldVault) -> None:
-    user, _, codes = _enrolled(db_session, vault)
-    assert two_factor.verify_code(db_session, vault, user, codes[0])
-    assert not two_factor.verify_code(db_session, vault, user, codes[0])
+def test_recovery_codes_work_once_in_any_spelling(
+    db_session: Session, context_for: ContextFor
+) -> None:
+    user, _, codes = _enrolled(context_for)
+    logging_in = context_for(None)
+    assert two_factor.verify_code(logging_in, user, codes[0])
+    assert not two_factor.verify_code(logging_in, user, codes[0])
     typed = codes[1].upper().replace("-", " ")
-    assert two_factor.verify_code(db_session, vault, user, typed)
-    assert not two_factor.verify_code(db_session, vault, user, codes[1])
-    assert two_factor.remaining_recovery_codes(db_session, user) == len(codes) - 2
+    assert two_factor.verify_code(logging_in, user, typed)
+    assert not two_factor.verify_code(logging_in, user, codes[1])
+    assert two_factor.remaining_recovery_codes(context_for(user)) == len(codes) - 2
     stored = repr(db_session.execute(select(RecoveryCode.__table__)).all())
     assert all(code not in stored and code.replace("-", "") not in stored for code in codes)
 
 
-def test_new_recovery_codes_replace_the_old_ones(db_session: Session, vault: FieldVault) -> None:
-    user, _, old = _enrolled(db_session, vault)
-    new = two_factor.regenerate_recovery_codes(db_session, ADMIN, user)
+def test_new_recovery_codes_replace_the_old_ones(
+    db_session: Session, context_for: ContextFor
+) -> None:
+    user, _, old = _enrolled(context_for)
+    logging_in = context_for(None)
+    new = two_factor.regenerate_recovery_codes(context_for(user))
     assert set(new).isdisjoint(old)
-    assert not two_factor.verify_code(db_session, vault, user, old[0])
-    assert two_factor.verify_code(db_session, vault, user, new[0])
+    assert not two_factor.verify_code(logging_in, user, old[0])
+    assert two_factor.verify_code(logging_in, user, new[0])
     count = select(func.count()).select_from(RecoveryCode).where(RecoveryCode.user_id == user.id)
     assert db_session.scalar(count) == len(new)
-    assert _events(db_session, "user.recovery_codes_replace", user)
+    assert events(db_session, action="user.recovery_codes_replace", target=user)
     with pytest.raises(ValidationError):
-        two_factor.regenerate_recovery_codes(db_session, ADMIN, UserFactory())
+        two_factor.regenerate_recovery_codes(context_for(UserFactory()))
 
 
 def test_reset_removes_the_second_factor_and_ends_every_session(
-    db_session: Session, vault: FieldVault
+    db_session: Session, ctx: Context, context_for: ContextFor
 ) -> None:
-    user, secret, codes = _enrolled(db_session, vault)
-    sessions.start_session(db_session, user)
-    two_factor.reset(db_session, ADMIN, user)
+    user, secret, codes = _enrolled(context_for)
+    logging_in = context_for(None)
+    sessions.start_session(ctx, user)
+    assert two_factor.reset(ctx, user)
     assert not user.has_two_factor and user.totp_secret is None and user.totp_last_step is None
-    assert two_factor.remaining_recovery_codes(db_session, user) == 0
-    assert sessions.open_sessions(db_session, user) == []
-    assert not two_factor.verify_code(db_session, vault, user, codes[0])
-    assert not two_factor.verify_code(db_session, vault, user, _at(secret, utcnow()))
-    assert _events(db_session, "user.two_factor_reset", user)
+    assert two_factor.remaining_recovery_codes(context_for(user)) == 0
+    assert sessions.open_sessions(ctx, user) == []
+    assert not two_factor.verify_code(logging_in, user, codes[0])
+    assert not two_factor.verify_code(logging_in, user, _at(secret, utcnow()))
+    assert events(db_session, action="user.two_factor_reset", target=user)
     assert two_factor.needs_enrolment(user, required=True, production=True)
 
 
@@ -188,15 +182,15 @@ def test_the_provisioning_uri_and_qr_code(db_session: Session) -> None:
 
 
 def test_a_secret_being_enrolled_travels_sealed_and_opens_only_for_its_user(
-    db_session: Session, vault: FieldVault
+    context_for: ContextFor,
 ) -> None:
     """The browser holds it in the cookie session, which is signed but readable."""
-    alice, bob = UserFactory(), UserFactory()
+    alice, bob = context_for(UserFactory()), context_for(UserFactory())
     secret = two_factor.new_secret()
-    token = two_factor.seal_pending_secret(vault, alice, secret)
+    token = two_factor.seal_pending_secret(alice, secret)
     assert secret not in token
-    assert two_factor.open_pending_secret(vault, alice, token) == secret
-    assert two_factor.open_pending_secret(vault, bob, token) is None
-    assert two_factor.open_pending_secret(vault, alice, token[:-4] + "AAAA") is None
-    assert two_factor.open_pending_secret(vault, alice, "not base64!") is None
-    assert two_factor.open_pending_secret(vault, alice, None) is None
+    assert two_factor.open_pending_secret(alice, token) == secret
+    assert two_factor.open_pending_secret(bob, token) is None
+    assert two_factor.open_pending_secret(alice, token[:-4] + "AAAA") is None
+    assert two_factor.open_pending_secret(alice, "not base64!") is None
+    assert two_factor.open_pending_secret(alice, None) is None

@@ -1,4 +1,4 @@
-"""SECURITY 23 under concurrency: a TOTP code or a recovery code sent by two requests at
+"""Security check 23 under concurrency: a TOTP code or a recovery code sent by two requests at
 the same moment is accepted once. Each request has its own connection, as in the
 application; the second one is checked while the first has not committed yet."""
 
@@ -16,16 +16,15 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from incidents import migrate
-from incidents.audit.log import Actor
 from incidents.crypto.keys import MasterKey
-from incidents.crypto.vault import FieldVault
 from incidents.db import utcnow
-from incidents.extensions import db, key_provider
+from incidents.extensions import db
 from incidents.models import User
 from incidents.models.vocabularies import Role
 from incidents.services import accounts, two_factor
 from tests.conftest import BACKENDS, make_test_app
 from tests.factories import DEFAULT_PASSWORD
+from tests.helpers import context
 
 # Long enough for the second request to reach the database while the first holds its row.
 HOLD_SECONDS = 0.5
@@ -46,19 +45,14 @@ def racing_app(fresh_database_url: str, tmp_path: Path, master_key: MasterKey) -
 def _enrolled_user(app: Flask) -> tuple[uuid.UUID, str, list[str], int]:
     with app.app_context():
         session = db.session
+        operator = context(session, app)
         user = accounts.create_user(
-            session,
-            Actor("tests"),
-            "racer@example.org",
-            "Racer",
-            DEFAULT_PASSWORD,
-            [Role.RESEARCHER],
+            operator, "racer@example.org", "Racer", DEFAULT_PASSWORD, [Role.RESEARCHER]
         )
         secret = two_factor.new_secret()
         now = utcnow()
-        vault = FieldVault(session, key_provider())
         codes = two_factor.enable(
-            session, vault, Actor("tests"), user, secret, pyotp.TOTP(secret).at(now), now=now
+            operator.acting_as(user), secret, pyotp.TOTP(secret).at(now), now=now
         )
         session.commit()
         return user.id, secret, codes, pyotp.TOTP(secret).timecode(now)
@@ -87,8 +81,8 @@ def _race(app: Flask, user_id: uuid.UUID, code: str) -> list[bool]:
                     both_loaded.wait(timeout=10)
                 if name == "second":
                     first_checked.wait(timeout=10)
-                vault = FieldVault(session, key_provider())
-                results[name] = two_factor.verify_code(session, vault, user, code) is not None
+                logging_in = context(session, app, None)  # nobody acts until the code passes
+                results[name] = two_factor.verify_code(logging_in, user, code) is not None
                 if name == "first":
                     first_checked.set()
                     time.sleep(HOLD_SECONDS)

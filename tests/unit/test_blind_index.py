@@ -1,4 +1,4 @@
-"""Blind indexes without a database: normalisation (SECURITY.md 9), what is indexed,
+"""Blind indexes without a database: normalisation (security check 9), what is indexed,
 keyed hashing under one key per index and master key, and the width setting."""
 
 from __future__ import annotations
@@ -12,20 +12,19 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from hypothesis import given
 from hypothesis import strategies as st
 
-from incidents.crypto import blind_index
-from incidents.crypto.blind_index import (
+from incidents.crypto.blind_index import BlindIndexer, derive_index_key
+from incidents.crypto.keys import MasterKey, StaticKeyProvider, generate_master_key
+from incidents.db import secret_columns
+from incidents.errors import ConfigurationError
+from incidents.names import (
     ROMANISATION_RULES,
-    BlindIndexer,
-    derive_index_key,
-    index_terms,
     name_tokens,
     normalise_date,
     normalise_name,
     spelling_key,
 )
-from incidents.crypto.keys import StaticKeyProvider, generate_master_key
-from incidents.db import secret_columns
-from incidents.errors import ConfigurationError
+from incidents.records.indexing import index_terms
+from incidents.records.kinds import PERSON, REPORT, SOURCE, indexed_kinds
 from incidents.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -165,7 +164,7 @@ def test_dates_normalise_to_iso_or_partial_iso(text: str, expected: str | None) 
 
 def test_index_terms_of_a_person() -> None:
     terms = index_terms(
-        "persons",
+        PERSON.indexed,
         {
             "full_name": "Мовсар Демоев",
             "aliases": "Mova\n\nMovsar Demoyev\n  ",
@@ -184,24 +183,27 @@ def test_index_terms_of_a_person() -> None:
 
 
 def test_index_terms_of_a_source_and_of_empty_fields() -> None:
-    assert sorted(index_terms("sources", {"identity": "Zarema P."})) == [
+    assert sorted(index_terms(SOURCE.indexed, {"identity": "Zarema P."})) == [
         ("source_identity", "p zarema"),
         ("source_identity_token", "zarema"),  # one-letter words have no entry of their own
     ]
-    assert index_terms("persons", {"full_name": None, "aliases": "", "date_of_birth": "soon"}) == []
-    assert index_terms("reports", {"narrative": "not indexed"}) == []
+    empty = {"full_name": None, "aliases": "", "date_of_birth": "soon"}
+    assert index_terms(PERSON.indexed, empty) == []
+    assert index_terms(REPORT.indexed, {"narrative": "not indexed"}) == []
 
 
 def test_indexed_fields_name_existing_secret_columns() -> None:
     secret = {(table.name, column.name) for table, column in secret_columns()}
-    for field in blind_index.INDEXED_FIELDS:
-        assert (field.table, field.column) in secret
+    indexed = [(kind.table, field.column) for kind in indexed_kinds() for field in kind.indexed]
+    assert indexed, "no indexed field: the check would be empty"
+    for table_and_column in indexed:
+        assert table_and_column in secret
 
 
 # -- keyed hashing ------------------------------------------------------------------------
 
 
-def _provider(*keys: blind_index.MasterKey) -> StaticKeyProvider:
+def _provider(*keys: MasterKey) -> StaticKeyProvider:
     return StaticKeyProvider(keys, keys[0].key_id, "test")
 
 

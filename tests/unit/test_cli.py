@@ -1,5 +1,6 @@
-"""The real `incidents` command in a subprocess (DESIGN §5): exit status 0 on success,
-otherwise non-zero with one line on stderr and never a traceback (SECURITY 8, 27).
+"""The real `incidents` command in a subprocess (the README's "Using it"): exit status 0 on
+success, otherwise non-zero with one line on stderr and never a traceback (security checks
+8, 27).
 
 Each run gets a clean environment: no INCIDENTS_* or FLASK_* variable of the caller, an
 instance folder in tmp_path, and keys generated for the test.

@@ -2,11 +2,12 @@
 
 The commands run in-process on both backends (Flask's CLI runner, inside the test's
 rolled-back transaction), and a few in a real subprocess to check that each refusal is
-one line on stderr with a non-zero exit status (SECURITY 8, 27).
+one line on stderr with a non-zero exit status (security checks 8 and 27).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pyotp
@@ -16,15 +17,15 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from incidents.audit.log import Actor
 from incidents.cli import teams_group, users_group
-from incidents.crypto.vault import FieldVault
+from incidents.context import Context
 from incidents.errors import ValidationError
-from incidents.models import AuditEvent, User
+from incidents.models import User
 from incidents.models.user import UserSession
 from incidents.models.vocabularies import Role
-from incidents.services import accounts, sessions, two_factor
+from incidents.services import accounts, authentication, sessions, two_factor
 from tests.factories import DEFAULT_PASSWORD, TeamFactory, UserFactory
+from tests.helpers import count_events, events, invoke
 from tests.unit.test_cli import (
     assert_ok,
     assert_one_line_error,
@@ -33,11 +34,7 @@ from tests.unit.test_cli import (
 )
 
 NEW_PASSWORD = "violet harbour lantern 42"
-
-
-def invoke(app: Flask, group: object, *arguments: str, input: str | None = None) -> Result:
-    result: Result = app.test_cli_runner().invoke(group, list(arguments), input=input)
-    return result
+ContextFor = Callable[..., Context]
 
 
 def refused(result: Result, *words: str) -> str:
@@ -50,16 +47,9 @@ def refused(result: Result, *words: str) -> str:
     return message
 
 
-def events(db_session: Session, action: str, user: User | None = None) -> list[AuditEvent]:
-    query = select(AuditEvent).where(AuditEvent.action == action)
-    if user is not None:
-        query = query.where(AuditEvent.target_id == str(user.id))
-    return list(db_session.scalars(query))
-
-
-def can_log_in(db_session: Session, user: User, password: str) -> bool:
-    db_session.expire_all()  # the command changed the row through another session
-    return accounts.authenticate(db_session, user.email, password) is not None
+def can_log_in(nobody: Context, user: User, password: str) -> bool:
+    nobody.session.expire_all()  # the command changed the row through another session
+    return authentication.authenticate(nobody, user.email, password) is not None
 
 
 def reload(db_session: Session, user: User) -> User:
@@ -76,21 +66,22 @@ def open_session_count(db_session: Session, user: User) -> int:
     return int(db_session.scalar(query) or 0)
 
 
-def with_two_factor(db_session: Session, vault: FieldVault, user: User) -> None:
+def with_two_factor(context_for: ContextFor, user: User) -> None:
+    """`user` sets up a second factor (enrolling is the user's own act)."""
     secret = two_factor.new_secret()
-    two_factor.enable(db_session, vault, Actor("tests"), user, secret, pyotp.TOTP(secret).now())
+    two_factor.enable(context_for(user), secret, pyotp.TOTP(secret).now())
 
 
 # -- in-process, on SQLite and PostgreSQL -----------------------------------------------
 
 
 def test_users_list_shows_roles_teams_state_and_two_factor(
-    app: Flask, db_session: Session, vault: FieldVault
+    app: Flask, context_for: ContextFor
 ) -> None:
     north, south = TeamFactory(slug="north"), TeamFactory(slug="south")
     UserFactory(email="a@example.org", role=Role.RESEARCHER, teams=[south, north])
     UserFactory(email="b@example.org", role=Role.ADMIN, disabled=True)
-    with_two_factor(db_session, vault, UserFactory(email="c@example.org", role=None))
+    with_two_factor(context_for, UserFactory(email="c@example.org", role=None))
     result = invoke(app, users_group, "list")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
@@ -101,10 +92,10 @@ def test_users_list_shows_roles_teams_state_and_two_factor(
 
 
 def test_set_roles_gives_exactly_those_roles_ends_sessions_and_is_audited(
-    app: Flask, db_session: Session
+    app: Flask, db_session: Session, ctx: Context
 ) -> None:
     user = UserFactory(email="r@example.org", role=Role.RESEARCHER)
-    sessions.start_session(db_session, user)
+    sessions.start_session(ctx, user)
     result = invoke(
         app,
         users_group,
@@ -133,7 +124,7 @@ def test_set_roles_gives_exactly_those_roles_ends_sessions_and_is_audited(
         "advocacy_lead",
     )
     assert same.exit_code == 0 and "unchanged" in same.output
-    assert len(events(db_session, "user.roles_change", user)) == 1
+    assert count_events(db_session, "user.roles_change", user) == 1
 
 
 def test_set_roles_to_nothing_needs_none_said_on_purpose(app: Flask, db_session: Session) -> None:
@@ -170,11 +161,11 @@ def test_the_last_administrator_is_kept(app: Flask, db_session: Session) -> None
 
 
 def test_set_teams_gives_exactly_those_teams_and_refuses_unknown_ones(
-    app: Flask, db_session: Session
+    app: Flask, db_session: Session, ctx: Context
 ) -> None:
     north, south, west = (TeamFactory(slug=s) for s in ("north", "south", "west"))
     user = UserFactory(email="t@example.org", teams=[north])
-    sessions.start_session(db_session, user)
+    sessions.start_session(ctx, user)
     refused(invoke(app, users_group, "set-teams", user.email, "--team", "nowhere"), "nowhere")
     assert reload(db_session, user).team_ids == {north.id}
     result = invoke(app, users_group, "set-teams", user.email, "--team", "south", "--team", "west")
@@ -189,37 +180,41 @@ def test_set_teams_gives_exactly_those_teams_and_refuses_unknown_ones(
 
 
 def test_disable_ends_sessions_and_enable_lets_the_user_back(
-    app: Flask, db_session: Session
+    app: Flask, db_session: Session, ctx: Context, context_for: ContextFor
 ) -> None:
     user = UserFactory(email="d@example.org")
-    sessions.start_session(db_session, user)
+    sessions.start_session(ctx, user)
     result = invoke(app, users_group, "disable", "d@example.org")
     assert result.exit_code == 0, result.output
     assert not reload(db_session, user).is_active
     assert open_session_count(db_session, user) == 0
-    assert not can_log_in(db_session, user, DEFAULT_PASSWORD)
-    assert len(events(db_session, "user.disable", user)) == 1
+    assert not can_log_in(context_for(None), user, DEFAULT_PASSWORD)
+    assert count_events(db_session, "user.disable", user) == 1
     assert invoke(app, users_group, "enable", "d@example.org").exit_code == 0
-    assert can_log_in(db_session, user, DEFAULT_PASSWORD)
-    assert len(events(db_session, "user.enable", user)) == 1
+    assert can_log_in(context_for(None), user, DEFAULT_PASSWORD)
+    assert count_events(db_session, "user.enable", user) == 1
 
 
-def test_reset_two_factor(app: Flask, db_session: Session, vault: FieldVault) -> None:
+def test_reset_two_factor(
+    app: Flask, db_session: Session, ctx: Context, context_for: ContextFor
+) -> None:
     user = UserFactory(email="f@example.org")
     refused(invoke(app, users_group, "reset-two-factor", user.email), "no second factor")
-    with_two_factor(db_session, vault, user)
-    sessions.start_session(db_session, user)
+    with_two_factor(context_for, user)
+    sessions.start_session(ctx, user)
     result = invoke(app, users_group, "reset-two-factor", user.email)
     assert result.exit_code == 0, result.output
     fresh = reload(db_session, user)
     assert not fresh.has_two_factor and fresh.totp_secret is None and fresh.recovery_codes == []
     assert open_session_count(db_session, user) == 0
-    assert len(events(db_session, "user.two_factor_reset", user)) == 1
+    assert count_events(db_session, "user.two_factor_reset", user) == 1
 
 
-def test_set_password_is_asked_twice_checked_and_audited(app: Flask, db_session: Session) -> None:
+def test_set_password_is_asked_twice_checked_and_audited(
+    app: Flask, db_session: Session, ctx: Context, context_for: ContextFor
+) -> None:
     user = UserFactory(email="p@example.org")
-    sessions.start_session(db_session, user)
+    sessions.start_session(ctx, user)
     refused(
         invoke(app, users_group, "set-password", user.email, "--password", "short"),
         "12 characters",
@@ -229,10 +224,10 @@ def test_set_password_is_asked_twice_checked_and_audited(app: Flask, db_session:
     )
     assert result.exit_code == 0, result.output
     assert NEW_PASSWORD not in result.output
-    assert can_log_in(db_session, user, NEW_PASSWORD)
-    assert not can_log_in(db_session, user, DEFAULT_PASSWORD)
+    assert can_log_in(context_for(None), user, NEW_PASSWORD)
+    assert not can_log_in(context_for(None), user, DEFAULT_PASSWORD)
     assert open_session_count(db_session, user) == 0
-    assert len(events(db_session, "user.password_change", user)) == 1
+    assert count_events(db_session, "user.password_change", user) == 1
 
 
 def test_unknown_email_is_refused_by_every_user_command(app: Flask, db_session: Session) -> None:
@@ -249,12 +244,12 @@ def test_unknown_email_is_refused_by_every_user_command(app: Flask, db_session: 
         refused(result, "ghost@example.org")
 
 
-def test_teams_create_list_and_members(app: Flask, db_session: Session) -> None:
+def test_teams_create_list_and_members(app: Flask, db_session: Session, ctx: Context) -> None:
     created = invoke(app, teams_group, "create", "east", "--name", "East")
     assert created.exit_code == 0, created.output
-    assert len(events(db_session, "team.create")) == 1
+    assert count_events(db_session, "team.create") == 1
     refused(invoke(app, teams_group, "create", "east", "--name", "Again"), "exists")
-    east = accounts.team_by_slug(db_session, "east")
+    east = accounts.team_by_slug(ctx, "east")
     assert east is not None
     UserFactory(email="m2@example.org", role=Role.AUDITOR, teams=[east], disabled=True)
     UserFactory(email="m1@example.org", role=Role.RESEARCHER, teams=[east])

@@ -1,5 +1,5 @@
-"""AES-256-GCM envelope encryption, without a database (SECURITY 3, 4, 5 and 1 at the
-envelope level): round trips, tampering, associated data, nonces, wrapped keys."""
+"""AES-256-GCM envelope encryption, without a database (security checks 3, 4, 5 and 1
+at the envelope level): round trips, tampering, associated data, nonces, wrapped keys."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ texts = st.text(
 )
 
 
-# -- round trips (SECURITY 5) -----------------------------------------------------------
+# -- round trips (security check 5) -----------------------------------------------------
 
 
 @PROPERTY
@@ -81,7 +81,7 @@ def test_layout_is_version_nonce_ciphertext_and_tag() -> None:
     assert PLAINTEXT not in SEALED
 
 
-# -- tampering (SECURITY 4) -------------------------------------------------------------
+# -- tampering (security check 4) -------------------------------------------------------
 
 
 @PROPERTY
@@ -154,7 +154,7 @@ def test_decryption_error_does_not_chain_the_library_exception() -> None:
     assert caught.value.__suppress_context__
 
 
-# -- associated data (SECURITY 1) -------------------------------------------------------
+# -- associated data (security check 1) -------------------------------------------------
 
 PLACE = ("incidents", "narrative", RECORD_ID, TEAM_ID)
 PLACE_CHANGES = {
@@ -271,7 +271,7 @@ def test_field_and_data_key_associated_data_use_different_purposes() -> None:
     )
 
 
-# -- nonces (SECURITY 3) ----------------------------------------------------------------
+# -- nonces (security check 3) ----------------------------------------------------------
 
 
 def test_many_encryptions_of_one_value_repeat_no_nonce_and_no_ciphertext() -> None:

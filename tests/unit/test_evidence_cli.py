@@ -1,5 +1,5 @@
 """`incidents evidence add|get` in a subprocess: round trip, verified output written whole or
-not at all, one-line errors (DESIGN §5, SECURITY 27, 28)."""
+not at all, one-line errors (the README's "Using it"; security checks 27, 28)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,11 @@ from pathlib import Path
 import pytest
 
 from incidents import create_app
-from incidents.audit.log import Actor
-from incidents.crypto.vault import FieldVault
-from incidents.extensions import db, key_provider
+from incidents.extensions import db
 from incidents.models import Report, Team
 from incidents.models.vocabularies import Channel
-from incidents.services.records import create_record
-from tests import samples
+from incidents.services.records import insert
+from tests import helpers, samples
 from tests.unit.test_cli import assert_ok, assert_one_line_error, clean_environment, run
 
 ADDED = re.compile(r"^added evidence ([0-9a-f-]{36}) to (RPT-\d{4}-\d{4})")
@@ -53,17 +51,16 @@ def setup(tmp_path: Path) -> Setup:
         team = Team(slug="cli", name="CLI team")
         db.session.add(team)
         db.session.flush()
-        report = create_record(
-            db.session,
-            FieldVault(db.session, key_provider()),
-            Actor("tests"),
-            Report,
-            secrets={"narrative": "A confidential account."},
-            team_id=team.id,
-            title="Report",
-            received_on=dt.date(2017, 4, 1),
-            channel=Channel.INTERVIEW,
-            credibility=3,
+        report = insert(
+            helpers.context(db.session, app),
+            Report(
+                team_id=team.id,
+                title="Report",
+                received_on=dt.date(2017, 4, 1),
+                channel=Channel.INTERVIEW,
+                credibility=3,
+            ),
+            {"narrative": "A confidential account."},
         )
         db.session.commit()
         reference = report.reference
@@ -115,7 +112,7 @@ def test_a_failed_hash_check_leaves_no_output_file(setup: Setup) -> None:
     [
         (["evidence", "add", "RPT-1999-9999", "{file}"], ["no report", "RPT-1999-9999"]),
         (["evidence", "add", "{report}", "{dir}/missing.png"], ["missing.png"]),
-        (["evidence", "add", "{report}", "{elf}"], ["programs"]),
+        (["evidence", "add", "{report}", "{elf}"], ["Programs"]),
         (["evidence", "get", "not-a-uuid", "-o", "{dir}/x"], ["not-a-uuid"]),
         (["evidence", "get", "00000000-0000-0000-0000-000000000000", "-o", "{dir}/x"], ["no evid"]),
     ],

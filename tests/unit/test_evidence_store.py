@@ -1,5 +1,5 @@
-"""The directory evidence store (SECURITY 28): opaque names only, private modes, files that
-appear whole or not at all."""
+"""The directory evidence store (security check 28): opaque names only, private modes, files
+that appear whole or not at all."""
 
 from __future__ import annotations
 

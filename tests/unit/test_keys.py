@@ -1,4 +1,4 @@
-"""Master key files, the key variable and the static provider (SECURITY 8)."""
+"""Master key files, the key variable and the static provider (security check 8)."""
 
 from __future__ import annotations
 

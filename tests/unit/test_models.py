@@ -1,4 +1,5 @@
-"""The model metadata that encryption, redaction and exports rely on (DESIGN §2, §3)."""
+"""The model metadata that encryption, redaction and exports rely on (the README's
+"Encryption and field classes" and "Architecture")."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from sqlalchemy import (
 )
 
 import incidents.models  # noqa: F401  (completes Base.metadata)
-from incidents.crypto.vault import secret_field_names
 from incidents.db import FIELD_CLASS_KEY, Base, FieldClass, field_class_of, secret_columns
+from incidents.vault import secret_field_names
 
 TABLES = list(Base.metadata.sorted_tables)
 COLUMNS = [(table, column) for table in TABLES for column in table.columns]
@@ -161,7 +162,9 @@ def constraint_names() -> list[tuple[str, str, str]]:
             found.append((table.name, prefix, str(constraint.name)))
         for index in table.indexes:
             found.append((table.name, "ix", str(index.name)))
-    return found
+    # Constraints and indexes are sets: sorted, so that every test worker collects the
+    # same parameters in the same order.
+    return sorted(found)
 
 
 NAMES = constraint_names()

@@ -1,5 +1,5 @@
 """Settings from TOML files and INCIDENTS_* variables, and what bootstrap makes of them
-(SECURITY 8: production refuses to start with a missing or development key or secret).
+(security check 8: production refuses to start with a missing or development key or secret).
 
 Every test passes `environ` explicitly; os.environ is never read or changed.
 """

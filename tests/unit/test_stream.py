@@ -1,6 +1,6 @@
-"""Chunked AES-GCM streams for evidence files (SECURITY 4, 5): round trips from empty to
-50 MB, every way of damaging a stream refused without releasing a wrong chunk, bounded
-memory, and the encrypted upload spool."""
+"""Chunked AES-GCM streams for evidence files (security checks 4, 5): round trips from
+empty to 50 MB, every way of damaging a stream refused without releasing a wrong chunk,
+bounded memory, and the encrypted upload spool."""
 
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ class HashingSink:
         return len(data)
 
 
-# -- round trips (SECURITY 5) -----------------------------------------------------------
+# -- round trips (security check 5) -----------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -182,7 +182,7 @@ def test_the_same_content_never_encrypts_the_same_way() -> None:
     assert len(set(nonces)) == len(nonces)
 
 
-# -- damage is refused, and nothing wrong is released (SECURITY 4) ----------------------
+# -- damage is refused, and nothing wrong is released (security check 4) ----------------
 
 PLAIN = bytes(range(5 * SMALL))  # five full chunks, each recognisable
 CHUNKS = [PLAIN[i : i + SMALL] for i in range(0, len(PLAIN), SMALL)]

@@ -1,4 +1,4 @@
-"""Every route × role × method has an expected status (SECURITY.md 10).
+"""Every route × role × method has an expected status (security check 10).
 
 The route list comes from the application, so a new route without an entry here fails.
 """
@@ -17,6 +17,7 @@ from tests.factories import PersonFactory, ReportFactory, UserFactory, stored_ev
 from tests.web.conftest import ROLES, World
 
 ANON, RESEARCHER, ADVOCACY, AUDITOR, ADMIN = ROLES
+REFUSED = 422  # the one status of a form that was sent and could not be accepted
 LOGGED_IN = (RESEARCHER, ADVOCACY, AUDITOR, ADMIN)
 
 
@@ -47,9 +48,9 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     # Every logged-in user has an account page, administrators included.
     ("account.overview", "GET"): {ANON: 302, **dict.fromkeys(LOGGED_IN, 200)},
     ("account.change_password", "GET"): {ANON: 302, **dict.fromkeys(LOGGED_IN, 200)},
-    ("account.change_password", "POST"): {ANON: 302, **dict.fromkeys(LOGGED_IN, 400)},
+    ("account.change_password", "POST"): {ANON: 302, **dict.fromkeys(LOGGED_IN, REFUSED)},
     ("account.two_factor_setup", "GET"): {ANON: 302, **dict.fromkeys(LOGGED_IN, 200)},
-    ("account.two_factor_setup", "POST"): {ANON: 302, **dict.fromkeys(LOGGED_IN, 400)},
+    ("account.two_factor_setup", "POST"): {ANON: 302, **dict.fromkeys(LOGGED_IN, REFUSED)},
     # Without a second factor there are no codes to replace: back to the account page.
     ("account.new_recovery_codes", "POST"): _everyone(302),
     ("account.end_other_sessions", "POST"): _everyone(302),
@@ -68,11 +69,12 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
         AUDITOR: 200,
         ADMIN: 404,  # not in the team: the record does not exist for them
     },
-    # People pages are for researchers only in this release; POSTs without a name are 400.
+    # People pages are for researchers only in this release; POSTs without a name are
+    # refused forms.
     ("people.search", "GET"): _researchers_only(200),
-    ("people.search", "POST"): _researchers_only(400),
+    ("people.search", "POST"): _researchers_only(REFUSED),
     ("people.new_person", "GET"): _researchers_only(200),
-    ("people.new_person", "POST"): _researchers_only(400),
+    ("people.new_person", "POST"): _researchers_only(REFUSED),
     # The person is looked up first: the admin, in no team, is told it does not exist.
     ("people.show_person", "GET"): {**_researchers_only(200), ADMIN: 404},
     # Evidence: researchers of the team; an upload without a file is shown again (422).
@@ -129,7 +131,7 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
 
 
 # Erasing a record: researchers of its team, after a recent login (the matrix logs in
-# just before each request); a POST without a reason is shown again (400).
+# just before each request); a POST without a reason is a refused form.
 MATRIX[("erasure.erase", "GET")] = {
     ANON: 302,
     RESEARCHER: 200,
@@ -139,7 +141,7 @@ MATRIX[("erasure.erase", "GET")] = {
 }
 MATRIX[("erasure.erase", "POST")] = {
     ANON: 302,
-    RESEARCHER: 400,
+    RESEARCHER: REFUSED,
     ADVOCACY: 403,
     AUDITOR: 403,
     ADMIN: 404,

@@ -1,7 +1,8 @@
 """Administration pages: users, roles, teams, disabling, passwords and second factors.
 
 Each change is audited, ends the sessions it must end, keeps what the administrator typed
-when refused, and needs a recent password entry where it is sensitive (SECURITY 18, 20).
+when refused, and needs a recent password entry where it is sensitive (security checks 18
+and 20).
 """
 
 from __future__ import annotations
@@ -20,15 +21,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
-from incidents.audit.log import Actor
-from incidents.crypto.vault import FieldVault
+from incidents.context import Context
 from incidents.db import utcnow
-from incidents.models import AuditEvent, Team, User
+from incidents.models import Team, User
 from incidents.models.user import UserSession
 from incidents.models.vocabularies import Role
 from incidents.services import two_factor
 from tests.conftest import csrf_token
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.helpers import count_events
 from tests.web.conftest import World
 
 NEW_PASSWORD = "violet harbour lantern 42"
@@ -71,13 +72,6 @@ def _log_in(client: FlaskClient, user: User, password: str = DEFAULT_PASSWORD) -
             "csrf_token": csrf_token(client, "/login"),
         },
     )
-
-
-def _events(db_session: Session, action: str, target: User | Team | None = None) -> int:
-    query = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action)
-    if target is not None:
-        query = query.where(AuditEvent.target_id == str(target.id))
-    return int(db_session.scalar(query) or 0)
 
 
 def _reload(db_session: Session, user: User) -> User:
@@ -138,7 +132,7 @@ def test_admin_creates_a_user_with_roles_and_teams_and_it_is_audited(
     assert response.location == f"/admin/users/{user.id}"
     assert user.role_set == {Role.RESEARCHER, Role.AUDITOR}
     assert user.team_ids == {world.team.id}
-    assert _events(db_session, "user.create", user) == 1
+    assert count_events(db_session, "user.create", user) == 1
     shown = client.get(response.location).get_data(as_text=True)
     assert "Created the account new.person@example.org" in shown
     listing = client.get("/admin/users").get_data(as_text=True)
@@ -170,7 +164,7 @@ def test_bad_input_keeps_every_value_but_the_password_and_creates_nothing(
     assert "Enter a name." in page
     assert "most common passwords" in page  # the rule's own words, on the field
     assert db_session.scalar(select(func.count()).select_from(User)) == users_before
-    assert _events(db_session, "user.create") == 0
+    assert count_events(db_session, "user.create") == 0
 
 
 def test_a_taken_email_is_refused_on_its_field_with_the_rest_kept(
@@ -190,7 +184,7 @@ def test_a_taken_email_is_refused_on_its_field_with_the_rest_kept(
     assert f"A user with the e-mail {target.email} exists" in response.get_data(as_text=True)
     assert _value(response, "display_name") == "Someone Else"
     assert _checked(response, "roles") == {"auditor"}
-    assert _events(db_session, "user.create") == 0
+    assert count_events(db_session, "user.create") == 0
 
 
 # -- roles and teams --------------------------------------------------------------------
@@ -216,8 +210,8 @@ def test_a_role_change_ends_every_session_of_that_user_and_is_audited(
     fresh = _reload(db_session, target)
     assert fresh.role_set == {Role.AUDITOR}
     assert fresh.team_ids == {world.team.id, world.other_team.id}
-    assert _events(db_session, "user.roles_change", target) == 1
-    assert _events(db_session, "user.teams_change", target) == 1
+    assert count_events(db_session, "user.roles_change", target) == 1
+    assert count_events(db_session, "user.teams_change", target) == 1
     assert _sent_to_login(elsewhere)
 
 
@@ -231,8 +225,8 @@ def test_a_team_change_alone_keeps_the_users_sessions(
     )
     assert response.status_code == 302
     assert _reload(db_session, target).team_ids == set()
-    assert _events(db_session, "user.roles_change", target) == 0
-    assert _events(db_session, "user.teams_change", target) == 1
+    assert count_events(db_session, "user.roles_change", target) == 0
+    assert count_events(db_session, "user.teams_change", target) == 1
     assert elsewhere.get("/account").status_code == 200
 
 
@@ -269,8 +263,8 @@ def test_the_last_administrator_cannot_lose_the_role_or_disable_themselves(
     assert "You cannot disable your own account" in client.get(page).get_data(as_text=True)
     fresh = _reload(db_session, admin)
     assert fresh.role_set == {Role.ADMIN} and fresh.is_active
-    assert _events(db_session, "user.roles_change") == 0
-    assert _events(db_session, "user.disable") == 0
+    assert count_events(db_session, "user.roles_change") == 0
+    assert count_events(db_session, "user.disable") == 0
     assert client.get("/admin/users").status_code == 200  # still logged in, still an admin
 
 
@@ -286,12 +280,12 @@ def test_disable_ends_sessions_and_blocks_login_until_enabled(
     assert response.status_code == 302
     assert f"Disabled {target.email}" in client.get(page).get_data(as_text=True)
     assert not _reload(db_session, target).is_active
-    assert _events(db_session, "user.disable", target) == 1
+    assert count_events(db_session, "user.disable", target) == 1
     assert _sent_to_login(elsewhere)
     assert _log_in(app.test_client(), target).status_code == 401
     enabled = client.post(f"{page}/enable", data={"csrf_token": csrf_token(client, page)})
     assert enabled.status_code == 302
-    assert _events(db_session, "user.enable", target) == 1
+    assert count_events(db_session, "user.enable", target) == 1
     assert _log_in(app.test_client(), target).status_code == 302
 
 
@@ -299,14 +293,12 @@ def test_reset_two_factor_removes_it_and_ends_sessions(
     app: Flask,
     client: FlaskClient,
     db_session: Session,
-    vault: FieldVault,
+    context_for: Callable[..., Context],
     admin: User,
     target: User,
 ) -> None:
     secret = two_factor.new_secret()
-    codes = two_factor.enable(
-        db_session, vault, Actor("tests"), target, secret, pyotp.TOTP(secret).now()
-    )
+    codes = two_factor.enable(context_for(target), secret, pyotp.TOTP(secret).now())
     elsewhere = app.test_client()
     assert _log_in(elsewhere, target).location.startswith("/login/verify")
     verified = elsewhere.post(
@@ -325,7 +317,7 @@ def test_reset_two_factor_removes_it_and_ends_sessions(
     fresh = _reload(db_session, target)
     assert not fresh.has_two_factor and fresh.totp_secret is None
     assert fresh.recovery_codes == []
-    assert _events(db_session, "user.two_factor_reset", target) == 1
+    assert count_events(db_session, "user.two_factor_reset", target) == 1
     assert _sent_to_login(elsewhere)
     again = _log_in(app.test_client(), target)
     assert again.status_code == 302 and not again.location.startswith("/login")  # password only
@@ -346,7 +338,7 @@ def test_set_password_checks_the_rules_then_ends_sessions(
         },
     )
     assert differ.status_code == 422
-    assert "The two entries differ." in differ.get_data(as_text=True)
+    assert "The two entries differ: type the password twice." in differ.get_data(as_text=True)
     short = client.post(
         url,
         data={
@@ -356,8 +348,8 @@ def test_set_password_checks_the_rules_then_ends_sessions(
         },
     )
     assert short.status_code == 422
-    assert "use at least 12 characters" in short.get_data(as_text=True)
-    assert _events(db_session, "user.password_change", target) == 0
+    assert "Use at least 12 characters." in short.get_data(as_text=True)
+    assert count_events(db_session, "user.password_change", target) == 0
     assert elsewhere.get("/account").status_code == 200
     response = client.post(
         url,
@@ -368,7 +360,7 @@ def test_set_password_checks_the_rules_then_ends_sessions(
         },
     )
     assert response.status_code == 302
-    assert _events(db_session, "user.password_change", target) == 1
+    assert count_events(db_session, "user.password_change", target) == 1
     assert _sent_to_login(elsewhere)
     assert _log_in(app.test_client(), target).status_code == 401
     assert _log_in(app.test_client(), target, NEW_PASSWORD).status_code == 302
@@ -388,7 +380,7 @@ def test_an_admin_changing_their_own_password_stays_logged_in_here(
     )
     assert response.status_code == 302
     assert client.get(page).status_code == 200
-    assert _events(db_session, "user.password_change", admin) == 1
+    assert count_events(db_session, "user.password_change", admin) == 1
 
 
 # -- re-authentication ------------------------------------------------------------------
@@ -417,7 +409,8 @@ def test_sensitive_pages_and_actions_need_a_recent_password_entry(
     assert changed.location.startswith("/reauthenticate")
     fresh = _reload(db_session, target)
     assert fresh.is_active and fresh.role_set == {Role.RESEARCHER}
-    assert _events(db_session, "user.disable") == _events(db_session, "user.roles_change") == 0
+    assert count_events(db_session, "user.disable") == 0
+    assert count_events(db_session, "user.roles_change") == 0
     assert client.get("/admin/users").status_code == 200  # lists need no confirmation
     confirmed = client.post(
         shown.location,
@@ -444,7 +437,7 @@ def test_teams_are_created_listed_and_show_their_members(
     assert response.status_code == 302
     assert response.location == "/admin/teams/south-caucasus"
     team = db_session.scalars(select(Team).where(Team.slug == "south-caucasus")).one()
-    assert _events(db_session, "team.create", team) == 1
+    assert count_events(db_session, "team.create", team) == 1
     again = client.post(
         "/admin/teams/new",
         data={

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from incidents.audit.actions import AuditAction
 from incidents.audit.log import Actor, record_event
 from incidents.audit.signing import open_checkpoint
 from incidents.extensions import audit_signer
@@ -22,6 +23,10 @@ from incidents.models.vocabularies import SourceReliability
 from tests.conftest import csrf_token
 from tests.factories import EvidenceFactory, ReportFactory, SourceFactory
 from tests.web.conftest import World
+
+# Actions that nothing else in these tests records, for events made only to fill pages.
+PAGED = AuditAction.KEYS_REWRAP
+FUZZED = AuditAction.KEYS_RETIRE
 
 CANARIES = (
     "CANARY-narrative-7Q2",
@@ -107,21 +112,21 @@ def test_the_log_pages_by_position(
     client: FlaskClient, world: World, db_session: Session, as_role: Callable[[str], User | None]
 ) -> None:
     for number in range(60):
-        record_event(db_session, Actor("pager@example.org"), "test.page", detail={"n": number})
+        record_event(db_session, Actor("pager@example.org"), PAGED, detail={"n": number})
     db_session.flush()
     as_role("auditor")
-    first = _page(client, "/audit?action=test.page")
-    assert first.count("<code>test.page</code>") == 50
+    first = _page(client, "/audit?action=keys.rewrap")
+    assert first.count("<code>keys.rewrap</code>") == 50
     link = re.search(r'href="(/audit\?[^"]*before=\d+[^"]*)"', first)
     assert link, "no link to older events"
     second = _page(client, unescape(link.group(1)))
-    assert second.count("<code>test.page</code>") == 10
-    assert "action=test.page" in unescape(link.group(1)), "filters survive paging"
-    assert _page(client, "/audit?before=notanumber&action=test.page").count("test.page") >= 50
+    assert second.count("<code>keys.rewrap</code>") == 10
+    assert "action=keys.rewrap" in unescape(link.group(1)), "filters survive paging"
+    assert _page(client, "/audit?before=notanumber&action=keys.rewrap").count("keys.rewrap") >= 50
 
 
 # Query-string names Flask's url_for reserves, names of the filters and of the cursor, and
-# values that overflow a 64-bit integer, a date or a driver (SECURITY.md 27).
+# values that overflow a 64-bit integer, a date or a driver (security check 27).
 RESERVED_NAMES = ("_method", "_external", "_anchor", "_scheme", "endpoint", "values")
 FILTER_NAMES = ("actor", "action", "record", "since", "until", "before")
 NASTY_VALUES = (
@@ -158,7 +163,7 @@ def pages_of_events(
 ) -> None:
     """60 events (more than a page, so the pager shows), and an auditor logged in."""
     for number in range(60):
-        record_event(db_session, Actor("fuzz@example.org"), "test.fuzz", detail={"n": number})
+        record_event(db_session, Actor("fuzz@example.org"), FUZZED, detail={"n": number})
     db_session.flush()
     as_role("auditor")
 
@@ -177,7 +182,7 @@ def _no_error_and_relative_links(client: FlaskClient, query: dict[str, str]) -> 
 def test_nasty_query_strings_never_fail_the_log(client: FlaskClient, pages_of_events: None) -> None:
     for name in RESERVED_NAMES + FILTER_NAMES:
         for value in NASTY_VALUES:
-            query = {"action": "test.fuzz", name: value}
+            query = {"action": "keys.retire", name: value}
             if name != "before":
                 query["before"] = "55"  # the pager's "Newest" link shows too
             _no_error_and_relative_links(client, query)
@@ -187,14 +192,14 @@ def test_an_out_of_range_cursor_is_no_cursor_and_keeps_the_filters(
     client: FlaskClient, pages_of_events: None
 ) -> None:
     for before in ("99999999999999999999999", "-5", "0", str(2**63)):
-        page = _no_error_and_relative_links(client, {"action": "test.fuzz", "before": before})
-        assert page.count("<code>test.fuzz</code>") == 50, before
-        assert 'value="test.fuzz"' in page, "what the user typed stays in the form"
+        page = _no_error_and_relative_links(client, {"action": "keys.retire", "before": before})
+        assert page.count("<code>keys.retire</code>") == 50, before
+        assert 'value="keys.retire"' in page, "what the user typed stays in the form"
         assert "Newest" not in page, "the first page has no link to itself"
 
 
 def test_a_date_that_overflows_is_a_form_error(client: FlaskClient, pages_of_events: None) -> None:
-    page = _no_error_and_relative_links(client, {"until": "9999-12-31", "action": "test.fuzz"})
+    page = _no_error_and_relative_links(client, {"until": "9999-12-31", "action": "keys.retire"})
     assert "Enter a date before 9999-12-31" in page
     assert 'value="9999-12-31"' in page
     nul = _no_error_and_relative_links(client, {"actor": "a\x00b"})
@@ -205,7 +210,7 @@ def test_reserved_url_for_names_do_not_reach_the_paging_links(
     client: FlaskClient, pages_of_events: None
 ) -> None:
     page = _no_error_and_relative_links(
-        client, {"action": "test.fuzz", "_external": "1", "_anchor": "x", "endpoint": "y"}
+        client, {"action": "keys.retire", "_external": "1", "_anchor": "x", "endpoint": "y"}
     )
     link = re.search(r'href="(/audit\?[^"]*before=\d+[^"]*)"', page)
     assert link, "no link to older events"
@@ -233,7 +238,7 @@ query_values = (
 def test_fuzzed_query_strings_never_fail_the_log(
     client: FlaskClient, pages_of_events: None, query: dict[str, str]
 ) -> None:
-    _no_error_and_relative_links(client, {"action": "test.fuzz", **query})
+    _no_error_and_relative_links(client, {"action": "keys.retire", **query})
 
 
 def test_the_provenance_trail_shows_sources_evidence_and_changes(

@@ -1,21 +1,22 @@
-"""Each demo user sees what DESIGN §1 gives their role, and nothing more: every secret
-value of the demo case is decrypted here, and a crawl of every page each demo user can
-reach looks for all of them."""
+"""Each demo user sees what the README's "What each role can and cannot do" gives their
+role, and nothing more (security check 12): every secret value of the demo case is
+decrypted here, and a crawl of every page each demo user can reach looks for all of them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from incidents.audit.log import Actor
-from incidents.crypto.vault import FieldVault, secret_field_names
+from incidents.context import Context
 from incidents.db import Base, secret_columns
 from incidents.services import accounts, demo
+from incidents.storage.store import DirectoryEvidenceStore
+from incidents.vault import secret_field_names
 from tests.conftest import CHANCE_MATCH
 from tests.security.conftest import enter
 from tests.security.test_12_canary_crawl import Planted, crawl
@@ -33,9 +34,13 @@ class DemoCase:
 
 
 @pytest.fixture
-def demo_case(app: Flask, db_session: Session, vault: FieldVault) -> DemoCase:
-    outcome = demo.seed(db_session, app.extensions["incidents.keys"], Actor("tests"))
+def demo_case(db_session: Session, ctx: Context) -> Iterator[DemoCase]:
+    store = ctx.store
+    assert isinstance(store, DirectoryEvidenceStore)
+    stored_before = set(store.keys())
+    outcome = demo.seed(ctx)
     db_session.flush()
+    vault = ctx.vault
     values: dict[tuple[str, str], str] = {}
     for table in sorted({t.name for t, _ in secret_columns()}):
         model = MODELS[table]
@@ -46,13 +51,15 @@ def demo_case(app: Flask, db_session: Session, vault: FieldVault) -> DemoCase:
     # Person pages are found by searching, not by links: the crawl is given them.
     people = db_session.scalars(select(MODELS["persons"].reference)).all()
     pages = ["/incidents/INC-2017-0001", *(f"/people/{ref}" for ref in people)]
-    return DemoCase(values, pages, {c.role: c.email for c in outcome.credentials})
+    yield DemoCase(values, pages, {c.role: c.email for c in outcome.credentials})
+    for key in set(store.keys()) - stored_before:  # the store outlives the rolled-back test
+        store.delete(key)
 
 
-def _as(client: FlaskClient, db_session: Session, case: DemoCase, role: str) -> None:
-    user = accounts.find_user_by_email(db_session, case.emails[role])
+def _as(client: FlaskClient, ctx: Context, case: DemoCase, role: str) -> None:
+    user = accounts.find_user_by_email(ctx, case.emails[role])
     assert user is not None
-    enter(client, db_session, user)
+    enter(client, ctx.session, user)
 
 
 def _crawl(client: FlaskClient, case: DemoCase) -> tuple[dict[str, int], set[tuple[str, str]]]:
@@ -62,10 +69,10 @@ def _crawl(client: FlaskClient, case: DemoCase) -> tuple[dict[str, int], set[tup
 
 @pytest.mark.parametrize("role", ["advocacy_lead", "auditor", "admin"])
 def test_no_demo_secret_reaches_an_advocacy_lead_an_auditor_or_the_admin(
-    client: FlaskClient, db_session: Session, demo_case: DemoCase, role: str
+    client: FlaskClient, ctx: Context, demo_case: DemoCase, role: str
 ) -> None:
     assert len(demo_case.secrets) > 20, "the demo case should have many secret values"
-    _as(client, db_session, demo_case, role)
+    _as(client, ctx, demo_case, role)
     visited, seen = _crawl(client, demo_case)
     assert seen == set(), f"{role} saw {sorted(seen)}"
     expected_incident = 404 if role == "admin" else 200  # the admin is in no team
@@ -73,9 +80,9 @@ def test_no_demo_secret_reaches_an_advocacy_lead_an_auditor_or_the_admin(
 
 
 def test_the_demo_researcher_reads_the_secrets_of_the_case(
-    client: FlaskClient, db_session: Session, demo_case: DemoCase
+    client: FlaskClient, ctx: Context, demo_case: DemoCase
 ) -> None:
-    _as(client, db_session, demo_case, "researcher")
+    _as(client, ctx, demo_case, "researcher")
     _, seen = _crawl(client, demo_case)
     tables = {table for table, _ in seen}
     assert {"incidents", "persons"} <= tables, sorted(seen)
@@ -98,8 +105,8 @@ ROLE_PAGES = {
 
 @pytest.mark.parametrize("role", ["researcher", "advocacy_lead", "auditor", "admin"])
 def test_each_demo_user_reaches_the_areas_of_their_role(
-    client: FlaskClient, db_session: Session, demo_case: DemoCase, role: str
+    client: FlaskClient, ctx: Context, demo_case: DemoCase, role: str
 ) -> None:
-    _as(client, db_session, demo_case, role)
+    _as(client, ctx, demo_case, role)
     got = {path: client.get(path).status_code for path in ROLE_PAGES}
     assert got == {path: statuses[role] for path, statuses in ROLE_PAGES.items()}

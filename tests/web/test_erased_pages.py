@@ -6,16 +6,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from incidents.audit.log import Actor
-from incidents.models import AuditEvent, User, UserSession
+from incidents.audit.actions import AuditAction
+from incidents.context import Context
+from incidents.models import User, UserSession
 from incidents.services.erasure import erase_record
 from tests.conftest import csrf_token
+from tests.helpers import events
 from tests.web.conftest import World
-
-ACTOR = Actor("tests")
 
 
 def test_an_erased_incident_page_says_so(
@@ -23,8 +23,9 @@ def test_an_erased_incident_page_says_so(
     world: World,
     as_role: Callable[[str], User | None],
     db_session: Session,
+    ctx: Context,
 ) -> None:
-    erase_record(db_session, ACTOR, None, world.incident.reference, "consent withdrawn")
+    erase_record(ctx, world.incident.reference, "consent withdrawn")
     db_session.flush()
     as_role("researcher")
     response = client.get(f"/incidents/{world.incident.reference}")
@@ -39,9 +40,9 @@ def test_an_erased_incident_of_another_team_is_not_found(
     client: FlaskClient,
     world: World,
     as_role: Callable[[str], User | None],
-    db_session: Session,
+    ctx: Context,
 ) -> None:
-    erase_record(db_session, ACTOR, None, world.other_incident.reference, "asked to")
+    erase_record(ctx, world.other_incident.reference, "asked to")
     as_role("researcher")
     response = client.get(f"/incidents/{world.other_incident.reference}")
     assert response.status_code == 404
@@ -67,12 +68,8 @@ def test_a_researcher_erases_an_incident_from_its_page(
     )
     assert response.status_code == 302
     assert client.get(f"/incidents/{reference}").status_code == 410
-    events = db_session.scalars(
-        select(AuditEvent).where(
-            AuditEvent.action == "record.erase", AuditEvent.target_ref == reference
-        )
-    ).all()
-    assert len(events) == 1 and events[0].actor_id == world.users["researcher"].id
+    erased = [e for e in events(db_session, AuditAction.RECORD_ERASE) if e.target_ref == reference]
+    assert len(erased) == 1 and erased[0].actor_id == world.users["researcher"].id
 
 
 def test_erasing_needs_the_reference_typed_and_a_reason_and_keeps_what_was_typed(
@@ -88,7 +85,7 @@ def test_erasing_needs_the_reference_typed_and_a_reason_and_keeps_what_was_typed
     )
     assert response.status_code == 422
     body = response.get_data(as_text=True)
-    assert f"type {reference} to confirm" in body
+    assert f"Type {reference} to confirm." in body
     assert "asked by the family" in body  # nothing typed is lost
     assert client.get(f"/incidents/{reference}").status_code == 200
 

@@ -1,4 +1,4 @@
-"""Evidence through the pages (SECURITY 2, 12, 13, 14, 17, 28): upload with CSRF, the list
+"""Evidence through the pages (security checks 2, 12, 13, 14, 17, 28): upload with CSRF, the list
 on the incident page per role, download as an attachment, limits and refusals."""
 
 from __future__ import annotations
@@ -19,15 +19,18 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.http import parse_options_header
 from werkzeug.test import TestResponse, encode_multipart
 
-from incidents.audit.log import Actor
-from incidents.models import AuditEvent, Evidence, Report, User
+from incidents.audit.actions import AuditAction
+from incidents.context import Context
+from incidents.models import Evidence, Report, User
 from incidents.services.erasure import erase_record
-from incidents.services.evidence import EvidenceIntegrityError
+from incidents.services.evidence.download import EvidenceIntegrityError
 from incidents.storage.store import DirectoryEvidenceStore
-from incidents.web.evidence import FORM_ALLOWANCE, attachment_disposition
+from incidents.web.evidence.uploads import FORM_ALLOWANCE
+from incidents.web.evidence.views import attachment_disposition
 from tests import samples
 from tests.conftest import csrf_token
 from tests.factories import EvidenceFactory, ReportFactory, stored_evidence
+from tests.helpers import count_events
 from tests.web.conftest import World
 
 CONTENT_CANARY = b"CANARY-evidence-body-4W7"
@@ -84,11 +87,11 @@ def upload(
     )
 
 
-def count(db_session: Session, action: str | None = None) -> int:
+def count(db_session: Session, action: AuditAction | None = None) -> int:
+    """Evidence rows, or audit events of `action`."""
     if action is None:
         return db_session.scalar(select(func.count()).select_from(Evidence)) or 0
-    statement = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action)
-    return db_session.scalar(statement) or 0
+    return count_events(db_session, action)
 
 
 @pytest.fixture
@@ -136,7 +139,7 @@ def test_a_researcher_uploads_then_downloads(
     assert "image/png" in page
 
     row = db_session.scalars(select(Evidence).where(Evidence.report_id == report.id)).one()
-    before = count(db_session, "evidence.accessed")
+    before = count(db_session, AuditAction.EVIDENCE_ACCESSED)
     response = client.get(f"/evidence/{row.id}/download")
     body = response.get_data()
     response.close()
@@ -149,7 +152,7 @@ def test_a_researcher_uploads_then_downloads(
     disposition, options = parse_options_header(response.headers["Content-Disposition"])
     assert disposition == "attachment"
     assert options["filename"] == "фото блокпоста.png"
-    assert count(db_session, "evidence.accessed") == before + 1
+    assert count(db_session, AuditAction.EVIDENCE_ACCESSED) == before + 1
 
 
 def test_a_text_file_is_sent_as_utf8_text(
@@ -198,7 +201,7 @@ def test_a_refused_type_shows_the_page_again_and_keeps_the_description(
     response = upload(client, report, content, "tool", "Sent by a partner — keep this text")
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "programs (application/x-executable) are not accepted" in page
+    assert "Programs (application/x-executable) are not accepted as evidence." in page
     assert "Sent by a partner — keep this text</textarea>" in page
     assert f'id="evidence-error-{report.reference}"' in page
     assert count(db_session) == 0
@@ -214,7 +217,7 @@ def test_no_file_chosen(
         data={"csrf_token": csrf_token(client, "/incidents"), "description": "x"},
     )
     assert response.status_code == 422
-    assert "choose a file" in response.get_data(as_text=True)
+    assert "This file is empty: choose a file to upload." in response.get_data(as_text=True)
 
 
 @pytest.fixture
@@ -295,7 +298,7 @@ def test_other_roles_neither_upload_nor_download(
     assert CONTENT_CANARY not in response.get_data()
     response.close()
     assert kept_keys() == set()
-    assert count(db_session, "evidence.accessed") == 0
+    assert count(db_session, AuditAction.EVIDENCE_ACCESSED) == 0
 
 
 def test_another_teams_evidence_and_reports_are_not_found(
@@ -329,23 +332,24 @@ def test_the_incident_page_lists_evidence_by_role(
     incident_url: str,
 ) -> None:
     as_role("researcher")
-    before = count(db_session, "secret.decrypt")
+    before = count(db_session, AuditAction.SECRET_DECRYPT)
     page = client.get(incident_url).get_data(as_text=True)
     assert NAME_CANARY in page
     assert f"/evidence/{evidence.id}/download" in page
     assert evidence.sha256 in page
     assert f'action="/reports/{report.reference}/evidence"' in page
     assert 'enctype="multipart/form-data"' in page
-    assert count(db_session, "secret.decrypt") == before + 2  # the incident and the file name
+    # One decryption event for the incident and one for the file name.
+    assert count(db_session, AuditAction.SECRET_DECRYPT) == before + 2
     client.post("/logout", data={"csrf_token": csrf_token(client, "/incidents")})
 
     as_role("auditor")
-    before = count(db_session, "secret.decrypt")
+    before = count(db_session, AuditAction.SECRET_DECRYPT)
     page = client.get(incident_url).get_data(as_text=True)
     assert evidence.sha256 in page  # provenance: restricted
     assert NAME_CANARY not in page
     assert "/download" not in page and '/evidence"' not in page
-    assert count(db_session, "secret.decrypt") == before
+    assert count(db_session, AuditAction.SECRET_DECRYPT) == before
     client.post("/logout", data={"csrf_token": csrf_token(client, "/incidents")})
 
     as_role("advocacy_lead")
@@ -377,10 +381,11 @@ def test_an_erased_reports_evidence_is_gone(
     store: DirectoryEvidenceStore,
     as_role: Callable[[str], User | None],
     db_session: Session,
+    ctx: Context,
 ) -> None:
     key = evidence.storage_key
     assert key is not None
-    erase_record(db_session, Actor("tests"), None, report.reference, "withdrawn", store=store)
+    erase_record(dataclasses.replace(ctx, store=store), report.reference, "withdrawn")
     db_session.commit()
     assert not store.exists(key)
     as_role("researcher")

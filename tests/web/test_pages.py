@@ -9,13 +9,14 @@ from collections.abc import Callable
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from incidents.models import AuditEvent, User
+from incidents.audit.actions import AuditAction
+from incidents.models import User
 from incidents.models.vocabularies import DatePrecision
 from tests.conftest import csrf_token
 from tests.factories import DEFAULT_PASSWORD, IncidentFactory
+from tests.helpers import count_events
 from tests.web.conftest import World
 
 CSRF_VALUE = re.compile(r'name="csrf_token"[^>]*value="[^"]+"')
@@ -23,14 +24,7 @@ SECRETS = ("CANARY-narrative-7Q2", "CANARY-place-9Z4", "CANARY-other-team-3K8")
 
 
 def _decryptions(session: Session) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(AuditEvent)
-            .where(AuditEvent.action == "secret.decrypt")
-        )
-        or 0
-    )
+    return count_events(session, AuditAction.SECRET_DECRYPT)
 
 
 def test_researcher_of_the_team_sees_the_secret_fields(

@@ -1,0 +1,1 @@
+"""The kinds of record and what may be entered for them: data, no database access."""

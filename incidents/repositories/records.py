@@ -1,0 +1,108 @@
+"""Queries any kind of record shares: by reference or id, in batches, their tombstones,
+their references' counters, and the rows that hang off them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from incidents.models.erasure import Erasure
+from incidents.models.keys import DataKey
+from incidents.models.sequence import ReferenceCounter
+
+
+def by_reference(session: Session, model: type[Any], reference: str) -> Any:
+    return session.scalars(select(model).where(model.reference == reference)).one_or_none()
+
+
+def by_id(session: Session, model: type[Any], record_id: uuid.UUID) -> Any:
+    return session.get(model, record_id)
+
+
+def by_ids(session: Session, model: type[Any], ids: Collection[uuid.UUID]) -> Sequence[Any]:
+    """The records of `model` with these ids, by reference when they have one."""
+    if not ids:
+        return []
+    order = model.reference if hasattr(model, "reference") else model.id
+    return session.scalars(select(model).where(model.id.in_(list(ids))).order_by(order)).all()
+
+
+def where_in(
+    session: Session, model: type[Any], column: str, values: Collection[uuid.UUID]
+) -> Sequence[Any]:
+    """Records of `model` whose `column` is one of `values` (what hangs off a record)."""
+    if not values:
+        return []
+    return session.scalars(select(model).where(getattr(model, column).in_(list(values)))).all()
+
+
+def count_records(session: Session, model: type[Any]) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def record_batch(
+    session: Session, model: type[Any], after: uuid.UUID | None, limit: int
+) -> Sequence[Any]:
+    """Up to `limit` records of `model` ordered by id, after `after` (keyset paging)."""
+    statement = select(model)
+    if after is not None:
+        statement = statement.where(model.id > after)
+    return session.scalars(statement.order_by(model.id).limit(limit)).all()
+
+
+# -- tombstones ---------------------------------------------------------------------------
+
+
+def tombstone(session: Session, reference: str) -> Erasure | None:
+    return session.scalars(select(Erasure).where(Erasure.reference == reference)).one_or_none()
+
+
+def erased_ids(session: Session, table: str, ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of `ids` (records of `table`) that have a tombstone."""
+    if not ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Erasure.record_id).where(
+                Erasure.record_table == table, Erasure.record_id.in_(list(ids))
+            )
+        )
+    )
+
+
+def is_erased(session: Session, table: str, record_id: uuid.UUID) -> bool:
+    return bool(erased_ids(session, table, [record_id]))
+
+
+def delete_data_key(session: Session, table: str, record_id: uuid.UUID) -> int:
+    result = session.execute(
+        delete(DataKey).where(DataKey.record_table == table, DataKey.record_id == record_id)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# -- references ---------------------------------------------------------------------------
+
+
+def next_reference(session: Session, prefix: str, width: int = 4) -> str:
+    """Return `prefix-000N` with N one more than the last issued for this prefix."""
+    statement = (
+        update(ReferenceCounter)
+        .where(ReferenceCounter.prefix == prefix)
+        .values(last_value=ReferenceCounter.last_value + 1)
+        .returning(ReferenceCounter.last_value)
+    )
+    value = session.execute(statement).scalar_one_or_none()
+    if value is None:
+        try:
+            with session.begin_nested():
+                session.add(ReferenceCounter(prefix=prefix, last_value=1))
+            value = 1
+        except IntegrityError:  # another writer created the counter first
+            value = session.execute(statement).scalar_one()
+    return f"{prefix}-{value:0{width}d}"

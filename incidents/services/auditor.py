@@ -1,0 +1,244 @@
+"""The auditor's pages: the log with filters, its head, "verify now", and an incident's
+provenance trail. Auditors read restricted fields and events, never a secret value:
+nothing here decrypts."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from incidents.audit.actions import AuditAction
+from incidents.audit.filters import EventFilter
+from incidents.audit.log import record_event
+from incidents.audit.signing import Signer
+from incidents.context import Context
+from incidents.db import FieldClass, utcnow
+from incidents.models.audit import AuditEvent
+from incidents.models.report import Report
+from incidents.models.vocabularies import Channel, ReportStatus, SourceKind, SourceReliability
+from incidents.permissions import Permission, ensure, visible_field_classes
+from incidents.read_models import read_model
+from incidents.records.kinds import INCIDENT
+from incidents.redaction import visible_values
+from incidents.repositories import audit as audit_queries
+from incidents.repositories import evidence as evidence_queries
+from incidents.repositories import incidents as incident_queries
+from incidents.services import records
+from incidents.services.audit_log import VerifyOutcome, b64, record_checkpoint, verify_log
+
+PAGE_SIZE = 50
+# An auditor's "verify now" reads every event and appends one: at most once in this long,
+# whoever asked, so that repeated clicks neither load the database nor flood the log.
+VERIFY_INTERVAL = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: int
+    occurred_at: datetime
+    actor: str
+    action: str
+    target_table: str | None
+    target_id: str | None
+    target_ref: str | None
+    fields: tuple[str, ...]
+    detail: dict[str, Any]
+
+
+def _rows(events: Iterable[AuditEvent]) -> tuple[EventRow, ...]:
+    return tuple(
+        EventRow(
+            e.id,
+            e.occurred_at,
+            e.actor,
+            e.action,
+            e.target_table,
+            e.target_id,
+            e.target_ref,
+            tuple(e.fields or ()),
+            dict(e.detail) if isinstance(e.detail, dict) else {},
+        )
+        for e in events
+    )
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: tuple[EventRow, ...]
+    next_before: int | None
+
+
+def event_page(
+    ctx: Context, filters: EventFilter, before: int | None = None, limit: int = PAGE_SIZE
+) -> EventPage:
+    """One page of the log, newest first: events of the user's teams and of no team."""
+    ensure(ctx.principal, Permission.AUDIT_READ)
+    rows = audit_queries.event_page(ctx.session, ctx.user.team_ids, filters, before, limit + 1)
+    shown = _rows(rows[:limit])
+    return EventPage(shown, shown[-1].id if len(rows) > limit and shown else None)
+
+
+@dataclass(frozen=True)
+class Head:
+    size: int
+    root: str
+
+
+def current_head(ctx: Context) -> Head | None:
+    """The head the database recorded (unverified: the verify page says so)."""
+    ensure(ctx.principal, Permission.AUDIT_READ)
+    state = audit_queries.tree_head(ctx.session)
+    return None if state is None else Head(state.size, b64(state.root))
+
+
+@dataclass(frozen=True)
+class RecentVerification:
+    """The last verification the log recorded: its checkpoint, or what failed."""
+
+    position: int
+    recorded_at: datetime
+    checkpoint: str | None
+    problem: str | None
+    next_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditorVerification:
+    """A verification now (`outcome`, and its `checkpoint` when the log verifies), or none
+    because the last one is too recent (`too_soon`)."""
+
+    outcome: VerifyOutcome | None = None
+    checkpoint: str | None = None
+    too_soon: RecentVerification | None = None
+
+
+def _recent_verification(ctx: Context, now: datetime) -> RecentVerification | None:
+    event = audit_queries.last_verification(ctx.session)
+    if event is None or event.occurred_at + VERIFY_INTERVAL <= now:
+        return None
+    detail = event.detail if isinstance(event.detail, dict) else {}
+    note, problem = detail.get("checkpoint"), detail.get("problem")
+    return RecentVerification(
+        position=event.id,
+        recorded_at=event.occurred_at,
+        checkpoint=note if isinstance(note, str) else None,
+        problem=problem if isinstance(problem, str) else None,
+        next_at=event.occurred_at + VERIFY_INTERVAL,
+    )
+
+
+def verify_for_auditor(
+    ctx: Context, signer: Signer, now: datetime | None = None
+) -> AuditorVerification:
+    """Verify now and record the result (a signed checkpoint when the log verifies) —
+    unless the log recorded a verification less than VERIFY_INTERVAL ago."""
+    ensure(ctx.principal, Permission.AUDIT_READ)
+    recent = _recent_verification(ctx, now or utcnow())
+    if recent is not None:
+        return AuditorVerification(too_soon=recent)
+    outcome = verify_log(ctx, signer.verifier)
+    if not outcome.ok:
+        record_event(
+            ctx.session,
+            ctx.actor,
+            AuditAction.AUDIT_VERIFY_FAILED,
+            detail={"problem": outcome.problem},
+        )
+        return AuditorVerification(outcome)
+    return AuditorVerification(outcome, record_checkpoint(ctx, signer, outcome))
+
+
+# -- provenance ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EvidenceTrail:
+    sha256: str | None
+    size_bytes: int | None
+    media_type: str | None
+    received_at: datetime | None
+    captured_at: datetime | None
+    custody: tuple[EventRow, ...]
+
+
+@dataclass(frozen=True)
+class SourceTrail:
+    reference: str | None
+    kind: SourceKind | None
+    reliability: SourceReliability | None
+    created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReportTrail:
+    reference: str | None
+    title: str | None
+    status: ReportStatus | None
+    received_on: date | None
+    channel: Channel | None
+    language: str | None
+    credibility: int | None
+    created_at: datetime | None
+    source: SourceTrail | None
+    evidence: tuple[EvidenceTrail, ...]
+
+
+@dataclass(frozen=True)
+class ProvenanceTrail:
+    """An incident's provenance as an auditor sees it: never a secret field."""
+
+    reference: str
+    title: str | None
+    reports: tuple[ReportTrail, ...]
+    changes: tuple[EventRow, ...]
+
+
+def provenance_trail(ctx: Context, reference: str) -> ProvenanceTrail:
+    """Reports → sources → evidence → every event about them, for `reference`."""
+    incident = records.find(ctx, INCIDENT, reference, Permission.PROVENANCE_READ)
+    classes = visible_field_classes(ctx.principal, incident) - {FieldClass.SECRET}
+    reports: Sequence[Report] = incident_queries.reports_of_incident(ctx.session, incident)
+    evidence = evidence_queries.evidence_of_reports(
+        ctx.session, [r.id for r in reports], [incident.team_id]
+    )
+    custody = _events_by_target(ctx, [str(e.id) for e in evidence])
+    trails = []
+    for report in reports:
+        source = report.source
+        trails.append(
+            read_model(
+                ReportTrail,
+                visible_values(report, classes),
+                source=None
+                if source is None
+                else read_model(SourceTrail, visible_values(source, classes)),
+                evidence=tuple(
+                    read_model(
+                        EvidenceTrail,
+                        visible_values(e, classes),
+                        custody=custody.get(str(e.id), ()),
+                    )
+                    for e in evidence
+                    if e.report_id == report.id
+                ),
+            )
+        )
+    about: list[uuid.UUID] = [incident.id, *(r.id for r in reports)]
+    about += [r.source_id for r in reports if r.source_id is not None]
+    changes = _rows(audit_queries.events_about(ctx.session, sorted({str(i) for i in about})))
+    return ProvenanceTrail(
+        reference=incident.reference,
+        title=visible_values(incident, classes).get("title"),
+        reports=tuple(trails),
+        changes=changes,
+    )
+
+
+def _events_by_target(ctx: Context, target_ids: list[str]) -> dict[str, tuple[EventRow, ...]]:
+    grouped: dict[str, list[AuditEvent]] = {}
+    for event in audit_queries.events_about(ctx.session, target_ids):
+        grouped.setdefault(event.target_id or "", []).append(event)
+    return {target: _rows(events) for target, events in grouped.items()}

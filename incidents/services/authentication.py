@@ -1,0 +1,88 @@
+"""Logging in and out, and a user's own password: what happens before and around a login.
+
+A failed attempt is recorded without the e-mail typed (it may be a password typed in the
+wrong box); a failed second factor names the account, whose password was right.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from incidents.audit.actions import AuditAction
+from incidents.audit.log import Actor, record_event
+from incidents.context import Context
+from incidents.db import utcnow
+from incidents.errors import ValidationError
+from incidents.models.user import User
+from incidents.repositories import accounts as account_queries
+from incidents.services import passwords
+from incidents.services.accounts import change_password, normalise_email
+
+
+def authenticate(ctx: Context, email: str, password: str) -> User | None:
+    """The active user with this e-mail and password, else None (same cost either way)."""
+    user = account_queries.user_by_email(ctx.session, normalise_email(email))
+    if not passwords.verify_password(user.password_hash if user else None, password):
+        return None
+    if user is None or not user.is_active:
+        return None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.rehash(password)
+    return user
+
+
+def pending_login(ctx: Context, user_id: object) -> User | None:
+    """The active user, with a second factor, whose password step is pending; else None."""
+    try:
+        key = user_id if isinstance(user_id, uuid.UUID) else uuid.UUID(str(user_id))
+    except ValueError:
+        return None
+    user = account_queries.user_by_id(ctx.session, key)
+    if user is None or not user.is_active or not user.has_two_factor:
+        return None
+    return user
+
+
+def check_password(ctx: Context, password: str) -> bool:
+    """Re-authentication: is this the acting user's current password?"""
+    user = ctx.user
+    return user.is_active and passwords.verify_password(user.password_hash, password)
+
+
+def record_login_failure(ctx: Context, user: User | None = None, step: str = "password") -> None:
+    if user is None:
+        record_event(ctx.session, ctx.actor, AuditAction.LOGIN_FAILURE, detail={"step": step})
+    else:
+        record_event(
+            ctx.session, actor_of(user), AuditAction.LOGIN_FAILURE, user, detail={"step": step}
+        )
+
+
+def record_login_success(ctx: Context, user: User, second_factor: str | None) -> None:
+    user.last_login_at = utcnow()
+    record_event(
+        ctx.session,
+        actor_of(user),
+        AuditAction.LOGIN_SUCCESS,
+        user,
+        detail={"second_factor": second_factor},
+    )
+
+
+def log_out(ctx: Context) -> None:
+    record_event(ctx.session, ctx.actor, AuditAction.LOGOUT, ctx.user)
+
+
+def change_own_password(ctx: Context, current_password: str, new_password: str) -> None:
+    """The acting user's new password, once the current one is checked."""
+    if not check_password(ctx, current_password):
+        raise ValidationError.on("current_password", "The current password is not right.")
+    if new_password == current_password:
+        raise ValidationError.on(
+            "new_password", "Choose a new password different from the current one."
+        )
+    change_password(ctx, ctx.user, new_password, field="new_password")
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(user.email, user.id)

@@ -1,0 +1,178 @@
+"""Sealing and unsealing the secret columns of one record with its own data key.
+
+The vault sits above the repositories (it finds and adds data keys) and below the
+services: it does no access check and writes no audit event, since the services check
+access first and record the decryption. It never commits.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from typing import Any, Protocol
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
+
+from incidents.crypto import envelope
+from incidents.crypto.keys import KeyProvider
+from incidents.db import FieldClass, field_class_of
+from incidents.errors import DecryptionError
+from incidents.models.keys import DataKey
+from incidents.repositories.data_keys import data_key_for
+
+_ROLLBACKS = "incidents.vault.rollbacks"
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _count_rollback(session: Session, _previous: SessionTransaction) -> None:
+    session.info[_ROLLBACKS] = session.info.get(_ROLLBACKS, 0) + 1
+
+
+class SealedRecord(Protocol):
+    __tablename__: str
+    id: Any
+    team_id: Any
+
+
+@functools.cache
+def _secret_fields(record_type: Any) -> tuple[str, ...]:
+    return tuple(
+        column.key
+        for column in record_type.__table__.columns
+        if field_class_of(column) is FieldClass.SECRET
+    )
+
+
+def secret_field_names(record_type: Any) -> list[str]:
+    """Names of the secret columns of a mapped class, in table order."""
+    return list(_secret_fields(record_type))
+
+
+def _describe(record: SealedRecord) -> str:
+    reference = getattr(record, "reference", None)
+    return f"{record.__tablename__} {reference or record.id}"
+
+
+class _RecordKey:
+    """A record's unwrapped data key as a ready cipher, with its fields' associated data."""
+
+    __slots__ = ("aads", "cipher", "record_id", "table", "team_id")
+
+    def __init__(self, cipher: AESGCM, table: str, record_id: Any, team_id: Any) -> None:
+        self.cipher = cipher
+        self.table = table
+        self.record_id = record_id
+        self.team_id = team_id
+        self.aads: dict[str, bytes] = {}
+
+    def aad(self, name: str) -> bytes:
+        aad = self.aads.get(name)
+        if aad is None:
+            aad = self.aads[name] = envelope.field_aad(
+                self.table, name, self.record_id, self.team_id
+            )
+        return aad
+
+
+class FieldVault:
+    """Encrypts and decrypts secret fields; caches unwrapped data keys for its lifetime.
+
+    The cache is keyed by table and record id and checked against the record's team, so
+    a record moved to another team is never sealed or opened with stale associated data.
+    """
+
+    def __init__(self, session: Session, provider: KeyProvider) -> None:
+        self._session = session
+        self._provider = provider
+        self._keys: dict[tuple[str, uuid.UUID], _RecordKey] = {}
+        self._rollbacks = session.info.get(_ROLLBACKS, 0)
+
+    def _record_key(self, record: SealedRecord, *, create: bool) -> _RecordKey | None:
+        rollbacks = self._session.info.get(_ROLLBACKS, 0)
+        if rollbacks != self._rollbacks:
+            # A data key made in a transaction (or savepoint) since rolled back is gone
+            # from the database: the cache must not go on sealing with it.
+            self._keys.clear()
+            self._rollbacks = rollbacks
+        table = record.__tablename__
+        record_id, team_id = record.id, record.team_id
+        if team_id is None:
+            raise ValueError(f"{table} record has no team; a secret needs one")
+        if record_id is None:
+            record_id = record.id = uuid.uuid4()
+        cached = self._keys.get((table, record_id))
+        if cached is not None and cached.team_id == team_id:
+            return cached
+        row = data_key_for(self._session, table, record_id)
+        if row is None:
+            if not create:
+                return None
+            master = self._provider.primary()
+            material = envelope.new_data_key()
+            self._session.add(
+                DataKey(
+                    record_table=table,
+                    record_id=record_id,
+                    team_id=team_id,
+                    master_key_id=master.key_id,
+                    wrapped_key=envelope.wrap_data_key(master, material, table, record_id, team_id),
+                )
+            )
+        else:
+            master = self._provider.get(row.master_key_id)
+            material = envelope.unwrap_data_key(master, row.wrapped_key, table, record_id, team_id)
+        key = self._keys[(table, record_id)] = _RecordKey(
+            AESGCM(material), table, record_id, team_id
+        )
+        return key
+
+    def _existing_key(self, record: SealedRecord) -> _RecordKey:
+        """The record's key; a DecryptionError when it has none (an erased record)."""
+        key = self._record_key(record, create=False)
+        if key is None:
+            raise DecryptionError(f"{_describe(record)}: its data key is gone (erased?)")
+        return key
+
+    def cipher_for(self, record: SealedRecord, *, create: bool) -> AESGCM:
+        """The record's data key as an AES-GCM cipher, for content sealed outside its columns
+        (evidence file chunks). With `create`, a record without a key gets one; without it,
+        a missing key (an erased record) is a DecryptionError."""
+        if not create:
+            return self._existing_key(record).cipher
+        key = self._record_key(record, create=True)
+        assert key is not None  # created when missing
+        return key.cipher
+
+    def seal(self, record: SealedRecord, **values: str | None) -> None:
+        """Encrypt each given secret field of `record` (None clears the field)."""
+        allowed = _secret_fields(type(record))
+        unknown = sorted(name for name in values if name not in allowed)
+        if unknown:
+            raise ValueError(f"{record.__tablename__} has no secret field {', '.join(unknown)}")
+        key = self._record_key(record, create=True)
+        assert key is not None
+        for name, value in values.items():
+            if value is None:
+                setattr(record, name, None)
+                continue
+            setattr(record, name, envelope.seal_with(key.cipher, value.encode(), key.aad(name)))
+
+    def unseal(self, record: SealedRecord, *names: str) -> dict[str, str | None]:
+        """Decrypt the named secret fields (all of them if none are named)."""
+        names = names or _secret_fields(type(record))
+        plain: dict[str, str | None] = {}
+        key: _RecordKey | None = None
+        for name in names:
+            sealed = getattr(record, name)
+            if sealed is None:
+                plain[name] = None
+                continue
+            if key is None:  # unwrapped only when there is something to open
+                key = self._existing_key(record)
+            try:
+                plain[name] = envelope.open_with(key.cipher, sealed, key.aad(name)).decode()
+            except DecryptionError as exc:  # name the record only when it is needed
+                raise DecryptionError(f"{_describe(record)}, field {name}: {exc}") from None
+        return plain

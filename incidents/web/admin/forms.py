@@ -1,0 +1,97 @@
+"""The administration forms: a new user, roles and teams, a password, a new team."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectChoice, StringField
+from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import ValidationError as FieldError
+
+from incidents.models.vocabularies import Role, label
+from incidents.services import accounts
+from incidents.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problem
+from incidents.web.forms import MultiCheckboxField
+
+PASSWORD_HINT = (
+    f"At least {MIN_PASSWORD_LENGTH} characters; common and easily guessed passwords are "
+    "refused. Give it to the person by a safe channel and ask them to change it."
+)
+ROLE_HINT = (
+    "A user may hold several roles. An administrator manages accounts and teams and sees "
+    "no case records; a user without a role can log in but see nothing."
+)
+TEAM_HINT = "A user sees only the case records of their teams."
+TOO_LONG = "Use at most %(max)d characters."
+
+
+class AccessForm(FlaskForm):  # type: ignore[misc]
+    """Roles and team memberships, changed together in one POST."""
+
+    roles = MultiCheckboxField("Roles", choices=[SelectChoice(r.value, label(r)) for r in Role])
+    teams = MultiCheckboxField("Teams")
+
+
+class NewUserForm(AccessForm):
+    email = EmailField(
+        "E-mail",
+        validators=[DataRequired("Enter an e-mail address."), Length(max=254, message=TOO_LONG)],
+    )
+    display_name = StringField(
+        "Name",
+        validators=[
+            DataRequired("Enter a name."),
+            Length(max=accounts.MAX_NAME_LENGTH, message=TOO_LONG),
+        ],
+    )
+    password = PasswordField(
+        "Initial password",
+        validators=[
+            DataRequired("Enter a password."),
+            Length(max=MAX_PASSWORD_LENGTH, message=TOO_LONG),
+        ],
+    )
+
+    def validate_password(self, field: Any) -> None:
+        """The same rules the service applies, shown beside the other fields' errors."""
+        problem = password_problem(
+            field.data or "",
+            accounts.personal_words(self.email.data or "", self.display_name.data or ""),
+        )
+        if problem is not None:
+            raise FieldError(problem)
+
+
+class SetPasswordForm(FlaskForm):  # type: ignore[misc]
+    password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired("Enter a password."),
+            Length(max=MAX_PASSWORD_LENGTH, message=TOO_LONG),
+        ],
+    )
+    confirm_password = PasswordField(
+        "New password again",
+        validators=[
+            DataRequired("Enter the password again."),
+            EqualTo("password", message="The two entries differ: type the password twice."),
+        ],
+    )
+
+
+class NewTeamForm(FlaskForm):  # type: ignore[misc]
+    slug = StringField(
+        "Short name",
+        validators=[
+            DataRequired("Enter a short name."),
+            Length(max=accounts.MAX_SLUG_LENGTH, message=TOO_LONG),
+        ],
+    )
+    name = StringField(
+        "Name",
+        validators=[
+            DataRequired("Enter a name."),
+            Length(max=accounts.MAX_NAME_LENGTH, message=TOO_LONG),
+        ],
+    )

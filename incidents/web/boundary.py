@@ -1,0 +1,124 @@
+"""Where a request meets the services: its call context, its unit of work, the logged-in
+user and their server-side session.
+
+One context per request, built on first use; one unit of work per request, committed by
+the application (incidents/web/application.py) once the response is ready and rolled
+back when the request fails. Views never commit.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, g, request, session
+from flask_login import current_user, login_user, logout_user
+
+from incidents import unit_of_work
+from incidents.context import Context
+from incidents.extensions import db, evidence_store, key_provider, login_manager
+from incidents.models.user import User, UserSession
+from incidents.services import sessions
+from incidents.settings import Settings
+
+SESSION_TOKEN_KEY = "sid"  # noqa: S105 (the name of a cookie-session entry)
+
+
+def settings() -> Settings:
+    value: Settings = current_app.config["INCIDENTS_SETTINGS"]
+    return value
+
+
+def context() -> Context:
+    """The call context of this request, acting for whoever is logged in (or nobody)."""
+    built: Context | None = g.get("context")
+    principal = current_account() if current_user.is_authenticated else None
+    if built is None:
+        built = g.context = Context.build(
+            db.session, key_provider(), evidence_store(), settings(), principal
+        )
+    elif built.principal is not principal:  # logged in or out during this request
+        built = g.context = built.acting_as(principal)
+    return built
+
+
+def finish() -> None:
+    """The request succeeded: commit what it did (the application calls this)."""
+    if "db_session" in g and not g.get("discarded"):
+        db.session.commit()
+
+
+def discard() -> None:
+    """The request failed: roll back what it did; the error page writes nothing."""
+    g.discarded = True
+    if "db_session" in g:
+        db.session.rollback()
+
+
+def attempt() -> unit_of_work.SavepointContext:
+    """A savepoint for one service call: a refused form's partial writes are undone, and
+    what the request did before (a failed login's audit event) stays."""
+    return unit_of_work.attempt(db.session)
+
+
+def session_policy() -> sessions.SessionPolicy:
+    s = settings()
+    return sessions.SessionPolicy.from_minutes(
+        s.session_idle_minutes, s.session_absolute_hours, s.reauth_minutes
+    )
+
+
+def current_account() -> User:
+    """The User behind current_user (views run after the login check)."""
+    user: User = current_user._get_current_object()
+    return user
+
+
+def current_session() -> UserSession:
+    """The server-side session of this request (views run after the login check)."""
+    row: UserSession = g.user_session
+    return row
+
+
+def begin_session(user: User) -> None:
+    """Log `user` in on this browser with a new session id.
+
+    Nothing from before login survives it (session fixation), and the token in the
+    cookie is new, so a token seen before login is worth nothing after it.
+    """
+    session.clear()
+    token, row = sessions.start_session(context(), user, request.headers.get("User-Agent", ""))
+    session[SESSION_TOKEN_KEY] = token
+    g.user_session = row
+    login_user(user)
+
+
+def end_browser_session() -> None:
+    """Forget the login in this browser (the row is ended by the caller)."""
+    logout_user()
+    session.clear()
+    g.pop("user_session", None)
+
+
+def init_login() -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = None  # the server-side session is the protection
+
+    @login_manager.user_loader  # type: ignore[untyped-decorator]
+    def load_user(_user_id: str) -> User | None:
+        """The user of the open server-side session named by the cookie, else nobody.
+
+        A session that has timed out is ended here (committed with the request) and the
+        browser is logged out.
+        """
+        token = session.get(SESSION_TOKEN_KEY)
+        anonymous = Context.build(
+            db.session, key_provider(), evidence_store(), settings(), principal=None
+        )
+        row = sessions.resolve_session(anonymous, token, session_policy())
+        if row is None:
+            if token:
+                session.clear()
+                g.session_ended = True
+            return None
+        g.user_session = row
+        return row.user

@@ -1,0 +1,39 @@
+"""Erasing a record from the web: a researcher of its team, a reason, and the password again."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from werkzeug.wrappers import Response
+
+from incidents.errors import ValidationError
+from incidents.records.kinds import kind_of_reference
+from incidents.services import erasure
+from incidents.web.boundary import context
+from incidents.web.erasure.forms import EraseForm
+from incidents.web.forms import done, submit
+from incidents.web.security import recent_login_required
+
+blueprint = Blueprint("erasure", __name__)
+
+
+@blueprint.route("/records/<erasable:reference>/erase", methods=["GET", "POST"])
+@recent_login_required
+def erase(reference: str) -> str | Response | tuple[str, int]:
+    record = erasure.erasable_record(context(), reference)
+    form = EraseForm()
+
+    def erase_it() -> erasure.ErasureOutcome:
+        if (form.confirm_reference.data or "").strip().upper() != record.reference:
+            raise ValidationError.on("confirm_reference", f"Type {record.reference} to confirm.")
+        return erasure.erase_record(context(), reference, form.reason.data or "")
+
+    outcome = submit(form, erase_it)
+    if outcome.done:
+        return done(
+            f"{reference} is erased. Its secret fields can never be read again.",
+            "incidents.list_incidents",
+        )
+    kind = kind_of_reference(reference)
+    return render_template(
+        "erasure/confirm.html", form=form, reference=record.reference, kind=kind.label
+    ), outcome.status

@@ -1,0 +1,132 @@
+"""Evidence pages: upload a file to a report, download it decrypted (researchers of the team).
+
+Uploads are spooled encrypted while the form is received (incidents/web/evidence/uploads.py).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, flash, redirect, request, url_for
+from werkzeug.http import dump_options_header
+from werkzeug.utils import secure_filename
+from werkzeug.wrappers import Response
+
+from incidents.errors import DecryptionError, ValidationError
+from incidents.models.report import Report
+from incidents.services import incidents as incident_service
+from incidents.services.evidence import download, intake
+from incidents.services.evidence.policy import EvidenceTooLarge, human_size
+from incidents.storage.store import StoredFileMissing
+from incidents.web.boundary import attempt, context, settings
+from incidents.web.errors import render_error
+from incidents.web.evidence.uploads import may_upload
+from incidents.web.incidents import render_incident
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("evidence", __name__)
+
+# RFC 5987 attr-char, the characters a filename* value may carry unescaped.
+_ATTR_CHARS = "!#$&+-.^_`|~"
+
+
+def attachment_disposition(filename: str) -> str:
+    """A Content-Disposition for `filename`: an ASCII fallback and the exact name (RFC 6266)."""
+    fallback = secure_filename(filename) or "evidence"
+    return dump_options_header(
+        "attachment",
+        {"filename": fallback, "filename*": f"UTF-8''{quote(filename, safe=_ATTR_CHARS)}"},
+    )
+
+
+def _incident_page(report: Report, form: dict[str, Any], status: int) -> Any:
+    """The incident page again, with the upload form's error and what was typed kept."""
+    if report.incident is None:
+        flash(form["error"], "error")
+        return redirect(url_for("incidents.list_incidents"))
+    view = incident_service.view_incident(context(), report.incident.reference)
+    return render_incident(view, evidence_form=form), status
+
+
+@blueprint.post("/reports/<report:reference>/evidence")
+def upload(reference: str) -> Any:
+    ctx = context()
+    report = intake.find_report(ctx, reference)
+    sent = request.files.get("file")
+    description = request.form.get("description", "")
+    try:
+        with attempt():
+            evidence = intake.add_evidence(
+                ctx,
+                report,
+                sent.stream if sent is not None else io.BytesIO(),
+                (sent.filename or "") if sent is not None else "",
+                description,
+            )
+    except ValidationError as exc:
+        status = 413 if isinstance(exc, EvidenceTooLarge) else 422
+        form = {"report": reference, "error": str(exc), "description": description}
+        return _incident_page(report, form, status)
+    flash(
+        f"Evidence added to {reference}: {evidence.media_type}, "
+        f"{human_size(evidence.size_bytes)}, SHA-256 {evidence.sha256}.",
+        "info",
+    )
+    if report.incident is None:
+        return redirect(url_for("incidents.list_incidents"))
+    target = url_for("incidents.show_incident", reference=report.incident.reference)
+    return redirect(f"{target}#evidence-{reference}")
+
+
+@blueprint.get("/evidence/<uuid:evidence_id>/download", endpoint="download")
+def download_file(evidence_id: uuid.UUID) -> Response:
+    # The custody and decryption events are committed with the request, before the
+    # response's first byte is sent (incidents/web/application.py).
+    details, content = download.open_evidence(context(), evidence_id)
+    response = Response(content, mimetype=details.media_type, direct_passthrough=True)
+    # A known length lets the browser tell an interrupted download (an integrity failure
+    # stops the stream) from a complete one.
+    response.content_length = details.size_bytes
+    response.headers["Content-Disposition"] = attachment_disposition(details.filename)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@blueprint.errorhandler(413)
+def too_large(_error: Exception) -> tuple[str, int]:
+    if not may_upload():
+        return render_error(413)
+    limit = human_size(settings().evidence_max_bytes)
+    return render_error(
+        413,
+        title="File too large",
+        detail=f"Evidence files may be up to {limit}. Nothing was saved. "
+        "Go back to choose a smaller file, or ask an administrator about larger ones.",
+    )
+
+
+@blueprint.errorhandler(download.EvidenceErased)
+def erased(_error: Exception) -> tuple[str, int]:
+    return render_error(
+        410,
+        title="Erased",
+        detail="This evidence file was erased with its report. It can never be opened again.",
+    )
+
+
+@blueprint.errorhandler(StoredFileMissing)
+@blueprint.errorhandler(DecryptionError)
+def unreadable(error: Exception) -> tuple[str, int]:
+    log.error("evidence download refused: %s", error)  # ids and references, no secret
+    return render_error(
+        500,
+        title="File unavailable",
+        detail="The stored file is missing or damaged, so nothing was released. "
+        "The administrator can restore it from a backup.",
+    )

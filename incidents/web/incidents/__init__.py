@@ -1,0 +1,5 @@
+"""Incident pages: the list and one incident."""
+
+from incidents.web.incidents.views import blueprint, render_incident
+
+__all__ = ["blueprint", "render_incident"]

@@ -1,0 +1,52 @@
+"""The people forms: a search, and a person to record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from incidents.models.vocabularies import AgeBand, Gender, label
+from incidents.services.person_matching import MAX_QUERY
+
+TOO_LONG = "Use at most %(max)d characters."
+
+
+class SearchForm(FlaskForm):  # type: ignore[misc]
+    q = StringField(
+        "Name, alias or date of birth",
+        validators=[
+            DataRequired("Enter a name, an alias or a date of birth."),
+            Length(max=MAX_QUERY, message=TOO_LONG),
+        ],
+    )
+
+
+class PersonForm(FlaskForm):  # type: ignore[misc]
+    """What is typed about a person; the service checks every field (the record registry's
+    one validator) and its messages are shown beside them."""
+
+    full_name = StringField("Full name", validators=[DataRequired("Enter a name.")])
+    aliases = TextAreaField("Other names and spellings (one per line)")
+    date_of_birth = StringField("Date of birth (YYYY, YYYY-MM or YYYY-MM-DD)")
+    contact = TextAreaField("How to reach them")
+    gender = SelectField(
+        "Gender",
+        choices=[SelectChoice(g.value, label(g)) for g in Gender],
+        default=Gender.UNKNOWN.value,
+    )
+    age_band = SelectField(
+        "Age band",
+        choices=[SelectChoice(a.value, label(a)) for a in AgeBand],
+        default=AgeBand.UNKNOWN.value,
+    )
+    team = SelectField("Team", validators=[DataRequired("Choose a team.")])
+    confirm_different = BooleanField("This is a different person — create anyway")
+
+    DETAILS = ("full_name", "aliases", "date_of_birth", "contact", "gender", "age_band")
+
+    def details(self) -> dict[str, Any]:
+        """What was entered about the person, as the service takes it."""
+        return {name: self._fields[name].data for name in self.DETAILS}

@@ -1,0 +1,68 @@
+"""People pages, for researchers: search by name, alias or date of birth; record a person
+(with duplicate suggestions first); a person's detail.
+
+Searches are POSTed: what a researcher types is a name, and names must not end up in
+URLs, server access logs or browser history. Each search decrypts its candidates, which
+the audit log records, so it is a state-changing request with a CSRF token as well.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, redirect, render_template, url_for
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from incidents.services import people as people_service
+from incidents.services import person_matching
+from incidents.web.boundary import context
+from incidents.web.forms import submit
+from incidents.web.people.forms import PersonForm, SearchForm
+
+blueprint = Blueprint("people", __name__)
+
+
+@blueprint.route("/people", methods=["GET", "POST"])
+def search() -> str | tuple[str, int]:
+    people_service.ensure_people_access(context())
+    form = SearchForm()
+    outcome = submit(form, lambda: person_matching.search_people(context(), form.q.data))
+    matches = outcome.result() if outcome.done else None
+    return render_template("people/search.html", form=form, matches=matches), outcome.status
+
+
+@blueprint.route("/people/new", methods=["GET", "POST"])
+def new_person() -> str | Response | tuple[str, int]:
+    ctx = context()
+    people_service.ensure_people_access(ctx, write=True)
+    teams = sorted((m.team for m in ctx.user.memberships), key=lambda t: t.name)
+    form = PersonForm()
+    form.team.choices = [SelectChoice(str(t.id), t.name) for t in teams]
+    if len(teams) == 1 and not form.is_submitted():
+        form.team.data = str(teams[0].id)
+    outcome = submit(
+        form,
+        lambda: people_service.register_person(
+            ctx,
+            uuid.UUID(form.team.data),
+            form.details(),
+            confirmed_different=bool(form.confirm_different.data),
+        ),
+    )
+    if outcome.done:
+        registration = outcome.result()
+        if registration.person is not None:
+            return redirect(url_for("people.show_person", reference=registration.person.reference))
+        return render_template("people/new.html", form=form, duplicates=registration.duplicates)
+    return render_template("people/new.html", form=form, duplicates=[]), outcome.status
+
+
+@blueprint.route("/people/<person:reference>")
+def show_person(reference: str) -> str | tuple[str, int]:
+    # The record is looked up before the role is checked, so another team's person is
+    # "not found" for every role (security check 11), as any other record is.
+    view = people_service.view_person(context(), reference)
+    if view.erasure is not None:  # only the tombstone is left; nothing was decrypted
+        return render_template("errors/erased.html", tombstone=view.erasure), 410
+    return render_template("people/detail.html", view=view)

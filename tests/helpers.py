@@ -1,0 +1,87 @@
+"""What many tests need: a call context, audit events counted, commands run in-process."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from click.testing import Result
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from incidents.context import Context
+from incidents.crypto.keys import KeyProvider
+from incidents.models import AuditEvent, User
+from incidents.permissions import Operator
+from incidents.settings import Settings
+from incidents.storage.store import EvidenceStore
+
+# What the tests do as the operator is audited under this name ("cli:tests").
+TEST_OPERATOR = Operator("tests")
+
+
+def key_provider(app: Flask) -> KeyProvider:
+    """The master key provider the application was built with."""
+    provider: KeyProvider = app.extensions["incidents.keys"]
+    return provider
+
+
+def evidence_store(app: Flask) -> EvidenceStore:
+    store: EvidenceStore = app.extensions["incidents.evidence_store"]
+    return store
+
+
+def settings_of(app: Flask, **changes: Any) -> Settings:
+    settings: Settings = app.config["INCIDENTS_SETTINGS"]
+    return dataclasses.replace(settings, **changes) if changes else settings
+
+
+def context(
+    session: Session,
+    app: Flask,
+    principal: User | Operator | None = TEST_OPERATOR,
+    **settings: Any,
+) -> Context:
+    """A call context on `session` acting as `principal` (the test operator by default),
+    with the application's keys and store; `settings` replace single settings."""
+    return Context.build(
+        session, key_provider(app), evidence_store(app), settings_of(app, **settings), principal
+    )
+
+
+def count_events(
+    session: Session, action: str | None = None, target: Any = None, actor: str | None = None
+) -> int:
+    """How many audit events there are (of `action`, about `target`, by `actor`)."""
+    statement = select(func.count()).select_from(AuditEvent)
+    for condition in _conditions(action, target, actor):
+        statement = statement.where(condition)
+    return int(session.scalar(statement) or 0)
+
+
+def events(
+    session: Session, action: str | None = None, target: Any = None, actor: str | None = None
+) -> list[AuditEvent]:
+    """The audit events (of `action`, about `target`, by `actor`), in log order."""
+    statement = select(AuditEvent)
+    for condition in _conditions(action, target, actor):
+        statement = statement.where(condition)
+    return list(session.scalars(statement.order_by(AuditEvent.id)))
+
+
+def _conditions(action: str | None, target: Any, actor: str | None) -> list[Any]:
+    conditions = []
+    if action is not None:
+        conditions.append(AuditEvent.action == str(action))
+    if target is not None:
+        conditions.append(AuditEvent.target_id == str(target.id))
+    if actor is not None:
+        conditions.append(AuditEvent.actor == actor)
+    return conditions
+
+
+def invoke(app: Flask, command: object, *arguments: str, input: str | None = None) -> Result:
+    """Run a command of the `incidents` group in-process, in the test's transaction."""
+    result: Result = app.test_cli_runner().invoke(command, list(arguments), input=input)
+    return result
