@@ -9,7 +9,13 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from incidents.errors import DecryptionError, MasterKeyError, NotFound, PermissionDenied
+from incidents.errors import (
+    DecryptionError,
+    EditConflict,
+    MasterKeyError,
+    NotFound,
+    PermissionDenied,
+)
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +24,10 @@ MESSAGES = {
     403: ("Not allowed", "Your role does not allow this. Ask an administrator if you need it."),
     404: ("Not found", "There is no page here, or it is not one you can see."),
     405: ("Not allowed", "This page does not accept that kind of request."),
+    409: (
+        "Changed meanwhile",
+        "Someone else changed this record after you opened it. Nothing was saved.",
+    ),
     413: ("Too large", "What you sent is larger than this installation accepts."),
     429: ("Too many attempts", "Please wait a little and try again."),
     500: ("Something went wrong", "The error has been logged. Nothing you entered was shown."),
@@ -51,6 +61,11 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(PermissionDenied)
     def denied(_error: PermissionDenied) -> tuple[str, int]:
         return render_error(403)
+
+    @app.errorhandler(EditConflict)
+    def conflict(error: EditConflict) -> tuple[str, int]:
+        # A page that edits records shows both versions itself; this is the last resort.
+        return render_error(409, f"{error}. Open the record again to see the changes.")
 
     @app.errorhandler(DecryptionError)
     @app.errorhandler(MasterKeyError)

@@ -13,9 +13,11 @@ from typing import Any, Generic, TypeVar, cast
 from flask import flash, redirect, url_for
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import SelectMultipleField, widgets
+from wtforms import PasswordField, SelectMultipleField, widgets
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from incidents.errors import ValidationError
+from incidents.services.passwords import MAX_PASSWORD_LENGTH
 from incidents.web import boundary
 
 T = TypeVar("T")
@@ -82,3 +84,24 @@ class MultiCheckboxField(SelectMultipleField):  # type: ignore[misc]
 
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+
+def password_field(label: str = "Password") -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired("Enter the password."),
+            Length(max=MAX_PASSWORD_LENGTH, message="Use at most %(max)d characters."),
+        ],
+    )
+
+
+def confirmation_of(name: str, label: str) -> PasswordField:
+    """The same password typed again, so that a typing slip cannot lock anyone out."""
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired("Enter the password again."),
+            EqualTo(name, message="The two entries differ: type the password twice."),
+        ],
+    )

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from incidents.audit.actions import AuditAction
 from incidents.audit.log import record_event
 from incidents.crypto.keys import MasterKey
-from incidents.errors import NotFound
+from incidents.errors import EditConflict, NotFound
 from incidents.extensions import db
 from incidents.permissions import Operator
 from incidents.unit_of_work import UncommittedAuditEvents, close
@@ -30,7 +30,7 @@ ACTOR = "cli:unit-of-work"
 def probe(
     app: Flask, db_session: Session, tmp_path: Path, master_key: MasterKey
 ) -> Iterator[Flask]:
-    """An application with three routes of its own, on the test's transaction."""
+    """An application with routes of its own, on the test's transaction."""
     url = app.extensions["incidents.db"].engine.url.render_as_string(hide_password=False)
     probe = make_test_app(url, tmp_path / "instance", master_key)
     db.use_session_factory(probe, app.extensions["incidents.db"].session_factory)
@@ -49,6 +49,11 @@ def probe(
         raise NotFound("after the event")
 
     @public
+    def conflicts() -> str:
+        audited()
+        raise EditConflict("INC-2017-0001", 3, 4, {"title": "typed"})
+
+    @public
     def streams() -> Response:
         def body() -> Iterator[str]:
             yield "first"
@@ -57,7 +62,7 @@ def probe(
 
         return Response(stream_with_context(body()))
 
-    for view in (succeeds, fails, streams):
+    for view in (succeeds, fails, conflicts, streams):
         probe.add_url_rule(f"/probe/{view.__name__}", view.__name__, view)
     yield probe
     with probe.app_context():
@@ -74,6 +79,15 @@ def test_a_request_that_succeeds_commits_its_events(probe: Flask, db_session: Se
 def test_a_request_that_fails_leaves_nothing(probe: Flask, db_session: Session) -> None:
     response = probe.test_client().get("/probe/fails")
     assert response.status_code == 404
+    assert count_events(db_session, AuditAction.LOGOUT, actor=ACTOR) == 0
+
+
+def test_an_edit_conflict_is_said_and_saves_nothing(probe: Flask, db_session: Session) -> None:
+    response = probe.test_client().get("/probe/conflicts")
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "INC-2017-0001 was changed by someone else (version 4)" in page
+    assert "nothing was saved" in page
     assert count_events(db_session, AuditAction.LOGOUT, actor=ACTOR) == 0
 
 

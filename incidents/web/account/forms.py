@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
 
-from incidents.web.auth.forms import CODE_MAX_LENGTH, password_field
+from incidents.web.auth.forms import CODE_MAX_LENGTH
+from incidents.web.forms import confirmation_of, password_field
 
 
 class PasswordChangeForm(FlaskForm):  # type: ignore[misc]
     current_password = password_field("Current password")
     new_password = password_field("New password")
-    confirm_password = PasswordField(
-        "New password again",
-        validators=[
-            DataRequired("Enter the new password again."),
-            EqualTo("new_password", message="The two entries differ: type the new password twice."),
-        ],
-    )
+    confirm_password = confirmation_of("new_password", "New password again")
 
 
 class EnrolTwoFactorForm(FlaskForm):  # type: ignore[misc]

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectChoice, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import EmailField, SelectChoice, StringField
+from wtforms.validators import DataRequired, Length
 from wtforms.validators import ValidationError as FieldError
 
 from incidents.models.vocabularies import Role, label
 from incidents.services import accounts
-from incidents.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, password_problem
-from incidents.web.forms import MultiCheckboxField
+from incidents.services.passwords import MIN_PASSWORD_LENGTH, password_problem
+from incidents.web.forms import MultiCheckboxField, confirmation_of, password_field
 
 PASSWORD_HINT = (
     f"At least {MIN_PASSWORD_LENGTH} characters; common and easily guessed passwords are "
@@ -45,13 +45,7 @@ class NewUserForm(AccessForm):
             Length(max=accounts.MAX_NAME_LENGTH, message=TOO_LONG),
         ],
     )
-    password = PasswordField(
-        "Initial password",
-        validators=[
-            DataRequired("Enter a password."),
-            Length(max=MAX_PASSWORD_LENGTH, message=TOO_LONG),
-        ],
-    )
+    password = password_field("Initial password")
 
     def validate_password(self, field: Any) -> None:
         """The same rules the service applies, shown beside the other fields' errors."""
@@ -64,20 +58,8 @@ class NewUserForm(AccessForm):
 
 
 class SetPasswordForm(FlaskForm):  # type: ignore[misc]
-    password = PasswordField(
-        "New password",
-        validators=[
-            DataRequired("Enter a password."),
-            Length(max=MAX_PASSWORD_LENGTH, message=TOO_LONG),
-        ],
-    )
-    confirm_password = PasswordField(
-        "New password again",
-        validators=[
-            DataRequired("Enter the password again."),
-            EqualTo("password", message="The two entries differ: type the password twice."),
-        ],
-    )
+    password = password_field("New password")
+    confirm_password = confirmation_of("password", "New password again")
 
 
 class NewTeamForm(FlaskForm):  # type: ignore[misc]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Length
 
-from incidents.services.passwords import MAX_PASSWORD_LENGTH
+from incidents.web.forms import password_field
 
 CODE_MAX_LENGTH = 40  # a six-digit code or a recovery code with its hyphens and spaces
 CODE_LABEL = "Code from your authenticator, or a recovery code"
@@ -20,16 +20,6 @@ def code_field() -> StringField:
             Length(
                 max=CODE_MAX_LENGTH, message="Enter the code of six digits or the recovery code."
             ),
-        ],
-    )
-
-
-def password_field(label: str = "Password") -> PasswordField:
-    return PasswordField(
-        label,
-        validators=[
-            DataRequired("Enter the password."),
-            Length(max=MAX_PASSWORD_LENGTH, message="Use at most %(max)d characters."),
         ],
     )
 
