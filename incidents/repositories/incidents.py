@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection, Sequence
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from incidents.models.advocacy import ActionLink, AdvocacyAction
 from incidents.models.incident import Incident
@@ -35,8 +35,12 @@ def reports_of_incident(session: Session, incident: Incident) -> Sequence[Report
 
 
 def acts_of_incident(session: Session, incident: Incident) -> Sequence[Act]:
+    """The incident's acts with their people (one query, however many acts)."""
     return session.scalars(
-        select(Act).where(Act.incident_id == incident.id).order_by(Act.start_date)
+        select(Act)
+        .options(joinedload(Act.person))
+        .where(Act.incident_id == incident.id)
+        .order_by(Act.start_date)
     ).all()
 
 
