@@ -1,8 +1,9 @@
 """The call context: who acts, and with what, for one request, command or job.
 
-Built in one place per boundary (incidents/web/boundary.py for a request,
-incidents/cli/boundary.py for a command) and passed first to every service, so a
-service never reaches for a global and every dependency it has is in one value.
+Built only at the boundaries — incidents/web/boundary.py for a request (once, and once
+more acting for nobody while the login is resolved), incidents/cli/boundary.py for a
+command — and passed first to every service, so a service never reaches for a global
+and every dependency it has is in one value.
 """
 
 from __future__ import annotations

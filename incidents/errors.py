@@ -53,20 +53,23 @@ class ValidationError(IncidentsError):
 class EditConflict(IncidentsError):
     """Someone changed the record since the editor opened it (its lock version moved on).
 
-    Carries both versions, so that the page can show what is stored now beside what
-    was typed, and lose neither.
+    Carries both versions — the one edited from and the one stored now (None when a writer
+    got in at the very moment of saving, so the stored one is not known yet) — and what
+    was typed, so that a page can show what is stored beside what was typed and lose
+    neither.
     """
 
     def __init__(
         self,
         reference: str,
         edited_version: int,
-        current_version: int,
+        current_version: int | None,
         submitted: dict[str, object],
     ) -> None:
+        now = f" (version {current_version})" if current_version is not None else ""
         super().__init__(
-            f"{reference} was changed by someone else (version {current_version}) after "
-            f"you opened version {edited_version}; nothing was saved"
+            f"{reference} was changed by someone else{now} after you opened version "
+            f"{edited_version}; nothing was saved"
         )
         self.reference = reference
         self.edited_version = edited_version

@@ -170,6 +170,14 @@ def _ensure_held(principal: Principal | None, permission: Permission) -> None:
         raise PermissionDenied(f"this needs the permission {permission.value}")
 
 
+def readable_teams(principal: Principal | None) -> frozenset[uuid.UUID] | None:
+    """The teams whose records `principal` may see: a user's own, none for nobody, and
+    None — no limit — for the operator."""
+    if isinstance(principal, Operator):
+        return None
+    return frozenset() if principal is None else principal.team_ids
+
+
 def readable_field_classes(principal: Principal | None) -> frozenset[FieldClass]:
     """The field classes `principal` may read in the records of their teams."""
     if isinstance(principal, Operator):

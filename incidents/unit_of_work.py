@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 
 from incidents.audit.log import pending_events
 
@@ -32,15 +32,6 @@ def unit_of_work(session: Session) -> Iterator[None]:
         session.rollback()
         raise
     session.commit()
-
-
-SavepointContext = AbstractContextManager[SessionTransaction]
-
-
-def attempt(session: Session) -> SavepointContext:
-    """A savepoint: if the block raises, only what it did is undone (a refused form's
-    partial writes), and what the unit did before it stays."""
-    return session.begin_nested()
 
 
 def close(session: Session, *, strict: bool) -> None:

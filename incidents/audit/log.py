@@ -51,8 +51,13 @@ def record_event(
     target: Any = None,
     fields: list[str] | None = None,
     detail: dict[str, Any] | None = None,
+    team_id: uuid.UUID | None = None,
 ) -> AuditEvent:
-    """Add one event to the session; it commits, or rolls back, with the change it records."""
+    """Add one event to the session; it commits, or rolls back, with the change it records.
+
+    The event belongs to the target's team, or to `team_id` for a target that has none of
+    its own (an action's response): auditors see the events of their teams only.
+    """
     target_id = getattr(target, "id", None) if target is not None else None
     head = session.execute(
         select(AuditTreeState.size, AuditTreeState.frontier)
@@ -71,7 +76,7 @@ def record_event(
         target_table=getattr(target, "__tablename__", None),
         target_id=str(target_id) if target_id is not None else None,
         target_ref=getattr(target, "reference", None),
-        team_id=getattr(target, "team_id", None),
+        team_id=team_id or getattr(target, "team_id", None),
         fields=normalise_json(sorted(fields or [])),
         detail=normalise_json(detail or {}),
     )

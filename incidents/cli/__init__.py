@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 from flask.cli import FlaskGroup
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from incidents import create_app
 from incidents.cli.accounts import teams_group, users_group
@@ -90,7 +90,10 @@ def main() -> None:
     except IncidentsError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "unknown"
+    except DBAPIError as exc:
+        # The driver's first line says what the database refused (unreachable, a value
+        # it will not store); the statement and its parameters, which may quote what
+        # was typed, stay out of it.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         click.echo(f"error: database: {reason}", err=True)
         sys.exit(1)

@@ -70,12 +70,12 @@ def users_create(
     roles: tuple[str, ...],
     teams: tuple[str, ...],
     password: str,
-) -> None:
+) -> str:
     """Create a user with roles and team memberships."""
     user = accounts.create_user(
         ctx, email, display_name, password, [Role(r) for r in roles], _teams(ctx, teams)
     )
-    click.echo(f"created user {user.email}")
+    return f"created user {user.email}"
 
 
 @users_group.command("list")
@@ -93,21 +93,21 @@ def users_list(ctx: Context) -> None:
 @users_group.command("disable")
 @click.argument("email")
 @as_operator
-def users_disable(ctx: Context, email: str) -> None:
+def users_disable(ctx: Context, email: str) -> str:
     """Disable the account EMAIL: no more logins, and its sessions end now."""
     user = _user(ctx, email)
     accounts.disable_user(ctx, user)
-    click.echo(f"disabled {user.email}; every session of theirs has ended")
+    return f"disabled {user.email}; every session of theirs has ended"
 
 
 @users_group.command("enable")
 @click.argument("email")
 @as_operator
-def users_enable(ctx: Context, email: str) -> None:
+def users_enable(ctx: Context, email: str) -> str:
     """Enable the disabled account EMAIL again."""
     user = _user(ctx, email)
     accounts.enable_user(ctx, user)
-    click.echo(f"enabled {user.email}")
+    return f"enabled {user.email}"
 
 
 @users_group.command("set-roles")
@@ -117,16 +117,15 @@ def users_enable(ctx: Context, email: str) -> None:
 )
 @click.option("--none", "no_roles", is_flag=True, help="Remove every role.")
 @as_operator
-def users_set_roles(ctx: Context, email: str, roles: tuple[str, ...], no_roles: bool) -> None:
+def users_set_roles(ctx: Context, email: str, roles: tuple[str, ...], no_roles: bool) -> str:
     """Give EMAIL exactly the roles named (or none, with --none); their sessions end."""
     _exactly(roles, no_roles, "--role")
     user = _user(ctx, email)
     before = _joined([r.value for r in user.role_set])
     if not accounts.set_roles(ctx, user, [Role(r) for r in roles]):
-        click.echo(f"roles of {user.email} unchanged: {before}")
-        return
+        return f"roles of {user.email} unchanged: {before}"
     after = _joined([r.value for r in user.role_set])
-    click.echo(f"roles of {user.email}: {before} -> {after}; every session of theirs has ended")
+    return f"roles of {user.email}: {before} -> {after}; every session of theirs has ended"
 
 
 @users_group.command("set-teams")
@@ -134,37 +133,36 @@ def users_set_roles(ctx: Context, email: str, roles: tuple[str, ...], no_roles: 
 @click.option("--team", "teams", multiple=True, help="A team slug; repeat for several.")
 @click.option("--none", "no_teams", is_flag=True, help="Remove every team membership.")
 @as_operator
-def users_set_teams(ctx: Context, email: str, teams: tuple[str, ...], no_teams: bool) -> None:
+def users_set_teams(ctx: Context, email: str, teams: tuple[str, ...], no_teams: bool) -> str:
     """Make EMAIL a member of exactly the teams named (or none, with --none)."""
     _exactly(teams, no_teams, "--team")
     user, found = _user(ctx, email), _teams(ctx, teams)
     before = _joined([m.team.slug for m in user.memberships])
     if not accounts.set_teams(ctx, user, found):
-        click.echo(f"teams of {user.email} unchanged: {before}")
-        return
-    click.echo(f"teams of {user.email}: {before} -> {_joined([t.slug for t in found])}")
+        return f"teams of {user.email} unchanged: {before}"
+    return f"teams of {user.email}: {before} -> {_joined([t.slug for t in found])}"
 
 
 @users_group.command("reset-two-factor")
 @click.argument("email")
 @as_operator
-def users_reset_two_factor(ctx: Context, email: str) -> None:
+def users_reset_two_factor(ctx: Context, email: str) -> str:
     """Remove the second factor of EMAIL (a lost phone); they enrol again at next login."""
     user = _user(ctx, email)
     if not two_factor.reset(ctx, user):
         raise ValidationError(f"{user.email} has no second factor to reset.")
-    click.echo(f"removed the second factor of {user.email}; every session of theirs has ended")
+    return f"removed the second factor of {user.email}; every session of theirs has ended"
 
 
 @users_group.command("set-password")
 @click.argument("email")
 @click.password_option(help="At least 12 characters; asked for (twice) when not given.")
 @as_operator
-def users_set_password(ctx: Context, email: str, password: str) -> None:
+def users_set_password(ctx: Context, email: str, password: str) -> str:
     """Set a new password for EMAIL; every session of theirs ends."""
     user = _user(ctx, email)
     accounts.set_password(ctx, user, password)
-    click.echo(f"set a new password for {user.email}; every session of theirs has ended")
+    return f"set a new password for {user.email}; every session of theirs has ended"
 
 
 @click.group("teams")
@@ -176,10 +174,10 @@ def teams_group() -> None:
 @click.argument("slug")
 @click.option("--name", required=True, help="Team name shown in the interface.")
 @as_operator
-def teams_create(ctx: Context, slug: str, name: str) -> None:
+def teams_create(ctx: Context, slug: str, name: str) -> str:
     """Create a team with the short name SLUG."""
     team = accounts.create_team(ctx, slug, name)
-    click.echo(f"created team {team.slug}")
+    return f"created team {team.slug}"
 
 
 @teams_group.command("list")

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import click
 from flask import current_app
 from flask.cli import with_appcontext
 
@@ -45,13 +46,16 @@ def operator_unit() -> Iterator[Context]:
 
 def as_operator(command: F) -> F:
     """Run the command in the application, as the operator, in one unit of work; the
-    command takes the context as its first argument."""
+    command takes the context as its first argument. What it returns is what it did, said
+    once the unit has committed — never before, so a failed commit says nothing done."""
 
     @with_appcontext
     @functools.wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
+    def run(*args: Any, **kwargs: Any) -> None:
         with operator_unit() as ctx:
-            return command(ctx, *args, **kwargs)
+            outcome = command(ctx, *args, **kwargs)
+        if outcome is not None:
+            click.echo(outcome)
 
     return run  # type: ignore[return-value]
 

@@ -26,7 +26,7 @@ def evidence_group() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--description", default=None, help="What the file shows (stored encrypted).")
 @as_operator
-def evidence_add(ctx: Context, report_ref: str, path: Path, description: str | None) -> None:
+def evidence_add(ctx: Context, report_ref: str, path: Path, description: str | None) -> str:
     """Add the file PATH as evidence to the report REPORT_REF (e.g. RPT-2017-0003)."""
     report = intake.find_report(ctx, report_ref)
     try:
@@ -39,7 +39,7 @@ def evidence_add(ctx: Context, report_ref: str, path: Path, description: str | N
         raise EvidenceTooLarge.over(ctx.settings.evidence_max_bytes)
     with source, byte_progress(size, "Encrypting") as bar:
         evidence = intake.add_evidence(ctx, report, source, path.name, description, progress=bar)
-    click.echo(
+    return (
         f"added evidence {evidence.id} to {report.reference}: {evidence.media_type}, "
         f"{human_size(evidence.size_bytes)}, sha256 {evidence.sha256}"
     )

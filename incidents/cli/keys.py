@@ -57,10 +57,10 @@ def _add_primary_key(ctx: Context) -> Context:
 
 @keys_group.command("add")
 @as_operator
-def keys_add(ctx: Context) -> None:
+def keys_add(ctx: Context) -> str:
     """Add a new master key to the key file and make it the primary for new writes."""
     key_id = _add_primary_key(ctx).keys.primary().key_id
-    click.echo(f"added master key {key_id} as primary; now run `incidents keys rotate`")
+    return f"added master key {key_id} as primary; now run `incidents keys rotate`"
 
 
 @keys_group.command("rotate")
@@ -78,7 +78,7 @@ def keys_add(ctx: Context) -> None:
     help="Data keys re-wrapped per transaction.",
 )
 @as_operator
-def keys_rotate(ctx: Context, new_key: bool, batch_size: int) -> None:
+def keys_rotate(ctx: Context, new_key: bool, batch_size: int) -> str:
     """Re-wrap every data key under the primary master key, in batches.
 
     Resumable and idempotent: if it stops half-way, run `incidents keys rotate
@@ -90,18 +90,18 @@ def keys_rotate(ctx: Context, new_key: bool, batch_size: int) -> None:
     total = keys.pending_rewraps(ctx)
     with progress(total, "Re-wrapping data keys") as bar:
         done = keys.rewrap_all(ctx, batch_size, commit_each_batch(ctx, bar))
-    click.echo(f"re-wrapped {done} data keys under {ctx.keys.primary().key_id}")
+    return f"re-wrapped {done} data keys under {ctx.keys.primary().key_id}"
 
 
 @keys_group.command("retire")
 @click.argument("key_id")
 @as_operator
-def keys_retire(ctx: Context, key_id: str) -> None:
+def keys_retire(ctx: Context, key_id: str) -> str:
     """Remove master key KEY_ID from the key file; refused while anything still uses it."""
     updated = keys.retire_key(ctx, key_id)
     ctx.session.commit()  # the key file no longer holds the key: record it now
     use_key_provider(updated)
-    click.echo(f"retired master key {key_id}; it can no longer decrypt anything here")
+    return f"retired master key {key_id}; it can no longer decrypt anything here"
 
 
 @keys_group.command("reindex")
@@ -113,7 +113,7 @@ def keys_retire(ctx: Context, key_id: str) -> None:
     help="Records reindexed per transaction.",
 )
 @as_operator
-def keys_reindex(ctx: Context, batch_size: int) -> None:
+def keys_reindex(ctx: Context, batch_size: int) -> str:
     """Rebuild every blind-index entry under the primary master key, in batches.
 
     Run it after `incidents keys rotate` (so that the old key can be retired) and after
@@ -124,7 +124,7 @@ def keys_reindex(ctx: Context, batch_size: int) -> None:
             ctx, commit_each_batch(ctx, bar), batch_size=batch_size
         )
     tables = ", ".join(f"{count} {table}" for table, count in outcome.records.items())
-    click.echo(
+    return (
         f"reindexed {outcome.total} records ({tables}): {outcome.entries} blind-index "
         f"entries under {outcome.master_key_id}, {ctx.settings.blind_index_bytes} bytes each"
     )

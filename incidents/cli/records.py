@@ -20,10 +20,10 @@ from incidents.services.export import CLI_PROFILES, start_export, write_export
 @click.argument("reference")
 @click.option("--reason", required=True, help="Why (kept in the tombstone; identify no one).")
 @as_operator
-def erase_command(ctx: Context, reference: str, reason: str) -> None:
+def erase_command(ctx: Context, reference: str, reason: str) -> str:
     """Crypto-shred the record REFERENCE (INC-, RPT-, SRC-, PER-): its data key goes."""
     outcome = erasure.erase_record(ctx, reference, reason)
-    click.echo(
+    return (
         f"erased {reference} ({outcome.records_shredded} records shredded); "
         "a tombstone and an audit event remain"
     )
@@ -40,7 +40,10 @@ def erase_command(ctx: Context, reference: str, reason: str) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @as_operator
 def export_command(ctx: Context, profile: str, fmt: str, output: Path | None) -> None:
-    """Export case records with the fields a redaction profile allows."""
+    """Export case records with the fields a redaction profile allows.
+
+    A file is written owner-only (mode 0600): a full export holds every secret decrypted.
+    """
     plan = start_export(ctx, Profile(profile))
     ctx.session.commit()  # the export is in the audit log before its first byte is written
     # The bar goes to stderr, so a JSON export on stdout stays clean.
@@ -49,7 +52,7 @@ def export_command(ctx: Context, profile: str, fmt: str, output: Path | None) ->
             counts = write_export(ctx, plan, sys.stdout, bar)
         else:
             with (
-                whole_file(output) as descriptor,
+                whole_file(output, 0o600) as descriptor,
                 os.fdopen(descriptor, "w", encoding="utf-8") as target,
             ):
                 counts = write_export(ctx, plan, target, bar)

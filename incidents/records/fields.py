@@ -20,6 +20,10 @@ from incidents.names import normalise_date, split_lines
 
 SECRET_TEXT_LIMIT = 50_000  # a long testimony; the request limit bounds the rest
 EARLIEST_YEAR = 1880
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Control characters have no place in what is typed (PostgreSQL refuses NUL in text);
+# tabs and line breaks are kept.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class Problem(Exception):
@@ -52,8 +56,12 @@ class InputField:
 
     def empty(self) -> Any:
         if self.required:
-            raise Problem(f"Enter {article(self.label)}.")
+            raise Problem(self.missing())
         return None
+
+    def missing(self) -> str:
+        """What to do when the field is required and nothing was given."""
+        return f"Enter {article(self.label)}."
 
     def convert(self, text: str) -> Any:
         return text
@@ -96,6 +104,11 @@ class Lines(Secret):
 
     max_lines: int = 50
     max_length: int = 300  # per line
+
+    def parse(self, raw: object) -> Any:
+        if isinstance(raw, list | tuple):  # one entry per item, as an import may send them
+            raw = "\n".join(str(item) for item in raw if item is not None)
+        return super().parse(raw)
 
     def convert(self, text: str) -> str | None:
         lines = split_lines(text)
@@ -162,6 +175,9 @@ def language(name: str = "language") -> Pattern:
 class Choice(InputField):
     vocabulary: type[enum.Enum] = DatePrecision
 
+    def missing(self) -> str:
+        return f"Choose {article(self.label)}."
+
     def convert(self, text: str) -> enum.Enum:
         try:
             return self.vocabulary(text)
@@ -179,6 +195,9 @@ class Choices(InputField):
     """Several values of a vocabulary (violation types): a list, or one value."""
 
     vocabulary: type[enum.Enum] = DatePrecision
+
+    def missing(self) -> str:
+        return f"Choose {article(self.label)}."
 
     def parse(self, raw: object) -> list[enum.Enum]:
         items = raw if isinstance(raw, list | tuple) else [] if raw in (None, "") else [raw]
@@ -219,7 +238,7 @@ class Number(InputField):
     def _hint(self) -> str:
         if self.maximum < 100:
             return f"Choose a whole number from {self.minimum} to {self.maximum}."
-        return f"Enter a whole number of {self.minimum} or more."
+        return f"Enter a whole number from {self.minimum} to {self.maximum:,}."
 
 
 @dataclass(frozen=True)
@@ -233,44 +252,54 @@ class Day(InputField):
 
     def convert(self, text: str) -> date:
         try:
-            return date.fromisoformat(text)
+            if not _ISO_DAY.fullmatch(text):
+                raise ValueError(text)
+            day = date.fromisoformat(text)
         except ValueError:
             raise Problem("Use a date like 2017-04-20.") from None
+        if day.year < EARLIEST_YEAR:
+            raise Problem(f"Enter a date after {EARLIEST_YEAR}.")
+        return day
 
 
 @dataclass(frozen=True)
 class FuzzyDate(InputField):
     """A date known to the year, month or day (2017, 2017-04, 2017-04-20).
 
-    Writes the date (the first day of what is known) and its precision. The precision may
-    also be given on its own under `<name>_precision`, as exports and the API write it.
+    Writes the date (the first day of what is known) and its precision. Exports and the
+    API write the precision apart, under `<name>_precision`: it may be given with the
+    date, and then says how much of it is known — never more than the date shows.
     """
 
     precision_field: str = ""
 
     def parse(self, raw: object) -> tuple[date | None, DatePrecision]:
-        if isinstance(raw, tuple):  # (date or text, precision), from `raw_values`
+        precision: object = None
+        if isinstance(raw, tuple):  # (date or text, precision), given apart
+            if len(raw) != 2:
+                raise Problem("Give the date and how precisely it is known.")
             raw, precision = raw
-        else:
-            precision = None
         if isinstance(raw, date):
             raw = raw.isoformat()
         text = _text(raw)
         if text is None:
+            if precision not in (None, "", DatePrecision.UNKNOWN.value):
+                raise Problem("Give the date as well as how precisely it is known.")
             if self.required:
-                raise Problem(f"Enter {article(self.label)}.")
+                raise Problem(self.missing())
             return None, DatePrecision.UNKNOWN
         normalised = normalise_date(text)
         if normalised is None:
             raise Problem("Use YYYY, YYYY-MM or YYYY-MM-DD, e.g. 2017 or 2017-04-20.")
-        shown = {4: DatePrecision.YEAR, 7: DatePrecision.MONTH}.get(
-            len(normalised), DatePrecision.DAY
-        )
+        shown = _SHAPES.get(len(normalised), DatePrecision.DAY)
         if precision not in (None, ""):
             try:
-                shown = DatePrecision(precision)
+                given = DatePrecision(str(precision))
             except ValueError:
                 raise Problem("Choose how precisely the date is known.") from None
+            if _FINER[given] > _FINER[shown]:
+                raise Problem(f"{text} is known only to the {shown.value}: give more of it.")
+            shown = given
         if shown is DatePrecision.UNKNOWN:
             return None, shown
         year, month, day = (int(part) for part in (normalised + "-01-01")[:10].split("-"))
@@ -284,11 +313,23 @@ class FuzzyDate(InputField):
         return {self.name: when, self.precision_field: precision}
 
 
+_SHAPES = {4: DatePrecision.YEAR, 7: DatePrecision.MONTH}
+_FINER = {
+    DatePrecision.UNKNOWN: 0,
+    DatePrecision.YEAR: 1,
+    DatePrecision.MONTH: 2,
+    DatePrecision.DAY: 3,
+}
+
+
 @dataclass(frozen=True)
 class Link(InputField):
     """Another record of the same team, by reference or id (a report's source)."""
 
     kind: str = ""
+
+    def missing(self) -> str:
+        return f"Choose {article(self.label)}."
 
     def convert(self, text: str) -> RecordLink:
         if len(text) > 64:
@@ -307,6 +348,9 @@ class LinkList(InputField):
     """Several shared records by id (the organisations behind an action)."""
 
     kind: str = ""
+
+    def missing(self) -> str:
+        return f"Choose {article(self.label)}."
 
     def parse(self, raw: object) -> list[RecordLink]:
         items = raw if isinstance(raw, list | tuple) else [] if raw in (None, "") else [raw]
@@ -328,10 +372,12 @@ def _text(raw: object) -> str | None:
     if not isinstance(raw, str | int | float) or isinstance(raw, bool):
         raise Problem("Enter text here.")
     text = str(raw).strip()
+    if _CONTROL.search(text):
+        raise Problem("Remove the control characters.")
     return text or None
 
 
 def article(noun: str) -> str:
-    if noun.endswith("s") and not noun.endswith("ss"):
+    if noun.endswith("s") and not noun.endswith(("ss", "us")):  # plural: "other names"
         return noun
     return f"an {noun}" if noun[:1].lower() in "aeio" else f"a {noun}"

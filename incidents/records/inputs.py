@@ -16,15 +16,9 @@ from typing import Any
 
 from incidents.errors import ValidationError
 from incidents.records.fields import (
-    Choice,
-    Choices,
     FuzzyDate,
     InputField,
-    Link,
-    LinkList,
     Problem,
-    RecordLink,
-    article,
 )
 
 
@@ -36,14 +30,6 @@ class Parsed:
     secrets: dict[str, str | None] = field(default_factory=dict)
     given: tuple[str, ...] = ()  # the input fields that were given, in declaration order
 
-    def links(self) -> dict[str, RecordLink | list[RecordLink]]:
-        return {
-            name: value
-            for name, value in self.plain.items()
-            if isinstance(value, RecordLink)
-            or (isinstance(value, list) and value and isinstance(value[0], RecordLink))
-        }
-
 
 CrossCheck = Callable[[Mapping[str, Any]], dict[str, str]]
 
@@ -54,12 +40,15 @@ def parse(
     *,
     partial: bool = False,
     check: CrossCheck | None = None,
+    refuse_empty: frozenset[str] = frozenset(),
 ) -> Parsed:
     """Check `raw` against `fields`; ValidationError naming every field that is wrong.
 
     With `partial` (an edit), fields not given are left as they are; otherwise a
-    required field that is missing is an error. Fields the kind does not have are refused,
-    so a misspelt name in an import never passes silently.
+    required field that is missing is an error. A field given empty that writes one of
+    the columns `refuse_empty` (an edit of a column that cannot be empty) is an error
+    too. Fields the kind does not have are refused, so a misspelt name in an import never
+    passes silently.
     """
     known = {f.name for f in fields} | {
         f.precision_field for f in fields if isinstance(f, FuzzyDate)
@@ -72,7 +61,7 @@ def parse(
         present = spec.name in raw or (isinstance(spec, FuzzyDate) and spec.precision_field in raw)
         if not present:
             if spec.required and not partial:
-                errors[spec.name] = _missing(spec)
+                errors[spec.name] = spec.missing()
             continue
         value: object = raw.get(spec.name)
         if isinstance(spec, FuzzyDate) and spec.precision_field in raw:
@@ -82,9 +71,13 @@ def parse(
         except Problem as problem:
             errors[spec.name] = str(problem)
             continue
+        columns = spec.split(parsed)
+        if any(columns[c] is None for c in columns if c in refuse_empty):
+            errors[spec.name] = spec.missing()
+            continue
         given.append(spec.name)
         target = secrets if spec.secret else plain
-        target.update(spec.split(parsed))
+        target.update(columns)
     if check is not None and not errors:
         errors.update(check({**plain, **secrets}))
     if errors:
@@ -109,9 +102,3 @@ def parse_id(text: str) -> uuid.UUID | None:
         return uuid.UUID(text)
     except ValueError:
         return None
-
-
-def _missing(spec: InputField) -> str:
-    if isinstance(spec, Choice | Choices | Link | LinkList):
-        return f"Choose {article(spec.label)}."
-    return f"Enter {article(spec.label)}."

@@ -21,15 +21,18 @@ def _start_of(day: date) -> datetime:
 
 def event_page(
     session: Session,
-    team_ids: Collection[uuid.UUID],
+    team_ids: Collection[uuid.UUID] | None,
     filters: EventFilter,
     before: int | None,
     limit: int,
 ) -> Sequence[AuditEvent]:
-    """Newest first, keyset-paged on the position: events of the teams and of no team."""
-    statement = select(AuditEvent).where(
-        or_(AuditEvent.team_id.is_(None), AuditEvent.team_id.in_(team_ids))
-    )
+    """Newest first, keyset-paged on the position: events of the teams (None: of every
+    team) and of no team."""
+    statement = select(AuditEvent)
+    if team_ids is not None:
+        statement = statement.where(
+            or_(AuditEvent.team_id.is_(None), AuditEvent.team_id.in_(team_ids))
+        )
     if filters.actor:
         statement = statement.where(
             func.lower(AuditEvent.actor).contains(filters.actor.lower(), autoescape=True)

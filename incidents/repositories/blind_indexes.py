@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, delete, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from incidents.crypto.blind_index import Lookup
@@ -56,9 +56,13 @@ def count_by_master_key(session: Session) -> dict[str, int]:
 
 
 def find(
-    session: Session, table: str, team_ids: Collection[uuid.UUID], lookups: Iterable[Lookup]
+    session: Session,
+    table: str,
+    team_ids: Collection[uuid.UUID] | None,
+    lookups: Iterable[Lookup],
 ) -> list[EntryHit]:
-    """Entries of records of `table` in `team_ids` matching any lookup under its key.
+    """Entries of records of `table` in `team_ids` (None: every team) matching any lookup
+    under its key.
 
     Records with a tombstone are left out, should an entry have outlived its erasure.
     """
@@ -73,7 +77,7 @@ def find(
         for key_id, values in lookup.values.items()
         if values
     ]
-    if not conditions or not team_ids:
+    if not conditions or (team_ids is not None and not team_ids):
         return []
     # A plain IN over every value lets the planner use the (index_name, value) index even
     # when several master keys make the pairing below an OR.
@@ -92,7 +96,7 @@ def find(
             BlindIndexEntry.value,
         ).where(
             BlindIndexEntry.record_table == table,
-            BlindIndexEntry.team_id.in_(team_ids),
+            _in_teams(team_ids),
             BlindIndexEntry.value.in_(all_values),
             or_(false(), *conditions),
             ~erased,
@@ -104,7 +108,7 @@ def find(
 def records_with_every_term(
     session: Session,
     table: str,
-    team_ids: Collection[uuid.UUID],
+    team_ids: Collection[uuid.UUID] | None,
     lookup: Lookup,
     terms: Collection[str],
 ) -> set[uuid.UUID]:
@@ -117,7 +121,7 @@ def records_with_every_term(
     master key here: values under different keys do not collide beyond the truncation
     that decryption confirms anyway.
     """
-    if not terms or not team_ids:
+    if not terms or (team_ids is not None and not team_ids):
         return set()
     value_lists = []
     for term in terms:
@@ -150,9 +154,14 @@ def records_with_every_term(
     # Team and erasure are checked where the rows are fewest: on the rarest word's hits.
     narrowed = with_values(value_lists[0]).where(
         BlindIndexEntry.record_table == table,
-        BlindIndexEntry.team_id.in_(team_ids),
+        _in_teams(team_ids),
         ~erased,
     )
     for values in value_lists[1:]:
         narrowed = with_values(values).where(BlindIndexEntry.record_id.in_(narrowed))
     return set(session.scalars(narrowed.distinct()))
+
+
+def _in_teams(team_ids: Collection[uuid.UUID] | None) -> ColumnElement[bool]:
+    """Entries of records of these teams; every team for None (the operator)."""
+    return true() if team_ids is None else BlindIndexEntry.team_id.in_(team_ids)

@@ -11,10 +11,6 @@ from sqlalchemy.orm import Session
 from incidents.models.evidence import Evidence
 
 
-def evidence_by_id(session: Session, evidence_id: uuid.UUID) -> Evidence | None:
-    return session.get(Evidence, evidence_id)
-
-
 def evidence_of_reports(
     session: Session, report_ids: Collection[uuid.UUID], team_ids: Collection[uuid.UUID]
 ) -> Sequence[Evidence]:

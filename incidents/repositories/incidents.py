@@ -15,17 +15,16 @@ from incidents.models.report import Report
 
 
 def incident_page(
-    session: Session, team_ids: Collection[uuid.UUID], after: str | None, limit: int
+    session: Session, team_ids: Collection[uuid.UUID] | None, after: str | None, limit: int
 ) -> Sequence[Incident]:
-    """Incidents of the given teams ordered by reference, after `after` (keyset paging)."""
-    statement = select(Incident).where(Incident.team_id.in_(team_ids))
+    """Incidents of the given teams (None: of every team) ordered by reference, after
+    `after` (keyset paging)."""
+    statement = select(Incident)
+    if team_ids is not None:
+        statement = statement.where(Incident.team_id.in_(team_ids))
     if after:
         statement = statement.where(Incident.reference > after)
     return session.scalars(statement.order_by(Incident.reference).limit(limit)).all()
-
-
-def incident_by_reference(session: Session, reference: str) -> Incident | None:
-    return session.scalars(select(Incident).where(Incident.reference == reference)).one_or_none()
 
 
 def reports_of_incident(session: Session, incident: Incident) -> Sequence[Report]:

@@ -21,6 +21,7 @@ from incidents.models.organisation import Team
 from incidents.models.user import TeamMembership, User, UserRole
 from incidents.models.vocabularies import Role
 from incidents.permissions import Permission, ensure
+from incidents.records.inputs import parse_id
 from incidents.repositories import accounts as account_queries
 from incidents.services import passwords, sessions
 from incidents.services.passwords import PasswordRejected
@@ -61,11 +62,8 @@ def find_user_by_email(ctx: Context, email: str) -> User | None:
 def user_by_id(ctx: Context, user_id: object) -> User | None:
     """The user with this id (a UUID or its text), or None for anything else."""
     ensure_manager(ctx)
-    try:
-        key = user_id if isinstance(user_id, uuid.UUID) else uuid.UUID(str(user_id))
-    except ValueError:
-        return None
-    return account_queries.user_by_id(ctx.session, key)
+    key = user_id if isinstance(user_id, uuid.UUID) else parse_id(str(user_id))
+    return None if key is None else account_queries.user_by_id(ctx.session, key)
 
 
 def team_by_slug(ctx: Context, slug: str) -> Team | None:
@@ -175,8 +173,10 @@ def set_password(ctx: Context, user: User, password: str, now: datetime | None =
 def change_password(
     ctx: Context, user: User, password: str, now: datetime | None = None, field: str = "password"
 ) -> None:
-    """Set `user`'s password (checked by the caller: an administrator, or the user's own
-    current password); every session of the user ends."""
+    """Set `user`'s password — an administrator's reset, or the user's own change once
+    their current password is checked; every session of the user ends."""
+    if not (isinstance(ctx.principal, User) and ctx.principal.id == user.id):
+        ensure_manager(ctx)
     user.password_hash = hash_password(
         password, personal_words(user.email, user.display_name), field
     )

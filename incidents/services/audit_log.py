@@ -228,6 +228,7 @@ def prove_consistency(
 
 def record_checkpoint(ctx: Context, signer: Signer, outcome: VerifyOutcome) -> str:
     """Sign the verified head and record the checkpoint as the log's next event."""
+    ensure(ctx.principal, Permission.AUDIT_READ)
     note = sign_checkpoint(signer, ctx.settings.audit_log_origin, outcome.size, outcome.root)
     record_event(
         ctx.session,

@@ -19,7 +19,7 @@ from incidents.db import FieldClass, utcnow
 from incidents.models.audit import AuditEvent
 from incidents.models.report import Report
 from incidents.models.vocabularies import Channel, ReportStatus, SourceKind, SourceReliability
-from incidents.permissions import Permission, ensure, visible_field_classes
+from incidents.permissions import Permission, ensure, readable_teams, visible_field_classes
 from incidents.read_models import read_model
 from incidents.records.kinds import INCIDENT
 from incidents.redaction import visible_values
@@ -76,7 +76,8 @@ def event_page(
 ) -> EventPage:
     """One page of the log, newest first: events of the user's teams and of no team."""
     ensure(ctx.principal, Permission.AUDIT_READ)
-    rows = audit_queries.event_page(ctx.session, ctx.user.team_ids, filters, before, limit + 1)
+    teams = readable_teams(ctx.principal)
+    rows = audit_queries.event_page(ctx.session, teams, filters, before, limit + 1)
     shown = _rows(rows[:limit])
     return EventPage(shown, shown[-1].id if len(rows) > limit and shown else None)
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import uuid
 
 from incidents.audit.actions import AuditAction
-from incidents.audit.log import Actor, record_event
+from incidents.audit.log import record_event
 from incidents.context import Context
 from incidents.db import utcnow
 from incidents.errors import ValidationError
 from incidents.models.user import User
+from incidents.records.inputs import parse_id
 from incidents.repositories import accounts as account_queries
 from incidents.services import passwords
 from incidents.services.accounts import change_password, normalise_email
@@ -33,11 +34,8 @@ def authenticate(ctx: Context, email: str, password: str) -> User | None:
 
 def pending_login(ctx: Context, user_id: object) -> User | None:
     """The active user, with a second factor, whose password step is pending; else None."""
-    try:
-        key = user_id if isinstance(user_id, uuid.UUID) else uuid.UUID(str(user_id))
-    except ValueError:
-        return None
-    user = account_queries.user_by_id(ctx.session, key)
+    key = user_id if isinstance(user_id, uuid.UUID) else parse_id(str(user_id))
+    user = None if key is None else account_queries.user_by_id(ctx.session, key)
     if user is None or not user.is_active or not user.has_two_factor:
         return None
     return user
@@ -54,7 +52,11 @@ def record_login_failure(ctx: Context, user: User | None = None, step: str = "pa
         record_event(ctx.session, ctx.actor, AuditAction.LOGIN_FAILURE, detail={"step": step})
     else:
         record_event(
-            ctx.session, actor_of(user), AuditAction.LOGIN_FAILURE, user, detail={"step": step}
+            ctx.session,
+            ctx.acting_as(user).actor,
+            AuditAction.LOGIN_FAILURE,
+            user,
+            detail={"step": step},
         )
 
 
@@ -62,7 +64,7 @@ def record_login_success(ctx: Context, user: User, second_factor: str | None) ->
     user.last_login_at = utcnow()
     record_event(
         ctx.session,
-        actor_of(user),
+        ctx.acting_as(user).actor,
         AuditAction.LOGIN_SUCCESS,
         user,
         detail={"second_factor": second_factor},
@@ -82,7 +84,3 @@ def change_own_password(ctx: Context, current_password: str, new_password: str) 
             "new_password", "Choose a new password different from the current one."
         )
     change_password(ctx, ctx.user, new_password, field="new_password")
-
-
-def actor_of(user: User) -> Actor:
-    return Actor(user.email, user.id)

@@ -16,6 +16,7 @@ from incidents.audit.actions import AuditAction
 from incidents.audit.log import record_event
 from incidents.context import Context
 from incidents.models.blind_index import BlindIndexEntry
+from incidents.permissions import Permission, ensure
 from incidents.records.indexing import index_terms
 from incidents.records.kind import RecordKind
 from incidents.records.kinds import indexed_kinds, kind_of
@@ -72,6 +73,7 @@ def _index(ctx: Context, kind: RecordKind, record: Any, values: Mapping[str, str
 
 def count_indexed_records(ctx: Context) -> int:
     """How many records reindex_all goes through (for a progress bar)."""
+    ensure(ctx.principal, Permission.KEYS_MANAGE)
     return sum(record_queries.count_records(ctx.session, k.model) for k in indexed_kinds())
 
 
@@ -89,6 +91,7 @@ def reindex_all(
     safely (it rebuilds everything; the result is the same). Erased records lose any
     entries left and gain none.
     """
+    ensure(ctx.principal, Permission.KEYS_MANAGE)  # it decrypts every indexed record
     counts: dict[str, int] = {}
     entries = 0
     primary = ctx.keys.primary().key_id

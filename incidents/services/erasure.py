@@ -1,7 +1,7 @@
 """Crypto-shredding: erasing a record deletes its data key and blind-index rows.
 
-What remains is the row with its ciphertext cleared, a tombstone (reference, date,
-reason, who) and an audit event. Without the data key, no copy of the ciphertext —
+What remains is each row with its ciphertext cleared, a tombstone for each (reference,
+date, reason, who) and an audit event. Without the data key, no copy of the ciphertext —
 in a backup, a dump, a replica — can be decrypted with any key the installation holds.
 Which kinds can be erased, and what goes with each, is the record registry's to say.
 """
@@ -44,12 +44,18 @@ def erasable_record(ctx: Context, reference: str) -> Any:
     return record
 
 
-def erase_record(ctx: Context, reference: str, reason: str) -> ErasureOutcome:
+def erase_record(
+    ctx: Context, reference: str, reason: str, *, confirmation: str | None = None
+) -> ErasureOutcome:
     """Crypto-shred the record `reference` and what describes it.
 
-    The stored files of an erased report's evidence are deleted once the erasure commits.
+    With `confirmation` (what the person typed to confirm, on the web), it must be the
+    reference. The stored files of an erased report's evidence are deleted once the
+    erasure commits.
     """
     kind = kind_of_reference(reference, erasable=True)
+    if confirmation is not None and confirmation.strip().upper() != reference:
+        raise ValidationError.on("confirm_reference", f"Type {reference} to confirm.")
     reason = reason.strip()
     if not reason:
         raise ValidationError.on("reason", "Give a reason for the erasure.")
@@ -62,17 +68,23 @@ def erase_record(ctx: Context, reference: str, reason: str) -> ErasureOutcome:
     for item in shredded:
         _shred(ctx, item)
     forget_stored_files(ctx, shredded)
-    tombstone = Erasure(
-        record_table=kind.table,
-        record_id=record.id,
-        reference=reference,
-        team_id=record.team_id,
-        erased_by=ctx.actor.label,
-        erased_by_id=ctx.actor.user_id,
-        reason=reason,
-    )
-    ctx.session.add(tombstone)
+    # Each shredded record keeps a tombstone, the dependents' without a reference of their
+    # own: none of them can be changed, linked to or given new secrets again.
+    tombstones = [
+        Erasure(
+            record_table=item.__tablename__,
+            record_id=item.id,
+            reference=reference if item is record else None,
+            team_id=item.team_id,
+            erased_by=ctx.actor.label,
+            erased_by_id=ctx.actor.user_id,
+            reason=reason,
+        )
+        for item in shredded
+    ]
+    ctx.session.add_all(tombstones)
     ctx.session.flush()
+    tombstone = tombstones[0]
     record_event(
         ctx.session,
         ctx.actor,

@@ -27,7 +27,7 @@ from incidents.models.vocabularies import (
     StateResponseKind,
     ViolationType,
 )
-from incidents.permissions import Permission, can, ensure, visible_field_classes
+from incidents.permissions import Permission, can, ensure, readable_teams, visible_field_classes
 from incidents.read_models import read_model
 from incidents.records.kinds import INCIDENT
 from incidents.redaction import visible_values
@@ -145,7 +145,8 @@ class IncidentView:
 def list_incidents(ctx: Context, after: str | None = None, limit: int = PAGE_SIZE) -> IncidentPage:
     """One page of the incidents of the user's teams; no decryption on list pages."""
     ensure(ctx.principal, Permission.CASE_READ)
-    rows = incident_queries.incident_page(ctx.session, ctx.user.team_ids, after, limit + 1)
+    teams = readable_teams(ctx.principal)
+    rows = incident_queries.incident_page(ctx.session, teams, after, limit + 1)
     more = len(rows) > limit
     shown = tuple(_row(incident) for incident in rows[:limit])
     return IncidentPage(shown, shown[-1].reference if more and shown else None)

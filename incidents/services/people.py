@@ -14,12 +14,14 @@ from incidents.audit.actions import AuditAction
 from incidents.audit.log import record_event
 from incidents.context import Context
 from incidents.models.erasure import Erasure
+from incidents.models.organisation import Team
 from incidents.models.person import Person
 from incidents.models.vocabularies import ActEndStatus, ActType, AgeBand, DatePrecision, Gender
 from incidents.names import split_lines
 from incidents.permissions import Permission, ensure
 from incidents.records.kinds import PERSON
 from incidents.repositories import people as people_queries
+from incidents.repositories import records as record_queries
 from incidents.services import erasure, records
 from incidents.services.person_matching import PersonMatch, possible_duplicates
 
@@ -113,13 +115,13 @@ def view_person(ctx: Context, reference: str) -> PersonView:
     An erased person shows its tombstone and decrypts nothing.
     """
     person: Person = records.find(ctx, PERSON, reference, Permission.FIELDS_SECRET)
-    teams = {m.team_id: m.team.name for m in ctx.user.memberships}
+    team = record_queries.by_id(ctx.session, Team, person.team_id)
     common: dict[str, Any] = {
         "reference": person.reference,
         "gender": person.gender,
         "age_band": person.age_band,
         "lock_version": person.lock_version,
-        "team_name": teams.get(person.team_id),
+        "team_name": team.name if team is not None else None,
         "created_at": person.created_at,
         "updated_at": person.updated_at,
     }

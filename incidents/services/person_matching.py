@@ -21,7 +21,7 @@ from incidents.context import Context
 from incidents.crypto.blind_index import Lookup
 from incidents.errors import ValidationError
 from incidents.models.person import Person
-from incidents.permissions import Permission, ensure, ensure_in_team
+from incidents.permissions import Permission, ensure, ensure_in_team, readable_teams
 from incidents.records.inputs import parse
 from incidents.records.kinds import PERSON
 from incidents.repositories import blind_indexes as index_queries
@@ -138,7 +138,7 @@ def search_people(ctx: Context, query: str) -> list[PersonMatch]:
     if len(query) > MAX_QUERY:
         raise ValidationError.on("q", f"Use at most {MAX_QUERY} characters.")
     indexer = ctx.indexer
-    teams = ctx.user.team_ids
+    teams = readable_teams(ctx.principal)
     born = names.normalise_date(query)
     if born is not None:
         lookup = indexer.lookup("person_dob", [born])

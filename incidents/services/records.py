@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from incidents.audit.actions import AuditAction
 from incidents.audit.log import record_event
 from incidents.context import Context
-from incidents.db import FieldClass, field_class_of
+from incidents.db import FieldClass, field_class_of, utcnow
 from incidents.errors import EditConflict, NotFound, ValidationError
 from incidents.models.user import User
 from incidents.permissions import Permission, can_in_team, ensure, ensure_in_team
@@ -75,7 +75,8 @@ def create(
         columns["team_id"] = team_id
     if kind.creator is not None and isinstance(ctx.principal, User):
         columns[kind.creator] = ctx.principal.id
-    record = kind.model(**columns)
+    # What was left empty takes the model's default (a status of "reported", say).
+    record = kind.model(**{c: v for c, v in columns.items() if v is not None})
     return insert(ctx, record, parsed.secrets, fields=parsed.given)
 
 
@@ -86,11 +87,11 @@ def insert(
     *,
     fields: tuple[str, ...] | list[str] | None = None,
 ) -> Any:
-    """Add a record built by code (a received file, the generic create): its reference,
+    """Add a record built by code (the generic create, the test factories): its reference,
     its sealed `secrets`, its blind-index entries and the audit event naming `fields`
-    (by default, every attribute given but ids, and the secrets)."""
+    (by default, every column that holds a value but ids and bookkeeping, and the secrets)."""
     kind = kind_of(type(record))
-    _ensure(ctx, kind, record, kind.write_permission)
+    team_id = _ensure(ctx, kind, record, kind.write_permission)
     _assign_reference(ctx, kind, record)
     if secrets:
         ctx.vault.seal(record, **secrets)
@@ -107,7 +108,14 @@ def insert(
             and name not in ("id", "reference", "created_at", "updated_at", "lock_version")
             and field_class_of(column) is not FieldClass.SECRET
         ] + [name for name, value in (secrets or {}).items() if value is not None]
-    record_event(ctx.session, ctx.actor, AuditAction.RECORD_CREATE, record, fields=list(fields))
+    record_event(
+        ctx.session,
+        ctx.actor,
+        AuditAction.RECORD_CREATE,
+        record,
+        fields=list(fields),
+        team_id=team_id,
+    )
     return record
 
 
@@ -129,31 +137,34 @@ def update(
     reference = getattr(record, "reference", None) or str(record.id)
     if record_queries.is_erased(ctx.session, kind.table, record.id):
         raise ValidationError(f"{reference} was erased; it cannot be changed.")
-    parsed = parse(kind.fields, raw, partial=True)
-    values = _resolve_links(ctx, kind, parsed, team_of(ctx, kind, record))
+    if record.lock_version != lock_version:
+        raise EditConflict(reference, lock_version, record.lock_version, dict(raw))
+    team_id = team_of(ctx, kind, record)
+    # A field emptied that the record cannot be without (a status, a kind) is named.
+    parsed = parse(kind.fields, raw, partial=True, refuse_empty=_not_null(kind))
+    values = _resolve_links(ctx, kind, parsed, team_id)
+    current = {c: getattr(record, c) for f in kind.fields if not f.secret for c in f.columns()}
     if kind.check is not None:
-        current = {c: getattr(record, c) for f in kind.fields if not f.secret for c in f.columns()}
         problems = kind.check({**current, **values, **parsed.secrets})
         if problems:
             raise ValidationError.of(problems)
-    if record.lock_version != lock_version:
-        raise EditConflict(reference, lock_version, record.lock_version, dict(raw))
     opened = _secrets_to_compare(ctx, kind, record, parsed)
+    if opened:  # the stored values are decrypted to compare: that is recorded, as always
+        record_event(
+            ctx.session,
+            ctx.actor,
+            AuditAction.SECRET_DECRYPT,
+            record,
+            fields=sorted(opened),
+            detail={"purpose": "edit"},
+            team_id=team_id,
+        )
     changed = [
         spec.name
         for spec in kind.fields
         if spec.name in parsed.given and _differs(spec, record, values, parsed.secrets, opened)
     ]
     if not changed:
-        if opened:  # decrypted to compare: the decryption is recorded all the same
-            record_event(
-                ctx.session,
-                ctx.actor,
-                AuditAction.SECRET_DECRYPT,
-                record,
-                fields=sorted(opened),
-                detail={"purpose": "edit"},
-            )
         return Updated(record, ())
     for spec in kind.fields:
         if spec.name in changed and not spec.secret:
@@ -167,16 +178,27 @@ def update(
     }
     if new_secrets:
         ctx.vault.seal(record, **new_secrets)
+    # A change of related rows only (violation types, organisations) would leave the
+    # record's own row as it was: its `updated_at` is set all the same, so that the row is
+    # written and the lock moves on with it (every kind with such a field has one).
+    if "updated_at" in kind.model.__table__.columns:
+        record.updated_at = utcnow()
     try:
         ctx.session.flush()
     except StaleDataError:  # another writer got in between the check and the write
-        raise EditConflict(reference, lock_version, lock_version + 1, dict(raw)) from None
+        raise EditConflict(reference, lock_version, None, dict(raw)) from None
     if kind.indexed and any(f.column in new_secrets for f in kind.indexed):
         index_record(
             ctx, record, {f.column: {**opened, **new_secrets}.get(f.column) for f in kind.indexed}
         )
-    record_event(ctx.session, ctx.actor, AuditAction.RECORD_UPDATE, record, fields=changed)
+    record_event(
+        ctx.session, ctx.actor, AuditAction.RECORD_UPDATE, record, fields=changed, team_id=team_id
+    )
     return Updated(record, tuple(changed))
+
+
+def _not_null(kind: RecordKind) -> frozenset[str]:
+    return frozenset(name for name, c in kind.model.__table__.columns.items() if not c.nullable)
 
 
 def team_of(ctx: Context, kind: RecordKind, record: Any) -> uuid.UUID | None:
@@ -214,7 +236,10 @@ def _parent_team(ctx: Context, kind: RecordKind, parsed: Parsed) -> uuid.UUID:
     return team_id
 
 
-def _ensure(ctx: Context, kind: RecordKind, record: Any, permission: Permission) -> None:
+def _ensure(
+    ctx: Context, kind: RecordKind, record: Any, permission: Permission
+) -> uuid.UUID | None:
+    """Check `permission` for `record` in its team; return the team (None: a shared kind)."""
     team_id = team_of(ctx, kind, record)
     if team_id is None and (kind.team_scoped or kind.team_from):
         raise NotFound(f"no {kind.label}")
@@ -222,6 +247,7 @@ def _ensure(ctx: Context, kind: RecordKind, record: Any, permission: Permission)
         ensure(ctx.principal, permission)
     else:
         ensure_in_team(ctx.principal, permission, team_id)
+    return team_id
 
 
 def _lookup(ctx: Context, kind: RecordKind, key: str | uuid.UUID) -> Any:
@@ -291,9 +317,13 @@ def _secrets_to_compare(
         if spec.secret and spec.name in parsed.given
         for c in spec.columns()
     ]
+    if not names:
+        return {}
+    # Only those who may read secret fields compare them (every secret is in a team).
+    ensure(ctx.principal, Permission.FIELDS_SECRET, record)
     if any(f.column in names for f in kind.indexed):
         names += [f.column for f in kind.indexed if f.column not in names]
-    return ctx.vault.unseal(record, *names) if names else {}
+    return ctx.vault.unseal(record, *names)
 
 
 def _differs(

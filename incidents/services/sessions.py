@@ -54,7 +54,9 @@ def hash_token(token: str) -> str:
 def start_session(
     ctx: Context, user: User, user_agent: str = "", now: datetime | None = None
 ) -> tuple[str, UserSession]:
-    """A new session for `user`; returns the token for the cookie (never stored) and the row."""
+    """A new session for `user`, who has just proved who they are (the login boundary asks
+    for it, before anyone is logged in); returns the token for the cookie (never stored)
+    and the row."""
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     row = UserSession(
@@ -77,9 +79,16 @@ def end_session(row: UserSession, reason: str, now: datetime | None = None) -> N
 
 
 def end_all_sessions(ctx: Context, user: User, reason: str, now: datetime | None = None) -> int:
-    """End every open session of `user`; returns how many there were. The callers are the
-    changes that require it (password, roles, second factor, disabling, logging out)."""
+    """End every open session of `user` (one's own, or anyone's for an administrator);
+    returns how many there were. The callers are the changes that require it (password,
+    roles, second factor, disabling, logging out)."""
+    _ensure_own_or_managed(ctx, user)
     return account_queries.end_open_sessions(ctx.session, user.id, now or utcnow(), reason)
+
+
+def _ensure_own_or_managed(ctx: Context, user: User) -> None:
+    if not (isinstance(ctx.principal, User) and ctx.principal.id == user.id):
+        ensure(ctx.principal, Permission.USERS_MANAGE)
 
 
 def end_other_sessions(ctx: Context, keep: UserSession) -> int:
@@ -134,8 +143,7 @@ def open_sessions(
     """The user's sessions that have not ended; with `policy`, not those that have timed
     out either (a timed-out row is ended only when its cookie comes back). Another user's
     sessions are for administrators."""
-    if not (isinstance(ctx.principal, User) and ctx.principal.id == user.id):
-        ensure(ctx.principal, Permission.USERS_MANAGE)
+    _ensure_own_or_managed(ctx, user)
     rows = account_queries.open_sessions(ctx.session, user.id)
     if policy is None:
         return rows

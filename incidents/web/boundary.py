@@ -8,10 +8,12 @@ back when the request fails. Views never commit.
 
 from __future__ import annotations
 
-from flask import current_app, g, request, session
+from flask import Flask, Response, current_app, g, request, session
+from flask.globals import request_ctx
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_login import current_user, login_user, logout_user
+from sqlalchemy.orm import SessionTransaction
 
-from incidents import unit_of_work
 from incidents.context import Context
 from incidents.extensions import db, evidence_store, key_provider, login_manager
 from incidents.models.user import User, UserSession
@@ -31,12 +33,14 @@ def context() -> Context:
     built: Context | None = g.get("context")
     principal = current_account() if current_user.is_authenticated else None
     if built is None:
-        built = g.context = Context.build(
-            db.session, key_provider(), evidence_store(), settings(), principal
-        )
+        built = g.context = _build(principal)
     elif built.principal is not principal:  # logged in or out during this request
         built = g.context = built.acting_as(principal)
     return built
+
+
+def _build(principal: User | None) -> Context:
+    return Context.build(db.session, key_provider(), evidence_store(), settings(), principal)
 
 
 def finish() -> None:
@@ -52,10 +56,31 @@ def discard() -> None:
         db.session.rollback()
 
 
-def attempt() -> unit_of_work.SavepointContext:
-    """A savepoint for one service call: a refused form's partial writes are undone, and
-    what the request did before (a failed login's audit event) stays."""
-    return unit_of_work.attempt(db.session)
+def abandon() -> None:
+    """The request's commit failed: nothing it did happened, so the browser keeps its
+    cookie as it was and hears none of what the view said it had done."""
+    discard()
+    g.keep_cookie = True
+    session.pop("_flashes", None)
+    request_ctx.flashes = None  # flashes the view's page may already have read
+
+
+class Cookies(SecureCookieSessionInterface):
+    """Flask's signed cookie session, left unsaved by a request whose commit failed."""
+
+    def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
+        return not g.get("keep_cookie") and super().should_set_cookie(app, session)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if not g.get("keep_cookie"):
+            super().save_session(app, session, response)
+
+
+def attempt() -> SessionTransaction:
+    """A savepoint for one service call (use it as `with attempt():`): a refused form's
+    partial writes are undone, and what the request did before (a failed login's audit
+    event) stays."""
+    return db.session.begin_nested()
 
 
 def session_policy() -> sessions.SessionPolicy:
@@ -107,14 +132,15 @@ def init_login() -> None:
     def load_user(_user_id: str) -> User | None:
         """The user of the open server-side session named by the cookie, else nobody.
 
-        A session that has timed out is ended here (committed with the request) and the
-        browser is logged out.
+        A session that has timed out is ended here and the browser is logged out.
         """
         token = session.get(SESSION_TOKEN_KEY)
-        anonymous = Context.build(
-            db.session, key_provider(), evidence_store(), settings(), principal=None
-        )
+        anonymous = _build(principal=None)
         row = sessions.resolve_session(anonymous, token, session_policy())
+        if db.session.dirty:
+            # The session's bookkeeping (ended when timed out, last seen refreshed) is a
+            # unit of its own: it stands whatever the rest of the request does.
+            db.session.commit()
         if row is None:
             if token:
                 session.clear()

@@ -64,7 +64,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(EditConflict)
     def conflict(error: EditConflict) -> tuple[str, int]:
-        # A page that edits records shows both versions itself; this is the last resort.
+        # A page that edits records is to catch this and show both versions with what was
+        # typed; this answer is for whatever does not.
         return render_error(409, f"{error}. Open the record again to see the changes.")
 
     @app.errorhandler(DecryptionError)

@@ -22,27 +22,27 @@ from incidents.web import boundary
 
 T = TypeVar("T")
 
-SHOWN = 200
+OK = 200
 REFUSED = 422  # a form that was sent and cannot be accepted: shown again with its errors
 
 
 @dataclass(frozen=True)
 class Submission(Generic[T]):
-    """How handling a form went: `done` with the service's `value`, or not (the form is
-    shown again with `status`)."""
+    """How handling a form went: `accepted`, with the service's `value`, or not (the form
+    is shown, again or for the first time, with `status`)."""
 
-    status: int = SHOWN
-    done: bool = False
+    status: int = OK
+    accepted: bool = False
     value: T | None = None
 
     def result(self) -> T:
-        assert self.done, "the form was not handled"
+        assert self.accepted, "the form was not accepted"
         return cast(T, self.value)
 
 
 def submit(form: FlaskForm, action: Callable[[], T]) -> Submission[T]:
     """Validate `form` and, when it is valid, run `action` — one service call — in a
-    savepoint. A form not sent yet is SHOWN; an invalid one, or one the service refuses,
+    savepoint. A form not sent yet is shown (OK); an invalid one, or one the service refuses,
     is REFUSED with every message beside its field, and what the action wrote is undone
     (what the request did before it stays)."""
     if not form.is_submitted():
@@ -55,7 +55,7 @@ def submit(form: FlaskForm, action: Callable[[], T]) -> Submission[T]:
     except ValidationError as error:
         show_errors(form, error)
         return Submission(REFUSED)
-    return Submission(SHOWN, True, value)
+    return Submission(OK, True, value)
 
 
 def show_errors(form: FlaskForm, error: ValidationError) -> None:

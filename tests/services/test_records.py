@@ -17,14 +17,18 @@ from incidents.errors import EditConflict, NotFound, PermissionDenied, Validatio
 from incidents.models import AdvocacyAction, Incident, Person, Report, Team, User
 from incidents.models.vocabularies import DatePrecision, Role
 from incidents.records.kinds import (
+    ACT,
     ACTION_RESPONSE,
     ADVOCACY_ACTION,
+    CONSENT,
     INCIDENT,
+    INVOLVEMENT,
     PERSON,
     REPORT,
     SOURCE,
 )
 from incidents.services import erasure, records
+from incidents.services.incidents import list_incidents
 from incidents.services.person_matching import search_people
 from tests.factories import IncidentFactory, SourceFactory, TeamFactory, UserFactory
 from tests.helpers import count_events, events
@@ -308,3 +312,119 @@ def test_a_record_is_found_by_reference_or_id_within_the_team(
             records.find(ctx, INCIDENT, key)
     with pytest.raises(NotFound):
         records.find(context_for(desk.stranger), INCIDENT, incident.reference)
+
+
+def test_what_was_erased_with_a_person_can_be_neither_changed_nor_extended(
+    desk: Desk, context_for: Callable[..., Context]
+) -> None:
+    ctx = context_for(desk.researcher)
+    person = records.create(ctx, PERSON, {"full_name": "Timur Fiktivov"}, team_id=desk.team.id)
+    incident = _incident(ctx, desk.team)
+    act = records.create(
+        ctx,
+        ACT,
+        {"person": person.reference, "incident": incident.reference, "act_type": "detained"},
+        team_id=desk.team.id,
+    )
+    consent = records.create(
+        ctx,
+        CONSENT,
+        {"person": person.reference, "use": "keep_in_database", "granted_on": "2017-04-20"},
+        team_id=desk.team.id,
+    )
+    erasure.erase_record(ctx, person.reference, "the family asked")
+    for kind, record in ((ACT, act), (CONSENT, consent)):
+        with pytest.raises(ValidationError, match="was erased"):
+            records.update(
+                ctx, kind, record.id, {"notes": "A village name."}, lock_version=record.lock_version
+            )
+        assert record.notes is None  # no new secret under a shredded key
+    with pytest.raises(ValidationError) as refused:
+        records.create(
+            ctx,
+            INVOLVEMENT,
+            {"act": str(act.id), "perpetrator_names": "A name"},
+            team_id=desk.team.id,
+        )
+    assert "was erased" in refused.value.errors["act"]
+
+
+def test_comparing_secrets_for_an_edit_is_a_recorded_decryption(
+    desk: Desk, context_for: Callable[..., Context], db_session: Session
+) -> None:
+    ctx = context_for(desk.researcher)
+    person = records.create(
+        ctx, PERSON, {"full_name": "Movsar Demoev", "date_of_birth": "1991"}, team_id=desk.team.id
+    )
+    records.update(
+        ctx,
+        PERSON,
+        person.reference,
+        {"aliases": "Мовсар Демоев"},
+        lock_version=person.lock_version,
+    )
+    [decrypted] = events(db_session, AuditAction.SECRET_DECRYPT, person)
+    # The aliases, and the other indexed fields the new entries are made from.
+    assert decrypted.fields == ["aliases", "date_of_birth", "full_name"]
+    [updated] = events(db_session, AuditAction.RECORD_UPDATE, person)
+    assert updated.fields == ["aliases"]
+
+
+def test_the_events_of_a_record_without_a_team_are_its_parents(
+    desk: Desk, context_for: Callable[..., Context], db_session: Session
+) -> None:
+    advocate = context_for(desk.advocate)
+    action = records.create(
+        advocate, ADVOCACY_ACTION, {"kind": "letter", "title": "A letter"}, team_id=desk.team.id
+    )
+    response = records.create(
+        advocate, ACTION_RESPONSE, {"action": str(action.id), "kind": "no_response"}
+    )
+    [created] = events(db_session, AuditAction.RECORD_CREATE, response)
+    assert created.team_id == desk.team.id  # so another team's auditors never see it
+
+
+def test_changing_only_a_list_moves_the_lock_on(
+    desk: Desk, context_for: Callable[..., Context]
+) -> None:
+    ctx = context_for(desk.researcher)
+    incident = _incident(ctx, desk.team, violation_types=["abduction"])
+    opened = incident.lock_version
+    outcome = records.update(
+        ctx, INCIDENT, incident.reference, {"violation_types": ["killing"]}, lock_version=opened
+    )
+    assert outcome.changed == ("violation_types",)
+    assert incident.lock_version == opened + 1
+    with pytest.raises(EditConflict):
+        records.update(
+            ctx, INCIDENT, incident.reference, {"violation_types": ["threats"]}, lock_version=opened
+        )
+
+
+def test_emptying_what_a_record_cannot_be_without_is_refused_not_a_500(
+    desk: Desk, context_for: Callable[..., Context]
+) -> None:
+    ctx = context_for(desk.researcher)
+    incident = _incident(ctx, desk.team)
+    with pytest.raises(ValidationError) as refused:
+        records.update(
+            ctx,
+            INCIDENT,
+            incident.reference,
+            {"status": "", "title": " "},
+            lock_version=incident.lock_version,
+        )
+    assert refused.value.errors == {"title": "Enter a title.", "status": "Choose a status."}
+    source = records.create(ctx, SOURCE, {"kind": "ngo", "reliability": ""}, team_id=desk.team.id)
+    assert source.reliability.value == "F"  # left empty at creation: the default
+
+
+def test_the_operator_reads_every_team(
+    desk: Desk, context_for: Callable[..., Context], ctx: Context
+) -> None:
+    ours = IncidentFactory(team_id=desk.team.id)
+    theirs = IncidentFactory(team_id=desk.other.id)
+    listed = {row.reference for row in list_incidents(ctx, limit=500).incidents}
+    assert {ours.reference, theirs.reference} <= listed
+    researcher = {row.reference for row in list_incidents(context_for(desk.researcher)).incidents}
+    assert ours.reference in researcher and theirs.reference not in researcher

@@ -14,7 +14,7 @@ from sqlalchemy import String
 from incidents.db import FieldClass, field_class_of
 from incidents.errors import NotFound, ValidationError
 from incidents.models.vocabularies import DatePrecision, ViolationType
-from incidents.records.fields import Choice, FuzzyDate, Secret, Text
+from incidents.records.fields import Choice, Choices, FuzzyDate, LinkList, Problem, Secret, Text
 from incidents.records.inputs import parse
 from incidents.records.kinds import (
     INCIDENT,
@@ -67,6 +67,15 @@ def test_text_limits_fit_their_columns(kind: Any) -> None:
 @pytest.mark.parametrize("kind", EDITABLE, ids=lambda k: k.name)
 def test_every_editable_kind_has_an_optimistic_lock(kind: Any) -> None:
     assert "lock_version" in _columns(kind), f"{kind.name} can be edited without a lock"
+
+
+@pytest.mark.parametrize("kind", EDITABLE, ids=lambda k: k.name)
+def test_a_kind_with_a_list_field_has_a_row_to_write_when_only_the_list_changes(
+    kind: Any,
+) -> None:
+    """The lock moves on with the row: a change of related rows alone writes updated_at."""
+    if any(isinstance(spec, Choices | LinkList) for spec in kind.fields):
+        assert "updated_at" in _columns(kind), kind.name
 
 
 def test_kinds_come_after_the_kinds_they_refer_to() -> None:
@@ -175,3 +184,42 @@ def test_a_choice_accepts_its_vocabulary_only() -> None:
     assert spec.parse("verified").value == "verified"
     with pytest.raises(ValidationError):
         parse([spec], {"status": "Verified"})
+
+
+def test_a_precision_says_no_more_than_its_date_shows() -> None:
+    spec = INCIDENT.field("start_date")
+    with pytest.raises(Problem, match="known only to the year"):
+        spec.parse(("2017", "day"))
+    with pytest.raises(Problem, match="Give the date as well"):
+        spec.parse((None, "year"))  # a precision alone would wipe the stored date
+    with pytest.raises(Problem):
+        spec.parse(("2017", "year", "extra"))  # type: ignore[arg-type]
+    assert spec.parse(("2017-04-20", "")) == (date(2017, 4, 20), DatePrecision.DAY)
+
+
+@pytest.mark.parametrize(
+    "typed", ["a\x00b", "line\x1b[31mred", "bell\x07"], ids=["NUL", "escape", "bell"]
+)
+def test_control_characters_are_refused_before_any_database_sees_them(typed: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        parse(INCIDENT.fields, {"title": typed, "narrative": typed})
+    assert refused.value.errors == {
+        "title": "Remove the control characters.",
+        "narrative": "Remove the control characters.",
+    }
+    kept = parse(INCIDENT.fields, {"title": "t", "narrative": "One line.\n\tAnother."})
+    assert kept.secrets["narrative"] == "One line.\n\tAnother."
+
+
+def test_other_names_come_as_lines_or_as_a_list() -> None:
+    as_text = parse(PERSON.fields, {"full_name": "A", "aliases": "B\n\nC\nB"}).secrets
+    as_list = parse(PERSON.fields, {"full_name": "A", "aliases": ["B", "", "C", "B"]}).secrets
+    assert as_text["aliases"] == as_list["aliases"] == "B\nC"
+
+
+def test_calendar_dates_have_one_shape() -> None:
+    spec = REPORT.field("received_on")
+    assert spec.parse("2017-04-20") == date(2017, 4, 20)
+    for wrong in ("20170420", "2017-W16-4", "2017-4-20", "1066-10-14"):
+        with pytest.raises(Problem):
+            spec.parse(wrong)

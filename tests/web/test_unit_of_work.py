@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask, Response, stream_with_context
+from flask import Flask, Response, flash, session, stream_with_context
+from sqlalchemy import event as orm_event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from incidents.audit.actions import AuditAction
@@ -34,6 +36,7 @@ def probe(
     url = app.extensions["incidents.db"].engine.url.render_as_string(hide_password=False)
     probe = make_test_app(url, tmp_path / "instance", master_key)
     db.use_session_factory(probe, app.extensions["incidents.db"].session_factory)
+    probe.config["PROPAGATE_EXCEPTIONS"] = False  # answer a 500 as production does
 
     def audited() -> None:
         record_event(db.session, context(db.session, probe, OPERATOR).actor, AuditAction.LOGOUT)
@@ -49,6 +52,18 @@ def probe(
         raise NotFound("after the event")
 
     @public
+    def cannot_commit() -> str:
+        audited()
+        flash("Done: everything was saved.", "info")
+        session["changed"] = True
+
+        def refuse(_session: Session) -> None:
+            raise OperationalError("COMMIT", {}, Exception("disk full"))
+
+        orm_event.listen(db.session, "before_commit", refuse, once=True)
+        return "done"
+
+    @public
     def conflicts() -> str:
         audited()
         raise EditConflict("INC-2017-0001", 3, 4, {"title": "typed"})
@@ -62,7 +77,7 @@ def probe(
 
         return Response(stream_with_context(body()))
 
-    for view in (succeeds, fails, conflicts, streams):
+    for view in (succeeds, fails, cannot_commit, conflicts, streams):
         probe.add_url_rule(f"/probe/{view.__name__}", view.__name__, view)
     yield probe
     with probe.app_context():
@@ -80,6 +95,20 @@ def test_a_request_that_fails_leaves_nothing(probe: Flask, db_session: Session) 
     response = probe.test_client().get("/probe/fails")
     assert response.status_code == 404
     assert count_events(db_session, AuditAction.LOGOUT, actor=ACTOR) == 0
+
+
+def test_a_request_whose_commit_fails_says_nothing_was_done(
+    probe: Flask, db_session: Session
+) -> None:
+    client = probe.test_client()
+    response = client.get("/probe/cannot_commit")
+    assert response.status_code == 500
+    assert "Done: everything was saved." not in response.get_data(as_text=True)
+    assert "Set-Cookie" not in response.headers  # the browser's cookie stays as it was
+    assert count_events(db_session, AuditAction.LOGOUT, actor=ACTOR) == 0
+    after = client.get("/probe/succeeds")  # the next request has nothing left over
+    assert after.status_code == 200
+    assert count_events(db_session, AuditAction.LOGOUT, actor=ACTOR) == 1
 
 
 def test_an_edit_conflict_is_said_and_saves_nothing(probe: Flask, db_session: Session) -> None:

@@ -24,7 +24,6 @@ from incidents.models.evidence import Evidence
 from incidents.models.report import Report
 from incidents.permissions import Permission, ensure
 from incidents.records.kinds import REPORT
-from incidents.repositories import evidence as evidence_queries
 from incidents.repositories import records as record_queries
 from incidents.storage.closing import ClosesOnExit
 from incidents.storage.store import EvidenceStore, StoredFileMissing
@@ -112,7 +111,7 @@ def open_evidence(ctx: Context, evidence_id: uuid.UUID) -> tuple[EvidenceFile, E
 
     Researchers of the record's team only (another team: NotFound).
     """
-    evidence = evidence_queries.evidence_by_id(ctx.session, evidence_id)
+    evidence = record_queries.by_id(ctx.session, Evidence, evidence_id)
     if evidence is None:
         raise NotFound(f"no evidence {evidence_id}")
     ensure(ctx.principal, Permission.FIELDS_SECRET, evidence)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask import Blueprint, redirect, render_template, session, url_for
 from werkzeug.wrappers import Response
 
 from incidents.errors import ValidationError
@@ -86,7 +86,7 @@ def two_factor_setup() -> str | Response | tuple[str, int]:
     secret = _enrolment_secret()
     form = EnrolTwoFactorForm()
     outcome = submit(form, lambda: two_factor.enable(ctx, secret, form.code.data or ""))
-    if outcome.done:
+    if outcome.accepted:
         session.pop(ENROL_SECRET_KEY, None)
         begin_session(user)  # a two-factor change ends every session, this one too
         return render_template("account/recovery_codes.html", codes=outcome.result(), first=True)
@@ -104,14 +104,11 @@ def two_factor_setup() -> str | Response | tuple[str, int]:
 @blueprint.route("/two-factor/recovery-codes", methods=["POST"])
 @recent_login_required
 def new_recovery_codes() -> str | Response:
-    # A button with only the CSRF token, which CSRFProtect checked before the view.
-    try:
-        with attempt():
-            codes = two_factor.regenerate_recovery_codes(context())
-    except ValidationError as error:
-        flash(str(error), "error")
+    # A button with only the CSRF token; a refusal is flashed on the account page.
+    outcome = submit(ActionForm(), lambda: two_factor.regenerate_recovery_codes(context()))
+    if not outcome.accepted:
         return redirect(url_for("account.overview"))
-    return render_template("account/recovery_codes.html", codes=codes, first=False)
+    return render_template("account/recovery_codes.html", codes=outcome.result(), first=False)
 
 
 @blueprint.route("/sessions/end-others", methods=["POST"])

@@ -100,7 +100,7 @@ def new_user() -> str | Response | tuple[str, int]:
             teams=[t for t in teams if t.slug in form.teams.data],
         ),
     )
-    if outcome.done:
+    if outcome.accepted:
         user = outcome.result()
         return done(f"Created the account {user.email}.", "admin.user_detail", user_id=user.id)
     return render_template("admin/new_user.html", form=form), outcome.status
@@ -147,7 +147,7 @@ def user_detail(user_id: uuid.UUID) -> Response | tuple[str, int]:
         return roles, members
 
     outcome = submit(form, change)
-    if not outcome.done:
+    if not outcome.accepted:
         return _render_user(user, access_form=form, status=REFUSED)
     roles_changed, teams_changed = outcome.result()
     if roles_changed:
@@ -172,7 +172,7 @@ def disable_user(user_id: uuid.UUID) -> Response:
     # Buttons carry only the CSRF token, which CSRFProtect checked before the view.
     user = _user_or_404(user_id)
     outcome = submit(ActionForm(), lambda: accounts.disable_user(context(), user))
-    if not outcome.done:
+    if not outcome.accepted:
         return redirect(url_for("admin.user_detail", user_id=user_id))
     return done(
         f"Disabled {user.email}: they cannot log in and their sessions ended.",
@@ -212,7 +212,7 @@ def set_password(user_id: uuid.UUID) -> Response | tuple[str, int]:
     user = _user_or_404(user_id)
     form = SetPasswordForm()
     outcome = submit(form, lambda: accounts.set_password(context(), user, form.password.data))
-    if not outcome.done:
+    if not outcome.accepted:
         return _render_user(user, password_form=form, status=REFUSED)
     _keep_this_browser_logged_in(user)
     return done(
@@ -240,7 +240,7 @@ def teams() -> str:
 def new_team() -> str | Response | tuple[str, int]:
     form = NewTeamForm()
     outcome = submit(form, lambda: accounts.create_team(context(), form.slug.data, form.name.data))
-    if outcome.done:
+    if outcome.accepted:
         team = outcome.result()
         return done(
             f"Created the team {team.name} ({team.slug}).", "admin.team_detail", slug=team.slug

@@ -22,7 +22,7 @@ from incidents.web.boundary import (
     current_session,
     end_browser_session,
 )
-from incidents.web.forms import REFUSED, SHOWN
+from incidents.web.forms import OK, REFUSED
 from incidents.web.security import allowed_before_enrolment, public, safe_next_path
 from incidents.web.throttling import PENDING_LOGIN_KEY, per_account, per_address
 
@@ -36,7 +36,7 @@ PENDING_SECONDS = 300
 
 
 def _status(form: LoginForm | SecondFactorForm | ReauthenticateForm) -> int:
-    return REFUSED if form.is_submitted() else SHOWN
+    return REFUSED if form.is_submitted() else OK
 
 
 def _complete_login(user: User, second_factor: str | None, target: str | None) -> Response:

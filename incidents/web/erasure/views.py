@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from werkzeug.wrappers import Response
 
-from incidents.errors import ValidationError
 from incidents.records.kinds import kind_of_reference
 from incidents.services import erasure
 from incidents.web.boundary import context
@@ -22,13 +21,16 @@ def erase(reference: str) -> str | Response | tuple[str, int]:
     record = erasure.erasable_record(context(), reference)
     form = EraseForm()
 
-    def erase_it() -> erasure.ErasureOutcome:
-        if (form.confirm_reference.data or "").strip().upper() != record.reference:
-            raise ValidationError.on("confirm_reference", f"Type {record.reference} to confirm.")
-        return erasure.erase_record(context(), reference, form.reason.data or "")
-
-    outcome = submit(form, erase_it)
-    if outcome.done:
+    outcome = submit(
+        form,
+        lambda: erasure.erase_record(
+            context(),
+            reference,
+            form.reason.data or "",
+            confirmation=form.confirm_reference.data or "",
+        ),
+    )
+    if outcome.accepted:
         return done(
             f"{reference} is erased. Its secret fields can never be read again.",
             "incidents.list_incidents",

@@ -28,7 +28,7 @@ def search() -> str | tuple[str, int]:
     people_service.ensure_people_access(context())
     form = SearchForm()
     outcome = submit(form, lambda: person_matching.search_people(context(), form.q.data))
-    matches = outcome.result() if outcome.done else None
+    matches = outcome.result() if outcome.accepted else None
     return render_template("people/search.html", form=form, matches=matches), outcome.status
 
 
@@ -50,7 +50,7 @@ def new_person() -> str | Response | tuple[str, int]:
             confirmed_different=bool(form.confirm_different.data),
         ),
     )
-    if outcome.done:
+    if outcome.accepted:
         registration = outcome.result()
         if registration.person is not None:
             return redirect(url_for("people.show_person", reference=registration.person.reference))
