@@ -6,6 +6,7 @@ wrong box); a failed second factor names the account, whose password was right.
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from incidents.audit.actions import AuditAction
@@ -18,6 +19,9 @@ from incidents.records.inputs import parse_id
 from incidents.repositories import accounts as account_queries
 from incidents.services import passwords
 from incidents.services.accounts import change_password, normalise_email
+
+# The password step is good for this long while the second factor is entered.
+PENDING_SECONDS = 300
 
 
 def authenticate(ctx: Context, email: str, password: str) -> User | None:
@@ -32,13 +36,42 @@ def authenticate(ctx: Context, email: str, password: str) -> User | None:
     return user
 
 
-def pending_login(ctx: Context, user_id: object) -> User | None:
-    """The active user, with a second factor, whose password step is pending; else None."""
+def start_pending_login(
+    user: User, target: str | None, now: float | None = None
+) -> dict[str, object]:
+    """What the browser holds between the password step and the second factor: who, when,
+    and which password was right (so that a password changed meanwhile voids it)."""
+    return {
+        "user": str(user.id),
+        "email": user.email,
+        "password": _password_version(user),
+        "at": time.time() if now is None else now,
+        "next": target,
+    }
+
+
+def pending_login(ctx: Context, pending: object, now: float | None = None) -> User | None:
+    """The user whose password step `pending` records, if it is recent, the account is
+    active with a second factor, and the password has not changed since; else None."""
+    if not isinstance(pending, dict):
+        return None
+    moment = time.time() if now is None else now
+    try:
+        if moment - float(pending.get("at", 0)) > PENDING_SECONDS:
+            return None
+    except (TypeError, ValueError):
+        return None
+    user_id = pending.get("user")
     key = user_id if isinstance(user_id, uuid.UUID) else parse_id(str(user_id))
     user = None if key is None else account_queries.user_by_id(ctx.session, key)
     if user is None or not user.is_active or not user.has_two_factor:
         return None
-    return user
+    return user if pending.get("password") == _password_version(user) else None
+
+
+def _password_version(user: User) -> str:
+    changed = user.password_changed_at
+    return changed.isoformat() if changed is not None else ""
 
 
 def check_password(ctx: Context, password: str) -> bool:

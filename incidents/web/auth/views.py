@@ -7,8 +7,6 @@ the password step, the second-factor step and re-authentication (incidents/web/t
 
 from __future__ import annotations
 
-import time
-
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -31,8 +29,6 @@ blueprint = Blueprint("auth", __name__)
 FAILED_LOGIN = "E-mail or password is not right."
 FAILED_CODE = "That code is not right, or it has been used already."
 FAILED_REAUTH = "The password or code is not right."
-# The password step is good for this long while the second factor is entered.
-PENDING_SECONDS = 300
 
 
 def _status(form: LoginForm | SecondFactorForm | ReauthenticateForm) -> int:
@@ -63,32 +59,10 @@ def login() -> str | Response | tuple[str, int]:
         target = request.args.get("next")
         if user.has_two_factor:
             session.clear()
-            session[PENDING_LOGIN_KEY] = {
-                "user": str(user.id),
-                "email": user.email,
-                "password": _password_version(user),
-                "at": time.time(),
-                "next": target,
-            }
+            session[PENDING_LOGIN_KEY] = authentication.start_pending_login(user, target)
             return redirect(url_for("auth.verify"))
         return _complete_login(user, None, target)
     return render_template("auth/login.html", form=form), _status(form)
-
-
-def _pending_user() -> User | None:
-    pending = session.get(PENDING_LOGIN_KEY)
-    if not isinstance(pending, dict) or time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
-        return None
-    user = authentication.pending_login(context(), pending.get("user"))
-    # A password changed since the password step makes that step worth nothing.
-    if user is None or pending.get("password") != _password_version(user):
-        return None
-    return user
-
-
-def _password_version(user: User) -> str:
-    changed = user.password_changed_at
-    return changed.isoformat() if changed is not None else ""
 
 
 @blueprint.route("/login/verify", methods=["GET", "POST"])
@@ -98,7 +72,7 @@ def _password_version(user: User) -> str:
 def verify() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("incidents.index"))
-    user = _pending_user()
+    user = authentication.pending_login(context(), session.get(PENDING_LOGIN_KEY))
     if user is None:
         session.pop(PENDING_LOGIN_KEY, None)
         flash("Please log in again.", "info")
