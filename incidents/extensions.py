@@ -94,6 +94,11 @@ class Database:
         session: Session = g.db_session
         return session
 
+    @staticmethod
+    def has_session() -> bool:
+        """Whether the current application context has made its session yet."""
+        return "db_session" in g
+
     def use_session_factory(self, app: Flask, factory: sessionmaker[Session]) -> None:
         """Make sessions with `factory` from now on (tests bind them to one transaction)."""
         app.extensions[_EXTENSION].session_factory = factory

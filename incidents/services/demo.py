@@ -23,7 +23,7 @@ from incidents.models.user import User
 from incidents.models.vocabularies import Role
 from incidents.records.fields import Link, LinkList
 from incidents.records.kind import RecordKind
-from incidents.records.kinds import KINDS, kind_named
+from incidents.records.kinds import KINDS, REPORT
 from incidents.services import accounts, people, records
 from incidents.services.evidence import intake
 
@@ -126,7 +126,7 @@ class _Loader:
         return self.made[value]
 
     def _evidence(self, entry: dict[str, Any]) -> Any:
-        report = records.find(self.ctx, kind_named("report"), self.made[entry["report"]])
+        report = records.find(self.ctx, REPORT, self.made[entry["report"]])
         with (self.folder / entry["file"]).open("rb") as stream:
             return intake.add_evidence(
                 self.ctx, report, stream, entry["filename"], entry.get("description")

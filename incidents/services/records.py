@@ -229,9 +229,7 @@ def _parent_team(ctx: Context, kind: RecordKind, parsed: Parsed) -> uuid.UUID:
     parent = _lookup(ctx, parent_kind, link.key)
     team_id = None if parent is None else team_of(ctx, parent_kind, parent)
     if team_id is None or not can_in_team(ctx.principal, Permission.CASE_READ, team_id):
-        raise ValidationError.on(
-            kind.team_from or "", f"There is no {parent_kind.label} {link.key}; check it."
-        )
+        raise ValidationError.on(kind.team_from or "", _no_such(parent_kind, link.key))
     ensure_in_team(ctx.principal, kind.write_permission, team_id)
     return team_id
 
@@ -262,9 +260,9 @@ def _lookup(ctx: Context, kind: RecordKind, key: str | uuid.UUID) -> Any:
 def _resolve_links(
     ctx: Context, kind: RecordKind, parsed: Parsed, team_id: uuid.UUID | None
 ) -> dict[str, Any]:
-    """Parsed values with each link replaced by the record it names (ids for columns,
-    records for lists and for the link that gives the team). A link to a record of
-    another team is refused exactly like a link to no record."""
+    """Parsed values with each link replaced by what it names: the record's id for a
+    link, the records for a list of links. A link to a record of another team is refused
+    exactly like a link to no record."""
     values = dict(parsed.plain)
     errors: dict[str, str] = {}
     for spec in kind.fields:
@@ -288,12 +286,16 @@ def _linked(
     target = _lookup(ctx, kind, link.key)
     target_team = None if target is None else team_of(ctx, kind, target)
     if target is None or (target_team is not None and target_team != team_id):
-        errors[name] = f"There is no {kind.label} {link.key} in this team; check the reference."
+        errors[name] = _no_such(kind, link.key)
         return None
     if record_queries.is_erased(ctx.session, kind.table, target.id):
         errors[name] = f"{link.key} was erased; link another {kind.label}."
         return None
     return target
+
+
+def _no_such(kind: RecordKind, key: str) -> str:
+    return f"There is no {kind.label} {key} in this team; check the reference."
 
 
 def _assign_reference(ctx: Context, kind: RecordKind, record: Any) -> None:

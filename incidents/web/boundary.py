@@ -2,8 +2,9 @@
 user and their server-side session.
 
 One context per request, built on first use; one unit of work per request, committed by
-the application (incidents/web/application.py) once the response is ready and rolled
-back when the request fails. Views never commit.
+the application (incidents/web/application.py) once the view has answered — before the
+cookie is saved and a byte is sent — and rolled back when the request fails. Views never
+commit.
 """
 
 from __future__ import annotations
@@ -45,14 +46,14 @@ def _build(principal: User | None) -> Context:
 
 def finish() -> None:
     """The request succeeded: commit what it did (the application calls this)."""
-    if "db_session" in g and not g.get("discarded"):
+    if db.has_session() and not g.get("discarded"):
         db.session.commit()
 
 
 def discard() -> None:
     """The request failed: roll back what it did; the error page writes nothing."""
     g.discarded = True
-    if "db_session" in g:
+    if db.has_session():
         db.session.rollback()
 
 
@@ -67,9 +68,6 @@ def abandon() -> None:
 
 class Cookies(SecureCookieSessionInterface):
     """Flask's signed cookie session, left unsaved by a request whose commit failed."""
-
-    def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
-        return not g.get("keep_cookie") and super().should_set_cookie(app, session)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
         if not g.get("keep_cookie"):
