@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from click.testing import Result
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from incidents.extensions import db
 from incidents.context import Context
 from incidents.crypto.keys import KeyProvider
 from incidents.models import AuditEvent, User
@@ -85,3 +89,41 @@ def invoke(app: Flask, command: object, *arguments: str, input: str | None = Non
     """Run a command of the `incidents` group in-process, in the test's transaction."""
     result: Result = app.test_cli_runner().invoke(command, list(arguments), input=input)
     return result
+
+
+@dataclass
+class Statements:
+    """The SQL statements run while counting: what the page asked the database."""
+
+    sql: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.sql)
+
+    def __str__(self) -> str:
+        return "\n\n".join(self.sql)
+
+
+@contextmanager
+def count_statements(app: Flask) -> Iterator[Statements]:
+    """Count the SQL statements the application's engine runs inside the block, savepoints
+    and their releases aside (the test transaction's bookkeeping, not the page's work).
+
+        with count_statements(app) as statements:
+            client.get("/reports")
+        assert statements.count <= 8, statements
+    """
+    seen = Statements()
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK TO")):
+            seen.sql.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
