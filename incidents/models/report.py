@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, SmallInteger, String
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, relationship
 
 from incidents.db import (
@@ -50,6 +50,7 @@ class Report(Versioned, TeamScoped, Base):
     status: Mapped[ReportStatus] = restricted(
         enum_type(ReportStatus, "report_status"), default=ReportStatus.NEW
     )
+    rejection_reason: Mapped[str | None] = restricted(Text, comment="why triage rejected it")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 
