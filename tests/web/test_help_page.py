@@ -1,0 +1,84 @@
+"""The Help page shows the Researcher's guide with every screenshot the browser tests take;
+the README's guide shows the same pictures; the committed pictures stay small."""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from incidents.models import User
+from tests.browser.guide_shots import GUIDE_FOLDER, SHOTS, VIEWPORT
+from tests.web.conftest import ROLES
+
+LOGGED_IN = [role for role in ROLES if role != "anonymous"]
+README = Path(__file__).parents[2] / "README.md"
+IMAGE = re.compile(r'<img src="([^"]+)" alt="([^"]*)"')
+MAX_GUIDE_BYTES = 1_500_000
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path.name} is not a PNG"
+    width, height = struct.unpack(">II", header[16:24])
+    return width, height
+
+
+@pytest.mark.parametrize("role", LOGGED_IN)
+def test_every_logged_in_user_reads_the_guide_with_its_pictures(
+    client: FlaskClient, as_role: Callable[[str], User | None], role: str
+) -> None:
+    as_role(role)
+    response = client.get("/help")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert '<a class="account__help" href="/help" aria-current="page">Help</a>' in page
+    images = IMAGE.findall(page)
+    assert [src for src, _ in images] == [f"/static/guide/{name}.png" for name in SHOTS]
+    assert all(len(alt) > 40 for _, alt in images), "each picture says what it shows"
+    # Each one's size is given, so that the page does not jump while they load.
+    assert page.count(f'width="{VIEWPORT["width"]}" height="') == len(SHOTS)
+    for src, _ in images:
+        picture = client.get(src)
+        assert picture.status_code == 200 and picture.mimetype == "image/png", src
+        picture.close()
+
+
+def test_the_help_link_is_on_every_page_of_a_logged_in_user(
+    client: FlaskClient, as_role: Callable[[str], User | None]
+) -> None:
+    as_role("researcher")
+    assert 'class="account__help" href="/help">Help</a>' in client.get("/account").get_data(
+        as_text=True
+    )
+
+
+def test_the_guide_is_for_logged_in_users_only(client: FlaskClient) -> None:
+    response = client.get("/help")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+    assert "/help" not in client.get("/login").get_data(as_text=True)
+
+
+def test_the_readme_guide_shows_every_committed_picture() -> None:
+    readme = README.read_text(encoding="utf-8")
+    guide = readme[readme.index("## Researcher's guide") :]
+    guide = guide[: guide.index("\n## ", 1)]
+    shown = re.findall(r"!\[[^\]]+\]\((incidents/web/static/guide/[^)]+\.png)\)", guide)
+    assert shown == [f"incidents/web/static/guide/{name}.png" for name in SHOTS]
+    assert "INCIDENTS_GUIDE_SCREENSHOTS=1" in guide, "the command that takes them again"
+    assert "\n| `/help` " in guide, "the Help page in the Pages table"
+
+
+def test_the_committed_pictures_are_the_guide_s_and_small() -> None:
+    committed = sorted(p.stem for p in GUIDE_FOLDER.glob("*.png"))
+    assert committed == sorted(SHOTS), "a picture without a place in the guide, or missing"
+    for name in SHOTS:
+        width, height = _png_size(GUIDE_FOLDER / f"{name}.png")
+        assert width == VIEWPORT["width"] and 200 <= height <= 2 * VIEWPORT["height"], name
+    total = sum(p.stat().st_size for p in GUIDE_FOLDER.glob("*.png"))
+    assert total < MAX_GUIDE_BYTES, f"{total} bytes: keep the guide's pictures small"
