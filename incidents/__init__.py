@@ -50,7 +50,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_NAME="__Host-session" if settings.is_production else "session",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SECURE=settings.is_production,
-        WTF_CSRF_TIME_LIMIT=3600,
+        # A form's token lives as long as the session that issued it, which the server ends
+        # after the idle and absolute timeouts: a long testimony typed for more than an
+        # hour must not be refused for its token's age.
+        WTF_CSRF_TIME_LIMIT=None,
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_STRATEGY="moving-window",
         RATELIMIT_HEADERS_ENABLED=False,

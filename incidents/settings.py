@@ -58,6 +58,8 @@ class Settings:
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     reauth_minutes: int = 10
+    # What was typed when a session ended is kept this long for its user (services/drafts.py).
+    draft_lifetime_hours: int = 12
     ratelimit_storage_uri: str = "memory://"
     login_limit_per_account: str = "10 per 15 minutes"
     login_limit_per_address: str = "60 per 15 minutes"

@@ -2,13 +2,16 @@
 
 The vault sits above the repositories (it finds and adds data keys) and below the
 services: it does no access check and writes no audit event, since the services check
-access first and record the decryption. It never commits.
+access first and record the decryption. It never commits. A page that opens many
+records opens them together (`unseal_many`, `unseal_each`): their data keys come in
+one query, each record still with its own key and associated data.
 """
 
 from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -20,7 +23,7 @@ from incidents.crypto.keys import KeyProvider
 from incidents.db import FieldClass, field_class_of
 from incidents.errors import DecryptionError
 from incidents.models.keys import DataKey
-from incidents.repositories.data_keys import data_key_for
+from incidents.repositories.data_keys import data_key_for, data_keys_for_many
 
 _ROLLBACKS = "incidents.vault.rollbacks"
 
@@ -89,23 +92,41 @@ class FieldVault:
         self._keys: dict[tuple[str, uuid.UUID], _RecordKey] = {}
         self._rollbacks = session.info.get(_ROLLBACKS, 0)
 
-    def _record_key(self, record: SealedRecord, *, create: bool) -> _RecordKey | None:
+    def _settle_rollbacks(self) -> None:
         rollbacks = self._session.info.get(_ROLLBACKS, 0)
         if rollbacks != self._rollbacks:
             # A data key made in a transaction (or savepoint) since rolled back is gone
             # from the database: the cache must not go on sealing with it.
             self._keys.clear()
             self._rollbacks = rollbacks
+
+    def _cached(self, table: str, record_id: Any, team_id: Any) -> _RecordKey | None:
+        cached = self._keys.get((table, record_id))
+        return cached if cached is not None and cached.team_id == team_id else None
+
+    def _record_key(
+        self,
+        record: SealedRecord,
+        *,
+        create: bool,
+        found: Mapping[tuple[str, uuid.UUID], DataKey] | None = None,
+    ) -> _RecordKey | None:
+        """The record's key, from the cache, from `found` (keys loaded together: a record
+        missing there has none) or from the database; made when missing with `create`."""
+        self._settle_rollbacks()
         table = record.__tablename__
         record_id, team_id = record.id, record.team_id
         if team_id is None:
             raise ValueError(f"{table} record has no team; a secret needs one")
         if record_id is None:
             record_id = record.id = uuid.uuid4()
-        cached = self._keys.get((table, record_id))
-        if cached is not None and cached.team_id == team_id:
+        cached = self._cached(table, record_id, team_id)
+        if cached is not None:
             return cached
-        row = data_key_for(self._session, table, record_id)
+        if found is not None:
+            row = found.get((table, record_id))
+        else:
+            row = data_key_for(self._session, table, record_id)
         if row is None:
             if not create:
                 return None
@@ -128,9 +149,13 @@ class FieldVault:
         )
         return key
 
-    def _existing_key(self, record: SealedRecord) -> _RecordKey:
+    def _existing_key(
+        self,
+        record: SealedRecord,
+        found: Mapping[tuple[str, uuid.UUID], DataKey] | None = None,
+    ) -> _RecordKey:
         """The record's key; a DecryptionError when it has none (an erased record)."""
-        key = self._record_key(record, create=False)
+        key = self._record_key(record, create=False, found=found)
         if key is None:
             raise DecryptionError(f"{_describe(record)}: its data key is gone (erased?)")
         return key
@@ -161,7 +186,61 @@ class FieldVault:
 
     def unseal(self, record: SealedRecord, *names: str) -> dict[str, str | None]:
         """Decrypt the named secret fields (all of them if none are named)."""
-        names = names or _secret_fields(type(record))
+        return self._open(record, names or _secret_fields(type(record)), None)
+
+    def unseal_many(
+        self, wanted: Sequence[tuple[SealedRecord, Sequence[str]]]
+    ) -> list[dict[str, str | None]]:
+        """`unseal(record, *names)` for each (record, names), in order, with the data keys
+        of them all loaded in one query; the first record that cannot be opened raises
+        the DecryptionError `unseal` would."""
+        opened = []
+        for result in self._open_all(wanted):
+            if isinstance(result, DecryptionError):
+                raise result
+            opened.append(result)
+        return opened
+
+    def unseal_each(
+        self, wanted: Sequence[tuple[SealedRecord, Sequence[str]]]
+    ) -> list[dict[str, str | None] | DecryptionError]:
+        """As `unseal_many`, but a record that cannot be opened (erased, or its data key
+        or a field does not fit) gives its DecryptionError in its place instead of
+        stopping the others: for lists that show what they can."""
+        return list(self._open_all(wanted))
+
+    def _open_all(
+        self, wanted: Sequence[tuple[SealedRecord, Sequence[str]]]
+    ) -> Iterator[dict[str, str | None] | DecryptionError]:
+        found = self._load_keys(
+            record
+            for record, names in wanted
+            for name in (names or _secret_fields(type(record)))
+            if getattr(record, name) is not None
+        )
+        for record, names in wanted:
+            try:
+                yield self._open(record, names or _secret_fields(type(record)), found)
+            except DecryptionError as exc:
+                yield exc
+
+    def _load_keys(self, records: Iterator[SealedRecord]) -> dict[tuple[str, uuid.UUID], DataKey]:
+        """The stored keys of those of `records` whose key is not cached, in one query."""
+        self._settle_rollbacks()
+        missing = {
+            (record.__tablename__, record.id)
+            for record in records
+            if record.id is not None
+            and self._cached(record.__tablename__, record.id, record.team_id) is None
+        }
+        return data_keys_for_many(self._session, missing) if missing else {}
+
+    def _open(
+        self,
+        record: SealedRecord,
+        names: Sequence[str],
+        found: Mapping[tuple[str, uuid.UUID], DataKey] | None,
+    ) -> dict[str, str | None]:
         plain: dict[str, str | None] = {}
         key: _RecordKey | None = None
         for name in names:
@@ -170,7 +249,7 @@ class FieldVault:
                 plain[name] = None
                 continue
             if key is None:  # unwrapped only when there is something to open
-                key = self._existing_key(record)
+                key = self._existing_key(record, found)
             try:
                 plain[name] = envelope.open_with(key.cipher, sealed, key.aad(name)).decode()
             except DecryptionError as exc:  # name the record only when it is needed

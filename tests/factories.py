@@ -23,6 +23,7 @@ from incidents.models import (
     Person,
     Report,
     Source,
+    StateResponse,
     Team,
     TeamMembership,
     User,
@@ -37,6 +38,7 @@ from incidents.models.vocabularies import (
     PerpetratorKind,
     Role,
     SourceKind,
+    StateResponseKind,
     ViolationType,
 )
 from incidents.services import records
@@ -188,6 +190,18 @@ class ActFactory(_RecordFactory):
     incident_id = factory.LazyAttribute(lambda o: IncidentFactory(team_id=o.team_id).id)
     act_type = ActType.DETAINED
     secrets = factory.LazyFunction(lambda: {"notes": "Held for eleven days."})
+
+
+class StateResponseFactory(_RecordFactory):
+    """A step of an incident's official timeline, in the incident's team."""
+
+    class Meta:
+        model = StateResponse
+
+    team_id = factory.LazyFunction(lambda: TeamFactory().id)
+    incident_id = factory.LazyAttribute(lambda o: IncidentFactory(team_id=o.team_id).id)
+    kind = StateResponseKind.DENIAL
+    authority = "The regional ministry of the interior"
 
 
 class InvolvementFactory(_RecordFactory):

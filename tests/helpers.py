@@ -13,9 +13,9 @@ from flask import Flask
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from incidents.extensions import db
 from incidents.context import Context
 from incidents.crypto.keys import KeyProvider
+from incidents.extensions import db
 from incidents.models import AuditEvent, User
 from incidents.permissions import Operator
 from incidents.settings import Settings
@@ -101,8 +101,8 @@ class Statements:
     def count(self) -> int:
         return len(self.sql)
 
-    def __str__(self) -> str:
-        return "\n\n".join(self.sql)
+    def __repr__(self) -> str:  # what an assertion shows: one line per statement
+        return "\n".join(f"{n}. {' '.join(sql.split())[:160]}" for n, sql in enumerate(self.sql, 1))
 
 
 @contextmanager

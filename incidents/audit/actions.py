@@ -15,10 +15,14 @@ class AuditAction(enum.StrEnum):
     EVIDENCE_RECEIVED = "evidence.received"
     EVIDENCE_ACCESSED = "evidence.accessed"
     EXPORT = "export"
+    PERSON_MERGE = "person.merge"  # a duplicate's acts and consents moved to the person kept
+    PERSON_UNMERGE = "person.unmerge"  # that merge undone: exactly what moved, moved back
     # accounts and logging in
     LOGIN_SUCCESS = "login.success"
     LOGIN_FAILURE = "login.failure"
     LOGOUT = "logout"
+    DRAFT_KEEP = "draft.keep"  # a form sent after its session timed out, sealed for its user
+    DRAFT_RESTORE = "draft.restore"  # that form filled in again after the user logged in
     USER_CREATE = "user.create"
     USER_PASSWORD_CHANGE = "user.password_change"  # noqa: S105 (an action name)
     USER_ROLES_CHANGE = "user.roles_change"

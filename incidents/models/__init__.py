@@ -11,12 +11,14 @@ from incidents.models.advocacy import (
 from incidents.models.audit import AuditEvent, AuditTreeState
 from incidents.models.blind_index import BlindIndexEntry
 from incidents.models.consent import Consent
+from incidents.models.draft import Draft
 from incidents.models.erasure import Erasure
 from incidents.models.evidence import Evidence
 from incidents.models.incident import Incident, IncidentViolation, StateResponse
 from incidents.models.keys import DataKey
 from incidents.models.organisation import Organisation, Team
 from incidents.models.person import Act, Involvement, Person
+from incidents.models.person_merge import PersonMerge
 from incidents.models.report import Report
 from incidents.models.sequence import ReferenceCounter
 from incidents.models.source import Source
@@ -41,6 +43,7 @@ __all__ = [
     "Campaign",
     "Consent",
     "DataKey",
+    "Draft",
     "Erasure",
     "Evidence",
     "FollowUp",
@@ -49,6 +52,7 @@ __all__ = [
     "Involvement",
     "Organisation",
     "Person",
+    "PersonMerge",
     "RecoveryCode",
     "ReferenceCounter",
     "Report",

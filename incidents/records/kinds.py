@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from incidents.errors import NotFound
@@ -89,9 +90,16 @@ _SOURCE_INDEX = (
 )
 
 
-def _person_or_source(values: Mapping[str, Any]) -> dict[str, str]:
+def _consent_check(values: Mapping[str, Any]) -> dict[str, str]:
+    """One giver, a person or a source; and no withdrawal before the consent was given."""
     if (values.get("person_id") is None) == (values.get("source_id") is None):
         return {"person": "Choose the person or the source who gave this consent, not both."}
+    given, withdrawn = values.get("granted_on"), values.get("revoked_on")
+    if isinstance(given, date) and isinstance(withdrawn, date) and withdrawn < given:
+        return {
+            "revoked_on": f"The consent was given on {given.isoformat()}; "
+            "it cannot be withdrawn before that day."
+        }
     return {}
 
 
@@ -164,6 +172,7 @@ REPORT = RecordKind(
         Secret("narrative", "account"),
         Number("credibility", "credibility", minimum=1, maximum=6),
         Choice("status", "status", vocabulary=ReportStatus),
+        Text("rejection_reason", "reason for rejecting", max_length=2000),
     ),
     prefix="RPT",
     reference_year="received_on",
@@ -218,7 +227,7 @@ CONSENT = RecordKind(
         Day("revoked_on", "date withdrawn"),
         Secret("notes", "conditions", max_length=5000),
     ),
-    check=_person_or_source,
+    check=_consent_check,
     creator="recorded_by_id",
 )
 

@@ -85,6 +85,16 @@ def last_verification(session: Session) -> AuditEvent | None:
     ).first()
 
 
+def last_checkpoint(session: Session) -> AuditEvent | None:
+    """The newest signed checkpoint the log recorded."""
+    return session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == AuditAction.AUDIT_CHECKPOINT)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+    ).first()
+
+
 def event_by_position(session: Session, position: int) -> AuditEvent | None:
     return session.get(AuditEvent, position)
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, func, select, update
+from sqlalchemy import Row, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from incidents.models.keys import DataKey
@@ -16,6 +17,28 @@ def data_key_for(session: Session, table: str, record_id: uuid.UUID) -> DataKey 
     return session.scalars(
         select(DataKey).where(DataKey.record_table == table, DataKey.record_id == record_id)
     ).one_or_none()
+
+
+def data_keys_for_many(
+    session: Session, records: Iterable[tuple[str, uuid.UUID]]
+) -> dict[tuple[str, uuid.UUID], DataKey]:
+    """The data keys of these (table, record id) pairs in one query, by pair; a record
+    without a key (never sealed, or erased) is absent."""
+    ids_by_table: dict[str, set[uuid.UUID]] = defaultdict(set)
+    for table, record_id in records:
+        ids_by_table[table].add(record_id)
+    if not ids_by_table:
+        return {}
+    wanted = or_(
+        *(
+            and_(DataKey.record_table == table, DataKey.record_id.in_(sorted(ids)))
+            for table, ids in sorted(ids_by_table.items())
+        )
+    )
+    return {
+        (key.record_table, key.record_id): key
+        for key in session.scalars(select(DataKey).where(wanted))
+    }
 
 
 def count_by_master_key(session: Session) -> dict[str, int]:

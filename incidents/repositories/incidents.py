@@ -4,24 +4,69 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from incidents.models.advocacy import ActionLink, AdvocacyAction
-from incidents.models.incident import Incident
+from incidents.models.incident import Incident, IncidentViolation
 from incidents.models.person import Act
 from incidents.models.report import Report
+from incidents.models.vocabularies import IncidentStatus, ViolationType
+
+
+@dataclass(frozen=True)
+class IncidentQuery:
+    """What the incident list is narrowed to; each a public field (the list is seen by
+    every reader), the start by month as the list shows it."""
+
+    status: IncidentStatus | None = None
+    violation_type: ViolationType | None = None
+    country: str | None = None
+    region: str | None = None  # a part of the region's name, any case
+    began_from: date | None = None
+    began_before: date | None = None
+    reference: str | None = None  # the start of a reference
 
 
 def incident_page(
-    session: Session, team_ids: Collection[uuid.UUID] | None, after: str | None, limit: int
+    session: Session,
+    team_ids: Collection[uuid.UUID] | None,
+    after: str | None,
+    limit: int,
+    query: IncidentQuery | None = None,
 ) -> Sequence[Incident]:
     """Incidents of the given teams (None: of every team) ordered by reference, after
     `after` (keyset paging)."""
     statement = select(Incident)
     if team_ids is not None:
         statement = statement.where(Incident.team_id.in_(team_ids))
+    query = query or IncidentQuery()
+    if query.status is not None:
+        statement = statement.where(Incident.status == query.status)
+    if query.violation_type is not None:
+        statement = statement.where(
+            select(IncidentViolation.incident_id)
+            .where(
+                IncidentViolation.incident_id == Incident.id,
+                IncidentViolation.violation_type == query.violation_type,
+            )
+            .exists()
+        )
+    if query.country:
+        statement = statement.where(Incident.country == query.country)
+    if query.region:
+        statement = statement.where(
+            func.lower(Incident.region).contains(query.region.lower(), autoescape=True)
+        )
+    if query.began_from is not None:
+        statement = statement.where(Incident.start_date >= query.began_from)
+    if query.began_before is not None:
+        statement = statement.where(Incident.start_date < query.began_before)
+    if query.reference:
+        statement = statement.where(Incident.reference.startswith(query.reference, autoescape=True))
     if after:
         statement = statement.where(Incident.reference > after)
     return session.scalars(statement.order_by(Incident.reference).limit(limit)).all()
@@ -34,10 +79,11 @@ def reports_of_incident(session: Session, incident: Incident) -> Sequence[Report
 
 
 def acts_of_incident(session: Session, incident: Incident) -> Sequence[Act]:
-    """The incident's acts with their people (one query, however many acts)."""
+    """The incident's acts with their people and perpetrators (two queries, however many
+    acts)."""
     return session.scalars(
         select(Act)
-        .options(joinedload(Act.person))
+        .options(joinedload(Act.person), selectinload(Act.involvements))
         .where(Act.incident_id == incident.id)
         .order_by(Act.start_date)
     ).all()

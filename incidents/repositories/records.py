@@ -41,6 +41,21 @@ def where_in(
     return session.scalars(select(model).where(getattr(model, column).in_(list(values)))).all()
 
 
+def newest(
+    session: Session, model: type[Any], teams: Collection[uuid.UUID] | None, limit: int
+) -> Sequence[Any]:
+    """The `limit` records of `model` created last in `teams` (None: every team), erased
+    records aside."""
+    statement = select(model).where(
+        ~select(Erasure.id)
+        .where(Erasure.record_table == model.__tablename__, Erasure.record_id == model.id)
+        .exists()
+    )
+    if teams is not None:
+        statement = statement.where(model.team_id.in_(list(teams)))
+    return session.scalars(statement.order_by(model.created_at.desc()).limit(limit)).all()
+
+
 def count_records(session: Session, model: type[Any]) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
 

@@ -21,11 +21,12 @@ from incidents.models.report import Report
 from incidents.models.vocabularies import Channel, ReportStatus, SourceKind, SourceReliability
 from incidents.permissions import Permission, ensure, readable_teams, visible_field_classes
 from incidents.read_models import read_model
-from incidents.records.kinds import INCIDENT
+from incidents.records.kinds import INCIDENT, REPORT, SOURCE
 from incidents.redaction import visible_values
 from incidents.repositories import audit as audit_queries
 from incidents.repositories import evidence as evidence_queries
 from incidents.repositories import incidents as incident_queries
+from incidents.repositories import records as record_queries
 from incidents.services import records
 from incidents.services.audit_log import VerifyOutcome, b64, record_checkpoint, verify_log
 
@@ -116,6 +117,13 @@ class AuditorVerification:
     too_soon: RecentVerification | None = None
 
 
+def recent_verification(ctx: Context, now: datetime | None = None) -> RecentVerification | None:
+    """The verification that keeps "verify now" from running again before its `next_at`;
+    none once VERIFY_INTERVAL has passed since the last one."""
+    ensure(ctx.principal, Permission.AUDIT_READ)
+    return _recent_verification(ctx, now or utcnow())
+
+
 def _recent_verification(ctx: Context, now: datetime) -> RecentVerification | None:
     event = audit_queries.last_verification(ctx.session)
     if event is None or event.occurred_at + VERIFY_INTERVAL <= now:
@@ -152,6 +160,27 @@ def verify_for_auditor(
     return AuditorVerification(outcome, record_checkpoint(ctx, signer, outcome))
 
 
+@dataclass(frozen=True)
+class RecordedCheckpoint:
+    """A signed checkpoint as the log recorded it: `note` is the text to keep."""
+
+    position: int
+    recorded_at: datetime
+    size: int
+    note: str
+
+
+def last_checkpoint(ctx: Context) -> RecordedCheckpoint | None:
+    """The newest signed checkpoint in the log (by "verify now" or the command line)."""
+    ensure(ctx.principal, Permission.AUDIT_READ)
+    event = audit_queries.last_checkpoint(ctx.session)
+    detail = event.detail if event is not None and isinstance(event.detail, dict) else {}
+    note, size = detail.get("checkpoint"), detail.get("size")
+    if event is None or not isinstance(note, str) or not isinstance(size, int):
+        return None
+    return RecordedCheckpoint(event.id, event.occurred_at, size, note)
+
+
 # -- provenance ---------------------------------------------------------------------------
 
 
@@ -171,6 +200,7 @@ class SourceTrail:
     kind: SourceKind | None
     reliability: SourceReliability | None
     created_at: datetime | None
+    erased: bool = False
 
 
 @dataclass(frozen=True)
@@ -185,6 +215,7 @@ class ReportTrail:
     created_at: datetime | None
     source: SourceTrail | None
     evidence: tuple[EvidenceTrail, ...]
+    erased: bool = False
 
 
 @dataclass(frozen=True)
@@ -206,6 +237,10 @@ def provenance_trail(ctx: Context, reference: str) -> ProvenanceTrail:
         ctx.session, [r.id for r in reports], [incident.team_id]
     )
     custody = _events_by_target(ctx, [str(e.id) for e in evidence])
+    erased = record_queries.erased_ids(ctx.session, REPORT.table, [r.id for r in reports])
+    erased |= record_queries.erased_ids(
+        ctx.session, SOURCE.table, [r.source_id for r in reports if r.source_id is not None]
+    )
     trails = []
     for report in reports:
         source = report.source
@@ -213,9 +248,12 @@ def provenance_trail(ctx: Context, reference: str) -> ProvenanceTrail:
             read_model(
                 ReportTrail,
                 visible_values(report, classes),
+                erased=report.id in erased,
                 source=None
                 if source is None
-                else read_model(SourceTrail, visible_values(source, classes)),
+                else read_model(
+                    SourceTrail, visible_values(source, classes), erased=source.id in erased
+                ),
                 evidence=tuple(
                     read_model(
                         EvidenceTrail,

@@ -20,7 +20,7 @@ from typing import Any
 from incidents.context import Context
 from incidents.errors import ValidationError
 from incidents.models.user import User
-from incidents.models.vocabularies import Role
+from incidents.models.vocabularies import Role, label
 from incidents.records.fields import Link, LinkList
 from incidents.records.kind import RecordKind
 from incidents.records.kinds import KINDS, REPORT
@@ -35,9 +35,14 @@ NOT_RECORDS = {"team", "teams", "users"}
 
 @dataclass(frozen=True)
 class Credential:
-    role: str
+    role: str  # the role's value: "advocacy_lead"
     email: str
     password: str
+
+    @property
+    def role_label(self) -> str:
+        """The role as the pages name it: "advocacy lead"."""
+        return label(Role(self.role))
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any
 from incidents.audit.actions import AuditAction
 from incidents.audit.log import record_event
 from incidents.context import Context
-from incidents.errors import NotFound, ValidationError
+from incidents.errors import ValidationError
 from incidents.models import Erasure
 from incidents.permissions import Permission, ensure
 from incidents.records.kind import Dependent, RecordKind
@@ -28,6 +28,15 @@ from incidents.vault import secret_field_names
 MAX_REASON = 1000
 
 
+class AlreadyErased(ValidationError):
+    """The record was erased before: nothing is left to erase. Carries its tombstone."""
+
+    def __init__(self, tombstone: Erasure) -> None:
+        when = tombstone.erased_at.strftime("%-d %B %Y, %H:%M UTC")
+        super().__init__(f"{tombstone.reference} was already erased, on {when}.")
+        self.tombstone = tombstone
+
+
 @dataclass(frozen=True)
 class ErasureOutcome:
     tombstone: Erasure
@@ -35,12 +44,14 @@ class ErasureOutcome:
 
 
 def erasable_record(ctx: Context, reference: str) -> Any:
-    """The record `reference` if the principal may erase it: NotFound for an unknown,
-    erased or other team's record, PermissionDenied without case:write."""
+    """The record `reference` if the principal may erase it: NotFound for an unknown or
+    other team's record, PermissionDenied without case:write, AlreadyErased (with its
+    tombstone) for one erased before."""
     kind = kind_of_reference(reference, erasable=True)
     record = records.find(ctx, kind, reference, Permission.CASE_WRITE)
-    if record_queries.tombstone(ctx.session, reference) is not None:
-        raise NotFound(f"{reference} was erased")
+    tombstone = record_queries.tombstone(ctx.session, reference)
+    if tombstone is not None:
+        raise AlreadyErased(tombstone)
     return record
 
 
@@ -62,8 +73,9 @@ def erase_record(
     if len(reason) > MAX_REASON:
         raise ValidationError.on("reason", f"Keep the reason to at most {MAX_REASON} characters.")
     record = records.find(ctx, kind, reference, Permission.CASE_WRITE)  # NotFound first
-    if record_queries.tombstone(ctx.session, reference) is not None:
-        raise ValidationError(f"{reference} was already erased.")
+    tombstone = record_queries.tombstone(ctx.session, reference)
+    if tombstone is not None:
+        raise AlreadyErased(tombstone)
     shredded = [record, *_dependents(ctx, kind.dependents, [record])]
     for item in shredded:
         _shred(ctx, item)

@@ -23,6 +23,7 @@ from incidents.records.kinds import PERSON
 from incidents.repositories import people as people_queries
 from incidents.repositories import records as record_queries
 from incidents.services import erasure, records
+from incidents.services.history import History, history_of
 from incidents.services.person_matching import PersonMatch, possible_duplicates
 
 IDENTIFYING = ("full_name", "aliases", "date_of_birth", "contact")
@@ -63,6 +64,7 @@ class PersonView:
     contact: str | None = None
     acts: tuple[PersonAct, ...] = ()
     erasure: Erasure | None = None
+    history: History | None = None
 
 
 def ensure_people_access(ctx: Context, *, write: bool = False) -> None:
@@ -142,5 +144,6 @@ def view_person(ctx: Context, reference: str) -> PersonView:
         date_of_birth=secrets["date_of_birth"],
         contact=secrets["contact"],
         acts=acts,
+        history=history_of(ctx, PERSON, person),
         **common,
     )

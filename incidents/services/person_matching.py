@@ -5,33 +5,39 @@ names folded again before anyone sees it, so a collision of the truncated index 
 reaches a user. Each person decrypted is one `secret.decrypt` audit event. A search
 matching more than MAX_CANDIDATES people asks for another word instead of decrypting
 them all.
+
+A person merged into another keeps their names and entries (incidents/services/
+person_merge.py): found by them, they are shown with a pointer to the person they were
+merged into, or left out when that person is found as well.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from incidents import names
-from incidents.audit.actions import AuditAction
-from incidents.audit.log import record_event
 from incidents.context import Context
 from incidents.crypto.blind_index import Lookup
 from incidents.errors import ValidationError
 from incidents.models.person import Person
-from incidents.permissions import Permission, ensure, ensure_in_team, readable_teams
+from incidents.permissions import Permission, can, ensure, ensure_in_team, readable_teams
 from incidents.records.inputs import parse
 from incidents.records.kinds import PERSON
 from incidents.repositories import blind_indexes as index_queries
+from incidents.repositories import person_merges as merge_queries
 from incidents.repositories import records as record_queries
+from incidents.services.decryption import decrypt_records
 
 MAX_QUERY = 300
 # A search decrypts (and audits) every candidate; a lone common first name would open
 # thousands of records. Past this many, the researcher is asked to narrow the search.
 MAX_CANDIDATES = 200
 NAME_FIELDS = ("full_name", "aliases", "date_of_birth")
+_REFERENCE = re.compile(PERSON.reference_pattern or "")
 
 
 class MatchKind(enum.StrEnum):
@@ -47,6 +53,7 @@ class MatchedOn(enum.StrEnum):
     FULL_NAME = "full name"
     ALIAS = "alias"
     DATE_OF_BIRTH = "date of birth"
+    REFERENCE = "reference"
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,8 @@ class PersonMatch:
     kind: MatchKind
     matched_on: MatchedOn
     matched_name: str | None  # the name or alias that matched (None for a date of birth)
+    merged_into: str | None = None  # the person this record was merged into, if it was
+    erased: bool = False  # found by its reference: only the tombstone is left
 
     @property
     def sort_key(self) -> tuple[int, str]:
@@ -94,22 +103,15 @@ def _names_of(plain: Mapping[str, str | None]) -> list[_Name]:
 def _decrypt_candidates(
     ctx: Context, record_ids: set[uuid.UUID], purpose: str
 ) -> list[tuple[Person, dict[str, str | None]]]:
-    """Decrypt the names of each candidate of the user's teams: one audit event each."""
-    decrypted = []
+    """Decrypt the names of each candidate of the user's teams: one audit event each,
+    all opened together (one query for their keys, their events appended in one go)."""
     erased = record_queries.erased_ids(ctx.session, PERSON.table, record_ids)
-    for person in record_queries.by_ids(ctx.session, Person, record_ids - erased):
+    people = record_queries.by_ids(ctx.session, Person, record_ids - erased)
+    for person in people:
         ensure(ctx.principal, Permission.FIELDS_SECRET, person)
-        plain = ctx.vault.unseal(person, *NAME_FIELDS)
-        record_event(
-            ctx.session,
-            ctx.actor,
-            AuditAction.SECRET_DECRYPT,
-            person,
-            fields=list(NAME_FIELDS),
-            detail={"purpose": purpose},
-        )
-        decrypted.append((person, plain))
-    return decrypted
+    wanted = [(person, NAME_FIELDS) for person in people]
+    opened = decrypt_records(ctx, wanted, {"purpose": purpose}) if wanted else []
+    return list(zip(people, opened, strict=True))
 
 
 def _token_coverage(
@@ -125,10 +127,12 @@ def _token_coverage(
 
 
 def search_people(ctx: Context, query: str) -> list[PersonMatch]:
-    """People of the user's teams whose name, alias or date of birth matches `query`.
+    """People of the user's teams whose name, alias, date of birth or reference matches
+    `query`.
 
-    A query that is a date (YYYY, YYYY-MM, YYYY-MM-DD) looks up dates of birth; any other
-    query looks up whole names and every word of it. Candidates from the index are
+    A reference (PER-0003) finds that person, or says that they were erased; a query that
+    is a date (YYYY, YYYY-MM, YYYY-MM-DD) looks up dates of birth; any other query looks
+    up whole names and every word of it. Candidates from the index are
     decrypted and confirmed; only confirmed matches are returned, best first.
     """
     ensure(ctx.principal, Permission.FIELDS_SECRET)
@@ -137,6 +141,8 @@ def search_people(ctx: Context, query: str) -> list[PersonMatch]:
         raise ValidationError.on("q", "Enter a name, an alias or a date of birth.")
     if len(query) > MAX_QUERY:
         raise ValidationError.on("q", f"Use at most {MAX_QUERY} characters.")
+    if _REFERENCE.fullmatch(query.upper()):
+        return _point_to_merges(ctx, _by_reference(ctx, query.upper()))
     indexer = ctx.indexer
     teams = readable_teams(ctx.principal)
     born = names.normalise_date(query)
@@ -157,7 +163,7 @@ def search_people(ctx: Context, query: str) -> list[PersonMatch]:
                         None,
                     )
                 )
-        return sorted(matches, key=lambda m: m.sort_key)
+        return _point_to_merges(ctx, sorted(matches, key=lambda m: m.sort_key))
 
     whole = names.normalise_name(query)
     tokens = set(names.significant_tokens(query))
@@ -189,7 +195,37 @@ def search_people(ctx: Context, query: str) -> list[PersonMatch]:
                 best = match
         if best is not None:
             matches.append(best)
-    return sorted(matches, key=lambda m: m.sort_key)
+    return _point_to_merges(ctx, sorted(matches, key=lambda m: m.sort_key))
+
+
+def _by_reference(ctx: Context, reference: str) -> list[PersonMatch]:
+    """The person `reference` of the user's teams, decrypted (one audit event), or marked
+    erased; nobody for another team's reference, as for a name nobody has."""
+    person = record_queries.by_reference(ctx.session, Person, reference)
+    if person is None or not can(ctx.principal, Permission.FIELDS_SECRET, person):
+        return []
+    if record_queries.is_erased(ctx.session, PERSON.table, person.id):
+        return [
+            PersonMatch(reference, None, MatchKind.EXACT, MatchedOn.REFERENCE, None, erased=True)
+        ]
+    [(_, plain)] = _decrypt_candidates(ctx, {person.id}, "search")
+    return [
+        PersonMatch(reference, plain.get("full_name"), MatchKind.EXACT, MatchedOn.REFERENCE, None)
+    ]
+
+
+def _point_to_merges(ctx: Context, matches: list[PersonMatch]) -> list[PersonMatch]:
+    """A match merged into another person points to them; when that person matched as
+    well, the merged record is left out (their acts and consents are with that person)."""
+    kept = merge_queries.kept_references(ctx.session, [m.reference for m in matches])
+    if not kept:
+        return matches
+    shown = {m.reference for m in matches}
+    return [
+        replace(m, merged_into=kept[m.reference]) if m.reference in kept else m
+        for m in matches
+        if kept.get(m.reference) not in shown
+    ]
 
 
 def _duplicate_kind(
@@ -224,10 +260,15 @@ def _duplicate_kind(
 
 
 def possible_duplicates(
-    ctx: Context, team_id: uuid.UUID, details: Mapping[str, object]
+    ctx: Context,
+    team_id: uuid.UUID,
+    details: Mapping[str, object],
+    *,
+    besides: uuid.UUID | None = None,
 ) -> list[PersonMatch]:
     """People already recorded in the team who may be the person about to be created
-    (`details`: what was entered, of which the names and date of birth are compared)."""
+    (`details`: what was entered, of which the names and date of birth are compared), or
+    the person `besides` (who is neither decrypted again nor suggested)."""
     ensure_in_team(ctx.principal, Permission.FIELDS_SECRET, team_id)
     ensure_in_team(ctx.principal, Permission.CASE_WRITE, team_id)
     wanted = {name: details[name] for name in NAME_FIELDS if name in details}
@@ -255,6 +296,8 @@ def possible_duplicates(
             record_id in born_hits and covered
         ):
             candidates.add(record_id)
+    if besides is not None:
+        candidates.discard(besides)
     matches = []
     for person, plain in _decrypt_candidates(ctx, candidates, "duplicate check"):
         found = _duplicate_kind(new_names, born, plain)
@@ -265,4 +308,4 @@ def possible_duplicates(
                     person.reference, plain.get("full_name"), kind, matched_on, matched_name
                 )
             )
-    return sorted(matches, key=lambda m: m.sort_key)
+    return _point_to_merges(ctx, sorted(matches, key=lambda m: m.sort_key))

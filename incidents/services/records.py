@@ -22,12 +22,14 @@ from incidents.audit.log import record_event
 from incidents.context import Context
 from incidents.db import FieldClass, field_class_of, utcnow
 from incidents.errors import EditConflict, NotFound, ValidationError
+from incidents.models.person import Person
 from incidents.models.user import User
 from incidents.permissions import Permission, can_in_team, ensure, ensure_in_team
 from incidents.records.fields import InputField, Link, RecordLink
 from incidents.records.inputs import Parsed, parse, parse_id
 from incidents.records.kind import RecordKind
 from incidents.records.kinds import kind_named, kind_of
+from incidents.repositories import person_merges
 from incidents.repositories import records as record_queries
 from incidents.services.blind_indexing import index_record
 
@@ -51,6 +53,15 @@ def find(
         raise NotFound(f"no {kind.label} {key}")
     _ensure(ctx, kind, record, permission)
     return record
+
+
+def ensure_may_create(ctx: Context, kind: RecordKind, team_id: uuid.UUID | None = None) -> None:
+    """PermissionDenied unless the principal may create records of `kind` (in `team_id`,
+    or in some team): checked before a form for a new record is shown."""
+    if team_id is not None:
+        ensure_in_team(ctx.principal, kind.write_permission, team_id)
+    else:
+        ensure(ctx.principal, kind.write_permission)
 
 
 def create(
@@ -291,7 +302,22 @@ def _linked(
     if record_queries.is_erased(ctx.session, kind.table, target.id):
         errors[name] = f"{link.key} was erased; link another {kind.label}."
         return None
+    kept = _merged_into(ctx, kind, target)
+    if kept is not None:  # what is new about them belongs with the record that is kept
+        errors[name] = f"{link.key} was merged into {kept}; link {kept}."
+        return None
     return target
+
+
+def _merged_into(ctx: Context, kind: RecordKind, target: Any) -> str | None:
+    """The reference of the person a duplicate was merged into (and not undone)."""
+    if kind.model is not Person:
+        return None
+    merge = person_merges.active_merge_of(ctx.session, target.id)
+    if merge is None:
+        return None
+    kept = record_queries.by_id(ctx.session, Person, merge.kept_id)
+    return str(kept.reference)
 
 
 def _no_such(kind: RecordKind, key: str) -> str:

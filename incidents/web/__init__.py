@@ -7,24 +7,47 @@ from flask import Flask
 
 from incidents.web import (
     account,
+    acts,
     admin,
     audit,
     auth,
+    consent,
     converters,
+    drafts,
     erasure,
     errors,
     evidence,
+    help,
     incidents,
     people,
+    reports,
     security,
+    sources,
     templating,
+    triage,
 )
 
 
 def register_web(app: Flask) -> None:
     security.init_app(app)
+    drafts.init_app(app)
     templating.init_app(app)
     errors.init_app(app)
     converters.install(app)
-    for area in (auth, account, admin, incidents, evidence, people, audit, erasure):
+    for area in (
+        auth,
+        account,
+        admin,
+        incidents,
+        acts,
+        reports,
+        sources,
+        evidence,
+        people,
+        triage,
+        consent,
+        audit,
+        erasure,
+        help,
+    ):
         app.register_blueprint(area.blueprint)

@@ -28,6 +28,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+# A file handed out as an attachment (evidence) is never a page: should a browser open it
+# anyway, it may load nothing and run nothing, in a sandbox of its own.
+ATTACHMENT_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
+SESSION_ENDED = "Your session has ended. Please log in again."
 
 
 def public(view: F) -> F:
@@ -59,7 +63,7 @@ def recent_login_required(view: F) -> F:
             target = request.full_path.rstrip("?")
         else:
             has_page = request.url_rule is not None and "GET" in (request.url_rule.methods or ())
-            # A button's form names the page it is on (no Referer: no-referrer policy).
+            # A button's form names the page it is on: the Referer is not relied on.
             target = request.path if has_page else safe_next_path(request.form.get("back"))
             flash("Confirm your password, then repeat what you were doing.", "info")
         return redirect(url_for("auth.reauthenticate", next=target))
@@ -91,7 +95,7 @@ def _require_login() -> Any:
         return None
     if not current_user.is_authenticated:
         if g.get("session_ended"):
-            flash("Your session has ended. Please log in again.", "info")
+            flash(SESSION_ENDED, "info")
             target = request.full_path.rstrip("?") if request.method == "GET" else None
             return redirect(url_for("auth.login", next=target))
         return login_manager.unauthorized()
@@ -108,10 +112,16 @@ def _require_login() -> Any:
 
 def _add_headers(response: Response) -> Response:
     headers = response.headers
-    headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    attachment = headers.get("Content-Disposition", "").startswith("attachment")
+    headers["Content-Security-Policy"] = (
+        ATTACHMENT_CONTENT_SECURITY_POLICY if attachment else CONTENT_SECURITY_POLICY
+    )
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
-    headers["Referrer-Policy"] = "no-referrer"
+    # Same-origin: no other site learns which page linked to it, and over HTTPS the CSRF
+    # check can compare the Referer of every POST with this site (Flask-WTF refuses a
+    # secure POST without one, which "no-referrer" would make every POST).
+    headers["Referrer-Policy"] = "same-origin"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
     if settings().is_production:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,15 +33,10 @@ class LiveDemo:
     app: Flask
 
 
-@pytest.fixture(scope="module")
-def live_demo(
-    tmp_path_factory: pytest.TempPathFactory, master_key: MasterKey
-) -> Iterator[LiveDemo]:
-    instance = tmp_path_factory.mktemp("live")
-    # Two-factor required, as in production: the demo accounts are the exemption.
-    app = make_test_app(
-        f"sqlite:///{instance / 'live.db'}", instance, master_key, require_two_factor=True
-    )
+@contextmanager
+def serve_demo(instance: Path, master_key: MasterKey, **settings: Any) -> Iterator[LiveDemo]:
+    """The demo case on a live server in a thread, with these settings over the tests'."""
+    app = make_test_app(f"sqlite:///{instance / 'live.db'}", instance, master_key, **settings)
     with app.app_context():
         migrate.upgrade(db.engine)
         # As `incidents demo` does it: the operator at the command line.
@@ -60,6 +56,15 @@ def live_demo(
         thread.join(timeout=10)
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def live_demo(
+    tmp_path_factory: pytest.TempPathFactory, master_key: MasterKey
+) -> Iterator[LiveDemo]:
+    # Two-factor required, as in production: the demo accounts are the exemption.
+    with serve_demo(tmp_path_factory.mktemp("live"), master_key, require_two_factor=True) as live:
+        yield live
 
 
 @pytest.fixture(scope="module")

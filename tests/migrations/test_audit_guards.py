@@ -34,6 +34,7 @@ BOTH_BACKENDS = pytest.mark.parametrize(
 )
 BEFORE = "3e5d41f9773d"
 AUDIT_REVISION = "ff54313ac372"
+BEFORE_BATCHES = "d3f6a9c4eb37"  # the revision before the head moved by a whole append
 MIGRATION = (
     data_dir("migrations") / "versions" / "20261124_1240_ff54313ac372_audit_log_merkle_tree.py"
 )
@@ -117,7 +118,7 @@ def _raw_event(connection: Connection, position: int) -> None:
 
 
 @BOTH_BACKENDS
-def test_the_tree_head_moves_only_by_one_appended_event(engine: Engine) -> None:
+def test_the_tree_head_moves_only_onto_appended_events(engine: Engine) -> None:
     migrate.upgrade(engine)
     with Session(engine) as session:
         for number in range(3):
@@ -134,12 +135,17 @@ def test_the_tree_head_moves_only_by_one_appended_event(engine: Engine) -> None:
     _refused(engine, "UPDATE audit_tree_state SET id = 2, size = size + 1")
     with engine.begin() as connection:
         _raw_event(connection, size + 1)
-        _raw_event(connection, size + 2)
+        _raw_event(connection, size + 3)
+    _refused(engine, "UPDATE audit_tree_state SET size = size + 3")  # over the missing + 2
     _refused(engine, "UPDATE audit_tree_state SET size = size + 2")
     assert _head(engine) == (size, root)
     with engine.begin() as connection:  # one event that exists: the guard lets it through
         connection.execute(text("UPDATE audit_tree_state SET size = size + 1"))
     assert _head(engine)[0] == size + 1
+    with engine.begin() as connection:  # a batch, every event of it recorded: one move
+        _raw_event(connection, size + 2)
+        connection.execute(text("UPDATE audit_tree_state SET size = size + 2"))
+    assert _head(engine)[0] == size + 3
 
     migrate.downgrade(engine, BEFORE)
     if engine.dialect.name == "postgresql":
@@ -166,3 +172,27 @@ def test_the_backfill_computes_with_its_own_frozen_copy() -> None:
         elif isinstance(node, ast.Import):
             imported.update(alias.name for alias in node.names)
     assert {name for name in imported if name.split(".")[0] == "incidents"} == {"incidents.db"}
+
+
+@BOTH_BACKENDS
+def test_before_batches_the_head_moved_by_one_event_only(engine: Engine) -> None:
+    """The revision before batched appends refuses a move by two recorded events; its
+    successor allows it, and its downgrade refuses it again."""
+    migrate.upgrade(engine, BEFORE_BATCHES)
+    with Session(engine) as session:
+        record_event(session, Actor("guards@example.org"), ACTION)
+        session.commit()
+    size, _ = _head(engine)
+    with engine.begin() as connection:
+        _raw_event(connection, size + 1)
+        _raw_event(connection, size + 2)
+    _refused(engine, "UPDATE audit_tree_state SET size = size + 2")
+    migrate.upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE audit_tree_state SET size = size + 2"))
+    assert _head(engine)[0] == size + 2
+    migrate.downgrade(engine, BEFORE_BATCHES)
+    with engine.begin() as connection:
+        _raw_event(connection, size + 3)
+        _raw_event(connection, size + 4)
+    _refused(engine, "UPDATE audit_tree_state SET size = size + 2")

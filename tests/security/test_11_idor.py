@@ -19,11 +19,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from incidents.models import User
-from tests import samples
+from incidents.services import person_merge
+from tests import factories, samples
 from tests.factories import (
+    ActFactory,
+    ConsentFactory,
+    InvolvementFactory,
     PersonFactory,
     ReportFactory,
     SourceFactory,
+    StateResponseFactory,
     UserFactory,
     stored_evidence,
 )
@@ -39,6 +44,24 @@ TEAM_SCOPED: dict[str, tuple[str, ...]] = {
     "evidence.download": ("evidence",),
     "erasure.erase": ("incident", "report", "source", "person"),
     "audit.provenance": ("incident",),
+    "people.merge_person": ("person",),
+    "people.confirm_merge": ("person",),
+    "people.undo_merge": ("merge",),
+    "incidents.edit_incident": ("incident",),
+    "reports.show_report": ("report",),
+    "reports.edit_report": ("report",),
+    "sources.show_source": ("source",),
+    "sources.edit_source": ("source",),
+    "people.edit_person": ("person",),
+    "acts.new_act": ("incident",),
+    "acts.new_response": ("incident",),
+    "acts.edit_act": ("act",),
+    "acts.new_involvement": ("act",),
+    "acts.edit_involvement": ("involvement",),
+    "acts.edit_response": ("response",),
+    "consent.new_person_consent": ("person",),
+    "consent.new_source_consent": ("source",),
+    "consent.revoke": ("consent",),
 }
 # Accounts and teams belong to no team: administrators manage all of them (users:manage),
 # and every other role is refused these pages whatever the id.
@@ -99,7 +122,21 @@ def _targets(world: World, client: FlaskClient) -> dict[str, Target]:
     targets = {kind: Target(kind, ref, missing_reference(ref)) for kind, ref in records.items()}
     targets["evidence"] = Target("evidence", str(evidence.id), str(uuid.uuid4()))
     targets["user"] = Target("user", str(member.id), str(uuid.uuid4()))
+    merged = PersonFactory(team_id=other)
+    merge = person_merge.merge(factories.context(), person.reference, merged.reference)
+    targets["merge"] = Target("merge", str(merge.merge_id), str(uuid.uuid4()))
     targets["team"] = Target("team", world.other_team.slug, "no-such-team")
+    act = ActFactory(team_id=other, incident_id=world.other_incident.id, person_id=person.id)
+    involvement = InvolvementFactory(team_id=other, act_id=act.id)
+    response = StateResponseFactory(team_id=other, incident_id=world.other_incident.id)
+    consent = ConsentFactory(team_id=other, source_id=source.id, person_id=None)
+    for kind, record in (
+        ("act", act),
+        ("involvement", involvement),
+        ("response", response),
+        ("consent", consent),
+    ):
+        targets[kind] = Target(kind, str(record.id), str(uuid.uuid4()))
     return targets
 
 

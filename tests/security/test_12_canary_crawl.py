@@ -49,6 +49,14 @@ SHOWN_TO_RESEARCHERS = {
     ("persons", "full_name"),
     ("persons", "aliases"),
     ("persons", "contact"),
+    ("consents", "notes"),  # the conditions, in the person's consent section
+    ("reports", "narrative"),  # the account, on the report's page
+    ("sources", "identity"),  # who the source is, on the source's page
+    ("sources", "contact"),
+    ("sources", "protective_notes"),
+    ("acts", "notes"),  # on the incident page, with each act
+    ("involvements", "perpetrator_names"),  # the perpetrators of each act
+    ("involvements", "units"),
     ("evidence", "filename"),
     ("evidence", "<file>"),  # the downloaded file itself
 }

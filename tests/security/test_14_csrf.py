@@ -101,3 +101,27 @@ def test_14_every_state_changing_request_without_csrf_token_is_refused(
     for endpoint, method in STATE_CHANGING:
         problems += _refusals(endpoint, method, app.test_client(), world, db_session)
     assert problems == []
+
+
+def test_over_https_a_post_must_come_from_a_page_of_this_site(
+    client: FlaskClient, world: World
+) -> None:
+    """Over HTTPS the CSRF check also compares the Referer with this site. The pages'
+    Referrer-Policy (same-origin) lets browsers send it to this site alone: with
+    "no-referrer", every POST in production would be refused."""
+    secure = "https://localhost"
+    page = client.get("/login", base_url=secure)
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    data = {
+        "csrf_token": token(client, "/login"),
+        "email": world.users["researcher"].email,
+        "password": "not the password",
+    }
+    without = client.post("/login", data=data, base_url=secure)
+    assert without.status_code == 400  # no Referer: not known to come from this site
+    elsewhere = client.post(
+        "/login", data=data, base_url=secure, headers={"Referer": "https://evil.example/"}
+    )
+    assert elsewhere.status_code == 400
+    here = client.post("/login", data=data, base_url=secure, headers={"Referer": f"{secure}/login"})
+    assert here.status_code == 401  # past the CSRF check: refused for the password

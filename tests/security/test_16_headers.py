@@ -106,7 +106,7 @@ def _assert_headers(answers: dict[int | str, TestResponse], production: bool) ->
         assert directives["frame-ancestors"] == ["'none'"], where
         assert directives["object-src"] == ["'none'"], where
         assert response.headers["X-Content-Type-Options"] == "nosniff", where
-        assert response.headers["Referrer-Policy"] in ("no-referrer", "same-origin"), where
+        assert response.headers["Referrer-Policy"] == "same-origin", where
         hsts = response.headers.get("Strict-Transport-Security")
         if production:
             assert hsts, f"{where}: no HSTS in production"

@@ -77,7 +77,7 @@ def _role_for(endpoint: str, method: str) -> str:
 def _send(client: FlaskClient, method: str, url: str) -> Any:
     if method == "GET":
         return client.get(url)
-    # A button's form names its page in `back` (the no-referrer policy sends no Referer).
+    # A button's form names its page in `back` (the Referer is not relied on).
     return client.post(url, data={"csrf_token": token(client, "/account"), "back": url})
 
 

@@ -31,7 +31,7 @@ from incidents.models import (
     StateResponse,
     Team,
 )
-from incidents.models.vocabularies import ActionKind, Role, StateResponseKind
+from incidents.models.vocabularies import ActionKind, Role, StateResponseKind, label
 from incidents.services import accounts, demo
 from incidents.services.authentication import authenticate
 from incidents.vault import FieldVault
@@ -42,9 +42,11 @@ ROLES = [role.value for role in Role]
 # Tables whose rows a second run may add to: every run writes audit events (password
 # resets), and reference counters are bookkeeping.
 GROWING_TABLES = {"audit_events", "reference_counters"}
+# "  advocacy lead  login: advocacy@demo.example.org  password: …": the role as pages name it
 CREDENTIAL_LINE = re.compile(
-    r"role=(?P<role>\S+)\s+login=(?P<login>\S+)\s+password=(?P<password>\S+)"
+    r"^  (?P<role>\S(?:.*\S)?)\s+login: (?P<login>\S+)\s+password: (?P<password>\S+)$"
 )
+ROLE_OF_LABEL = {label(role): role.value for role in Role}
 # The demo file (incidents/demo/chechnya-2017.toml) names the team the demo users work in
 # and, apart from it, the team of the other region.
 CASE = demo.load_case()
@@ -86,14 +88,17 @@ def run_incidents(
 
 
 def credentials(output: str) -> dict[str, tuple[str, str]]:
-    """role -> (login, password) from the demo's output; exactly one line per role."""
-    lines = [line for line in output.splitlines() if "role=" in line]
+    """role -> (login, password) from the demo's output; exactly one line per role, each
+    naming the role as the pages do."""
+    lines = [line for line in output.splitlines() if "login: " in line]
     found: dict[str, tuple[str, str]] = {}
     for line in lines:
         match = CREDENTIAL_LINE.search(line)
-        assert match, f"credential line without role=, login=, password=: {line!r}"
-        assert match["role"] not in found, f"role {match['role']} printed twice:\n{output}"
-        found[match["role"]] = (match["login"], match["password"])
+        assert match, f"credential line without a role, login: and password: {line!r}"
+        assert match["role"] in ROLE_OF_LABEL, f"{match['role']!r} is not a role's label"
+        role = ROLE_OF_LABEL[match["role"]]
+        assert role not in found, f"role {role} printed twice:\n{output}"
+        found[role] = (match["login"], match["password"])
     assert sorted(found) == sorted(ROLES), f"expected one line per role {ROLES}:\n{output}"
     assert len(lines) == len(ROLES)
     return found
@@ -163,6 +168,14 @@ def test_demo_twice_then_reset_on_sqlite(tmp_path: Path) -> None:
     first = run_incidents(tmp_path, "demo", "--no-serve")
     assert "Demo case: seeded." in first.stdout
     first_credentials = credentials(first.stdout)
+    assert "  advocacy lead  login: " in first.stdout  # as the pages name the role
+    assert "log in without a second factor" in first.stdout
+    # Every development key is made at the start, the audit signing key included (not on
+    # the first audit page), and each is named.
+    for name in ("master.key", "secret_key", "audit-signing.key"):
+        assert (instance / name).is_file(), name
+        assert f"  {instance / name}\n" in first.stdout
+    assert "DEVELOPMENT audit signing key" in first.stderr
     after_first = row_counts(url)
     assert after_first["incidents"] == 3
     assert after_first["users"] == len(ROLES)

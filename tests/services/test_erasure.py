@@ -23,7 +23,12 @@ from incidents.models import (
     Person,
 )
 from incidents.models.vocabularies import ActType, ConsentUse, Role
-from incidents.services.erasure import erase_record, tombstone_for
+from incidents.services.erasure import (
+    AlreadyErased,
+    erasable_record,
+    erase_record,
+    tombstone_for,
+)
 from incidents.services.records import insert
 from incidents.vault import FieldVault, secret_field_names
 from tests.factories import IncidentFactory, PersonFactory, TeamFactory, UserFactory
@@ -113,11 +118,20 @@ def test_erasing_a_person_leaves_nothing_decryptable(
     assert "Zelimkhan" not in str(event.detail) + str(event.fields)
 
 
-def test_an_erased_record_stays_erased(ctx: Context) -> None:
+def test_an_erased_record_stays_erased(ctx: Context, db_session: Session) -> None:
     incident = IncidentFactory()
-    erase_record(ctx, incident.reference, "duplicate of another record")
-    with pytest.raises(ValidationError, match="already erased"):
-        erase_record(ctx, incident.reference, "again")
+    first = erase_record(ctx, incident.reference, "duplicate of another record")
+    for attempt in (
+        lambda: erase_record(ctx, incident.reference, "again"),
+        lambda: erasable_record(ctx, incident.reference),
+    ):
+        with pytest.raises(AlreadyErased, match=f"{incident.reference} was already erased, on "):
+            attempt()
+    with pytest.raises(AlreadyErased) as again:
+        erasable_record(ctx, incident.reference)
+    assert again.value.tombstone.id == first.tombstone.id  # the page shows when and why
+    assert isinstance(again.value, ValidationError)  # the command line says it in one line
+    assert len(events(db_session, "record.erase", incident)) == 1
 
 
 @pytest.mark.parametrize(

@@ -214,6 +214,71 @@ def test_rejected_types_leave_nothing(
     assert db_session.scalar(select(func.count()).select_from(Evidence)) == 0
 
 
+@pytest.mark.parametrize(
+    ("content", "filename", "declared", "message"),
+    [
+        (samples.HTML_PAGE, "photo.png", "image/png", "an HTML page (text/html)"),
+        (samples.SVG_IMAGE, "logo.svg", "image/svg+xml", "an SVG image (image/svg+xml)"),
+        (samples.POLYGLOTS["PNG with an HTML tail"], "photo.png", None, "two things at once"),
+        (samples.jpeg(), "photo.png", "image/png", "a JPEG image (image/jpeg)"),
+        (samples.pdf(), "statement", "image/png", "your browser sent it as a PNG image"),
+    ],
+    ids=["html named png", "svg", "polyglot", "jpeg named png", "pdf declared png"],
+)
+def test_content_that_is_not_what_it_says_leaves_nothing(
+    content: bytes,
+    filename: str,
+    declared: str | None,
+    message: str,
+    db_session: Session,
+    acting: Acting,
+    store: DirectoryEvidenceStore,
+    desk: Desk,
+) -> None:
+    with pytest.raises(ValidationError, match=re.escape(message)) as refused:
+        add_evidence(
+            acting(evidence_max_bytes=MB, evidence_chunk_bytes=CHUNK),
+            desk.report,
+            io.BytesIO(content),
+            filename,
+            None,
+            declared_type=declared,
+        )
+    assert set(refused.value.errors) == {"file"}
+    assert list(stored_bytes(store)) == []
+    assert db_session.scalar(select(func.count()).select_from(Evidence)) == 0
+    evidence_keys = select(func.count()).where(DataKey.record_table == "evidence")
+    assert db_session.scalar(evidence_keys) == 0
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "declared", "media_type"),
+    [
+        (samples.png(), "photo.png", "image/png", "image/png"),
+        (samples.jpeg(), "IMG_0412.JPG", "image/jpeg", "image/jpeg"),
+        (samples.pdf(), "statement.pdf", "application/pdf", "application/pdf"),
+    ],
+)
+def test_real_files_named_as_what_they_are_are_kept(
+    content: bytes,
+    filename: str,
+    declared: str,
+    media_type: str,
+    acting: Acting,
+    desk: Desk,
+) -> None:
+    evidence = add_evidence(
+        acting(evidence_max_bytes=MB, evidence_chunk_bytes=CHUNK),
+        desk.report,
+        io.BytesIO(content),
+        filename,
+        None,
+        declared_type=declared,
+    )
+    assert evidence.media_type == media_type
+    assert evidence.sha256 == hashlib.sha256(content).hexdigest()
+
+
 def test_text_with_binary_data_after_its_first_chunk_is_refused(
     db_session: Session, acting: Acting, store: DirectoryEvidenceStore, desk: Desk
 ) -> None:

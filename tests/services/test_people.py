@@ -463,6 +463,35 @@ def test_an_erased_person_has_no_entries_and_is_never_found(
     )
 
 
+def test_a_reference_finds_the_person_or_says_they_were_erased(
+    db_session: Session,
+    context_for: ContextFor,
+    create: Create,
+    provider: KeyProvider,
+    researcher: User,
+) -> None:
+    person = create("Movsar Demoev", "Mova")
+    before = helpers.count_events(db_session, "secret.decrypt")
+    [found] = _search(context_for, provider, researcher, person.reference.lower())
+    assert (found.reference, found.full_name) == (person.reference, "Movsar Demoev")
+    assert (found.kind, found.matched_on, found.erased) == (
+        MatchKind.EXACT,
+        MatchedOn.REFERENCE,
+        False,
+    )
+    assert helpers.count_events(db_session, "secret.decrypt") == before + 1
+    # Another team's researcher finds nobody, as for a name nobody has.
+    stranger = UserFactory(role=Role.RESEARCHER, teams=[TeamFactory()])
+    assert _search(context_for, provider, stranger, person.reference) == []
+    assert _search(context_for, provider, researcher, "PER-9999") == []
+
+    erase_record(_as(context_for, researcher), person.reference, "the person asked")
+    before = helpers.count_events(db_session, "secret.decrypt")
+    [erased] = _search(context_for, provider, researcher, person.reference)
+    assert (erased.reference, erased.full_name, erased.erased) == (person.reference, None, True)
+    assert helpers.count_events(db_session, "secret.decrypt") == before  # nothing to decrypt
+
+
 def test_index_record_needs_every_indexed_field(
     db_session: Session, context_for: ContextFor, create: Create
 ) -> None:

@@ -12,8 +12,20 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from incidents.models import User
+from incidents.services import person_merge
+from tests import factories
 from tests.conftest import csrf_token
-from tests.factories import PersonFactory, ReportFactory, UserFactory, stored_evidence
+from tests.factories import (
+    ActFactory,
+    ConsentFactory,
+    InvolvementFactory,
+    PersonFactory,
+    ReportFactory,
+    SourceFactory,
+    StateResponseFactory,
+    UserFactory,
+    stored_evidence,
+)
 from tests.web.conftest import ROLES, World
 
 ANON, RESEARCHER, ADVOCACY, AUDITOR, ADMIN = ROLES
@@ -113,6 +125,14 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     # in no team, so an incident's provenance does not exist for them.
     ("audit.log", "GET"): {ANON: 302, RESEARCHER: 403, ADVOCACY: 403, AUDITOR: 200, ADMIN: 403},
     ("audit.verify", "GET"): {ANON: 302, RESEARCHER: 403, ADVOCACY: 403, AUDITOR: 200, ADMIN: 403},
+    # The last signed checkpoint as a file; with none recorded yet, back to the verify page.
+    ("audit.download_checkpoint", "GET"): {
+        ANON: 302,
+        RESEARCHER: 403,
+        ADVOCACY: 403,
+        AUDITOR: 302,
+        ADMIN: 403,
+    },
     ("audit.verify", "POST"): {
         ANON: 302,
         RESEARCHER: 403,
@@ -146,6 +166,76 @@ MATRIX[("erasure.erase", "POST")] = {
     AUDITOR: 403,
     ADMIN: 404,
 }
+
+
+# Reports and sources: restricted fields, so researchers and auditors; writing is the
+# researchers'. The admin, in no team, finds no record of a team. POSTs without the
+# record's fields are refused forms; an edit that does not say which version it was made
+# from is an edit conflict (409), shown with both versions.
+_RESTRICTED_READERS = {ANON: 302, RESEARCHER: 200, ADVOCACY: 403, AUDITOR: 200, ADMIN: 403}
+for _area, _kind in (("reports", "report"), ("sources", "source")):
+    MATRIX[(f"{_area}.list_{_area}", "GET")] = _RESTRICTED_READERS
+    MATRIX[(f"{_area}.new_{_kind}", "GET")] = _researchers_only(200)
+    MATRIX[(f"{_area}.new_{_kind}", "POST")] = _researchers_only(REFUSED)
+    MATRIX[(f"{_area}.show_{_kind}", "GET")] = {**_RESTRICTED_READERS, ADMIN: 404}
+    MATRIX[(f"{_area}.edit_{_kind}", "GET")] = {**_researchers_only(200), ADMIN: 404}
+    MATRIX[(f"{_area}.edit_{_kind}", "POST")] = {**_researchers_only(409), ADMIN: 404}
+
+
+# Consent: researchers of the person's or source's team record and withdraw it; the record
+# is looked up first, so the admin, in no team, is told it does not exist. The POSTs
+# carry no use or date: refused forms.
+for _endpoint, _methods in (
+    ("consent.new_person_consent", ("GET", "POST")),
+    ("consent.new_source_consent", ("GET", "POST")),
+    ("consent.revoke", ("POST",)),
+):
+    for _method in _methods:
+        MATRIX[(_endpoint, _method)] = {
+            ANON: 302,
+            RESEARCHER: 200 if _method == "GET" else REFUSED,
+            ADVOCACY: 403,
+            AUDITOR: 403,
+            ADMIN: 404,
+        }
+
+
+# Merging duplicate people: researchers of the team. The kept person is looked up first,
+# so the admin, in no team, is told it does not exist; a POST without the other record is
+# a refused form; an undo goes back to the person's page (302) whether or not it was done.
+MATRIX[("people.merge_person", "GET")] = {**_researchers_only(200), ADMIN: 404}
+MATRIX[("people.confirm_merge", "POST")] = {**_researchers_only(REFUSED), ADMIN: 404}
+MATRIX[("people.undo_merge", "POST")] = {**_researchers_only(302), ADMIN: 404}
+
+# Triage: researchers (case:write); a POST that names no report and no decision is a
+# refused form.
+MATRIX[("triage.queue", "GET")] = _researchers_only(200)
+MATRIX[("triage.queue", "POST")] = _researchers_only(REFUSED)
+
+
+# Recording an incident, editing one or a person, and the parts of an incident (acts,
+# perpetrators, official responses): the researchers of the team. The admin, in no team,
+# finds no incident, act or person; a new incident is refused to them (403).
+MATRIX[("incidents.new_incident", "GET")] = _researchers_only(200)
+MATRIX[("incidents.new_incident", "POST")] = _researchers_only(REFUSED)
+for _endpoint in (
+    "incidents.edit_incident",
+    "people.edit_person",
+    "acts.new_act",
+    "acts.edit_act",
+    "acts.new_involvement",
+    "acts.edit_involvement",
+    "acts.new_response",
+    "acts.edit_response",
+):
+    _edits = _endpoint.split(".")[1].startswith("edit_")
+    MATRIX[(_endpoint, "GET")] = {**_researchers_only(200), ADMIN: 404}
+    MATRIX[(_endpoint, "POST")] = {**_researchers_only(409 if _edits else REFUSED), ADMIN: 404}
+# A perpetrator may be recorded with nothing known but that there was one.
+MATRIX[("acts.new_involvement", "POST")][RESEARCHER] = 302
+
+# The Help page (the Researcher's guide) reads nothing of any team: every logged-in user.
+MATRIX[("help.guide", "GET")] = {ANON: 302, **dict.fromkeys(LOGGED_IN, 200)}
 
 
 def _routes(app: Flask) -> set[tuple[str, str]]:
@@ -184,15 +274,83 @@ _ADMIN_USER_PATHS = {
 }
 
 
+def _part_url(endpoint: str, world: World) -> str:
+    """The pages of an incident's parts, and the edit pages of incidents and people."""
+    incident = world.incident.reference
+    if endpoint == "incidents.new_incident":
+        return "/incidents/new"
+    if endpoint == "incidents.edit_incident":
+        return f"/incidents/{incident}/edit"
+    person = PersonFactory(team_id=world.team.id)
+    if endpoint == "people.edit_person":
+        return f"/people/{person.reference}/edit"
+    act = ActFactory(team_id=world.team.id, incident_id=world.incident.id, person_id=person.id)
+    if endpoint == "acts.new_involvement":
+        return f"/acts/{act.id}/perpetrators/new"
+    if endpoint == "acts.edit_involvement":
+        return f"/perpetrators/{InvolvementFactory(team_id=world.team.id, act_id=act.id).id}/edit"
+    if endpoint == "acts.edit_response":
+        response = StateResponseFactory(team_id=world.team.id, incident_id=world.incident.id)
+        return f"/responses/{response.id}/edit"
+    return {
+        "acts.new_act": f"/incidents/{incident}/acts/new",
+        "acts.edit_act": f"/acts/{act.id}/edit",
+        "acts.new_response": f"/incidents/{incident}/responses/new",
+    }[endpoint]
+
+
+def _report_or_source_url(endpoint: str, world: World) -> str:
+    area, _, page = endpoint.partition(".")
+    if page.startswith("list_"):
+        return f"/{area}"
+    if page.startswith("new_"):
+        return f"/{area}/new"
+    factory = ReportFactory if area == "reports" else SourceFactory
+    record = factory(team_id=world.team.id)
+    return f"/{area}/{record.reference}" + ("/edit" if page.startswith("edit_") else "")
+
+
+def _consent_url(endpoint: str, world: World) -> str:
+    """Consent routes need a person, a source or a grant of the world's team."""
+    if endpoint == "consent.new_person_consent":
+        return f"/people/{PersonFactory(team_id=world.team.id).reference}/consents/new"
+    if endpoint == "consent.new_source_consent":
+        return f"/sources/{SourceFactory(team_id=world.team.id).reference}/consents/new"
+    return f"/consents/{ConsentFactory(team_id=world.team.id).id}/revoke"
+
+
+def _merge_url(endpoint: str, world: World) -> str:
+    """Merge routes need a person of the world's team (and, to undo, a merge into them)."""
+    kept = PersonFactory(team_id=world.team.id)
+    if endpoint != "people.undo_merge":
+        return f"/people/{kept.reference}/merge"
+    duplicate = PersonFactory(team_id=world.team.id)
+    note = person_merge.merge(factories.context(), kept.reference, duplicate.reference)
+    return f"/people/merges/{note.merge_id}/undo"
+
+
 def _url(endpoint: str, world: World) -> str:
     if endpoint.startswith("audit."):
         return {
             "audit.log": "/audit",
             "audit.verify": "/audit/verify",
+            "audit.download_checkpoint": "/audit/checkpoint",
             "audit.provenance": f"/audit/incidents/{world.incident.reference}",
         }[endpoint]
+    if endpoint.startswith("acts.") or endpoint in (
+        "incidents.new_incident",
+        "incidents.edit_incident",
+        "people.edit_person",
+    ):
+        return _part_url(endpoint, world)
+    if endpoint.startswith(("reports.", "sources.")):
+        return _report_or_source_url(endpoint, world)
+    if endpoint.startswith("consent."):
+        return _consent_url(endpoint, world)
     if endpoint == "people.show_person":
         return f"/people/{PersonFactory(team_id=world.team.id).reference}"
+    if endpoint in ("people.merge_person", "people.confirm_merge", "people.undo_merge"):
+        return _merge_url(endpoint, world)
     if endpoint in _ADMIN_USER_PATHS:  # about another user, so no one acts on themselves
         return _ADMIN_USER_PATHS[endpoint].format(UserFactory(teams=[world.team]).id)
     return {
@@ -211,6 +369,8 @@ def _url(endpoint: str, world: World) -> str:
         "incidents.show_incident": f"/incidents/{world.incident.reference}",
         "people.search": "/people",
         "people.new_person": "/people/new",
+        "triage.queue": "/triage",
+        "help.guide": "/help",
         "admin.users": "/admin/users",
         "admin.new_user": "/admin/users/new",
         "admin.teams": "/admin/teams",

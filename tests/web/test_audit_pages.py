@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from html import unescape
+from unittest.mock import patch
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -17,9 +19,12 @@ from sqlalchemy.orm import Session
 from incidents.audit.actions import AuditAction
 from incidents.audit.log import Actor, record_event
 from incidents.audit.signing import open_checkpoint
+from incidents.db import utcnow
 from incidents.extensions import audit_signer
 from incidents.models import User
+from incidents.models.audit import AuditEvent
 from incidents.models.vocabularies import SourceReliability
+from incidents.services.auditor import VERIFY_INTERVAL
 from tests.conftest import csrf_token
 from tests.factories import EvidenceFactory, ReportFactory, SourceFactory
 from tests.web.conftest import World
@@ -293,10 +298,11 @@ def _checkpoint_events(db_session: Session) -> int:
     )
 
 
-def test_verify_now_is_refused_soon_after_the_last_checkpoint(
+def test_verify_now_waits_five_minutes_after_the_last_checkpoint_and_says_until_when(
     client: FlaskClient, world: World, db_session: Session, as_role: Callable[[str], User | None]
 ) -> None:
-    """Each verification reads the whole log and appends an event: not on every click."""
+    """Each verification reads the whole log and appends an event: not on every click.
+    Asked too soon, the page is an ordinary one that says when the next can run."""
     as_role("auditor")
     token = csrf_token(client, "/audit/verify")
     first = client.post("/audit/verify", data={"csrf_token": token}).get_data(as_text=True)
@@ -306,14 +312,104 @@ def test_verify_now_is_refused_soon_after_the_last_checkpoint(
     ).scalar_one()
     assert _checkpoint_events(db_session) == 1
 
+    recorded = db_session.get(AuditEvent, position)
+    assert recorded is not None
+    verified_at = recorded.occurred_at
+    next_at = (verified_at + VERIFY_INTERVAL).strftime("%H:%M:%S")
+    assert "Verify now can run again at <time" in first and f">{next_at}</time>" in first
+
     again = client.post("/audit/verify", data={"csrf_token": token})
-    assert again.status_code == 429
+    assert again.status_code == 200
     page = again.get_data(as_text=True)
     assert "The log verifies" not in page
+    assert "Not verified again yet" in page
     assert f"event {position}" in page, "says which checkpoint"
     assert re.search(r"verified at <time[^>]*>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d</time>", page)
+    assert f'can start at <time datetime="{(verified_at + VERIFY_INTERVAL).isoformat()}' in page
+    assert f">{next_at}</time> UTC" in page
     assert note in unescape(page), "the last checkpoint is shown to keep"
     assert _checkpoint_events(db_session) == 1, "no new checkpoint was recorded"
+
+    visit = _page(client, "/audit/verify")  # a plain visit says it too, before any click
+    assert "Verify now can run again at <time" in visit and f">{next_at}</time>" in visit
+
+
+def test_verify_now_runs_again_once_five_minutes_have_passed(
+    client: FlaskClient, world: World, db_session: Session, as_role: Callable[[str], User | None]
+) -> None:
+    as_role("auditor")
+    token = csrf_token(client, "/audit/verify")
+    client.post("/audit/verify", data={"csrf_token": token})
+    later = utcnow() + VERIFY_INTERVAL + timedelta(seconds=1)
+    with patch("incidents.services.auditor.utcnow", return_value=later):
+        assert "can run again" not in _page(client, "/audit/verify")
+        again = client.post("/audit/verify", data={"csrf_token": token})
+    assert again.status_code == 200
+    assert "The log verifies" in again.get_data(as_text=True)
+    assert _checkpoint_events(db_session) == 2
+
+
+def test_the_last_checkpoint_downloads_as_a_file(
+    client: FlaskClient, world: World, as_role: Callable[[str], User | None]
+) -> None:
+    as_role("auditor")
+    none_yet = client.get("/audit/checkpoint")
+    assert none_yet.status_code == 302 and none_yet.headers["Location"].endswith("/audit/verify")
+    assert "No checkpoint has been recorded yet" in _page(client, "/audit/verify")
+    assert "/audit/checkpoint" not in _page(client, "/audit/verify"), "no link to nothing"
+
+    token = csrf_token(client, "/audit/verify")
+    result = client.post("/audit/verify", data={"csrf_token": token}).get_data(as_text=True)
+    note = unescape(re.search(r'<pre class="secret-key">(.*?)</pre>', result, re.S).group(1))
+    assert 'href="/audit/checkpoint" download' in result
+    response = client.get("/audit/checkpoint")
+    assert response.status_code == 200
+    assert response.content_type == "text/plain; charset=utf-8"
+    disposition = response.headers["Content-Disposition"]
+    assert re.fullmatch(
+        r'attachment; filename="audit-log-\d{8}T\d{6}Z-\d+-events\.checkpoint"', disposition
+    )
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.get_data(as_text=True) == note, "the file is the checkpoint shown"
+    with client.application.app_context():
+        checkpoint = open_checkpoint(response.get_data(as_text=True), audit_signer().verifier)
+    assert f"-{checkpoint.size}-events.checkpoint" in disposition
+    assert 'href="/audit/checkpoint" download' in _page(client, "/audit/verify")
+
+
+def test_event_details_read_as_words_never_as_python(
+    client: FlaskClient, world: World, db_session: Session, as_role: Callable[[str], User | None]
+) -> None:
+    record_event(
+        db_session,
+        Actor("someone@example.org"),
+        FUZZED,
+        detail={"second_factor": None, "roles": ["admin", "auditor"], "teams": [], "ok": True},
+    )
+    db_session.flush()
+    as_role("auditor")
+    page = _page(client, "/audit?action=keys.retire")
+    assert "None" not in page and "[" not in page and "True" not in page
+    assert "<dt>roles</dt> <dd>admin, auditor</dd>" in page
+    assert "<dt>second_factor</dt> <dd>—</dd>" in page
+    assert "<dt>teams</dt> <dd>—</dd>" in page
+    assert "<dt>ok</dt> <dd>yes</dd>" in page
+
+
+def test_a_record_links_to_every_event_about_it(
+    client: FlaskClient, world: World, db_session: Session, as_role: Callable[[str], User | None]
+) -> None:
+    someone = world.users["researcher"]
+    record_event(db_session, Actor("someone@example.org"), FUZZED, target=someone)
+    db_session.flush()
+    as_role("auditor")
+    page = _page(client, "/audit?action=keys.retire")
+    link = f'href="/audit?record={someone.id}"'
+    assert link in page, "a record without a reference links to its own events by id"
+    assert f'<code class="events__id-short">{someone.id}</code>' in page, "the whole id is there"
+    assert _page(client, f"/audit?record={someone.id}").count("<code>keys.retire</code>") == 1
+    incident = world.incident.reference
+    assert f'href="/audit/incidents/{incident}"' in _page(client, f"/audit?record={incident}")
 
 
 def test_verify_now_reports_tampering(

@@ -53,6 +53,6 @@ def test_demo_seeds_and_serves(tmp_path: Path) -> None:
     finally:
         process.terminate()
         output, errors = process.communicate(timeout=30)
-    roles = [line for line in output.splitlines() if "role=" in line]
+    roles = [line for line in output.splitlines() if "login: " in line]
     assert len(roles) == 4
     assert "DEVELOPMENT master key" in errors

@@ -72,11 +72,14 @@ def upload(
     *,
     csrf: bool = True,
     page: str = "/incidents",
+    content_type: str | None = None,
 ) -> TestResponse:
+    """POST the upload form; the file part declares `content_type`, else the type a
+    browser takes from the file name."""
     values: dict[str, object] = {"description": description}
     if csrf:
         values["csrf_token"] = csrf_token(client, page)
-    values["file"] = FileStorage(io.BytesIO(content), filename=filename)
+    values["file"] = FileStorage(io.BytesIO(content), filename=filename, content_type=content_type)
     # Encoded in memory: the test client spools bodies over 500 KB to a temporary file
     # that it never closes, which the suite's warnings-as-errors would report.
     boundary, body = encode_multipart(values)
@@ -204,6 +207,67 @@ def test_a_refused_type_shows_the_page_again_and_keeps_the_description(
     assert "Programs (application/x-executable) are not accepted as evidence." in page
     assert "Sent by a partner — keep this text</textarea>" in page
     assert f'id="evidence-error-{report.reference}"' in page
+    assert count(db_session) == 0
+    assert kept_keys() == set()
+
+
+def test_a_web_page_named_png_is_refused_at_the_top_of_the_page_and_beside_the_field(
+    client: FlaskClient,
+    report: Report,
+    as_role: Callable[[str], User | None],
+    db_session: Session,
+    kept_keys: Callable[[], set[str]],
+) -> None:
+    as_role("researcher")
+    response = upload(client, report, samples.HTML_PAGE, "photo.png", "Keep this description")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    message = "This file is an HTML page (text/html)."
+    # First: an alert at the top of the page, before the incident's own content, that
+    # names the problem and links to the form's file field.
+    summary = page.index('class="error-summary"')
+    assert summary < page.index('class="page-head"')
+    assert page.index(message) > summary
+    assert f'<a href="#evidence-file-{report.reference}">File: {message}' in page
+    assert f"The file was not added to {report.reference}" in page
+    # Then again beside the field, which it describes, in a form that is open.
+    field = page.index(f'<label class="field__label" for="evidence-file-{report.reference}">')
+    beside = page.index(f'id="evidence-error-{report.reference}"', field)
+    assert page.index(message, beside) < page.index(
+        f'id="evidence-file-{report.reference}"', beside
+    )
+    assert f'aria-invalid="true" aria-describedby="evidence-error-{report.reference}"' in page
+    assert "Its name ends in .png" in page
+    assert "Keep this description</textarea>" in page
+    assert count(db_session) == 0
+    assert kept_keys() == set()
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "content_type", "message"),
+    [
+        (samples.SVG_IMAGE, "logo.svg", None, "an SVG image (image/svg+xml)"),
+        (samples.POLYGLOTS["GIF with a script"], "p.gif", None, "two things at once"),
+        (samples.jpeg(), "photo.png", None, "its content is a JPEG image (image/jpeg)"),
+        (samples.png(), "photo", "application/pdf", "your browser sent it as a PDF"),
+    ],
+    ids=["svg", "polyglot", "misnamed jpeg", "declared as pdf"],
+)
+def test_what_the_content_says_decides(
+    content: bytes,
+    filename: str,
+    content_type: str | None,
+    message: str,
+    client: FlaskClient,
+    report: Report,
+    as_role: Callable[[str], User | None],
+    db_session: Session,
+    kept_keys: Callable[[], set[str]],
+) -> None:
+    as_role("researcher")
+    response = upload(client, report, content, filename, content_type=content_type)
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
     assert count(db_session) == 0
     assert kept_keys() == set()
 
@@ -356,6 +420,59 @@ def test_the_incident_page_lists_evidence_by_role(
     page = client.get(incident_url).get_data(as_text=True)
     assert evidence.sha256 not in page and NAME_CANARY not in page
     assert "Evidence files" not in page
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "content_type"),
+    [
+        (samples.jpeg(), "photo.jpg", "image/jpeg"),
+        (samples.pdf(), "statement.pdf", "application/pdf"),
+        (samples.ACCEPTED["text/plain"], "statement.txt", "text/plain; charset=utf-8"),
+    ],
+)
+def test_a_download_is_an_attachment_that_runs_nothing(
+    content: bytes,
+    filename: str,
+    content_type: str,
+    client: FlaskClient,
+    report: Report,
+    as_role: Callable[[str], User | None],
+    db_session: Session,
+    kept_keys: Callable[[], set[str]],
+) -> None:
+    as_role("researcher")
+    assert upload(client, report, content, filename).status_code == 302
+    row = db_session.scalars(select(Evidence).where(Evidence.report_id == report.id)).one()
+    response = client.get(f"/evidence/{row.id}/download")
+    assert response.get_data() == content
+    response.close()
+    assert response.headers["Content-Type"] == content_type
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert parse_options_header(response.headers["Content-Disposition"])[0] == "attachment"
+    policy = response.headers["Content-Security-Policy"]
+    assert "sandbox" in policy and "default-src 'none'" in policy
+    page = client.get(f"/incidents/{report.incident.reference}")
+    assert "sandbox" not in page.headers["Content-Security-Policy"]  # pages keep theirs
+
+
+@pytest.mark.parametrize("recorded", ["text/html", "image/svg+xml"])
+def test_a_row_that_says_html_or_svg_is_still_sent_as_bytes(
+    recorded: str,
+    client: FlaskClient,
+    evidence: Evidence,
+    as_role: Callable[[str], User | None],
+    db_session: Session,
+) -> None:
+    # No upload can record these types; a row changed in the database is sent opaque.
+    db_session.execute(
+        update(Evidence).where(Evidence.id == evidence.id).values(media_type=recorded)
+    )
+    as_role("researcher")
+    response = client.get(f"/evidence/{evidence.id}/download")
+    response.get_data()
+    response.close()
+    assert response.mimetype == "application/octet-stream"
+    assert parse_options_header(response.headers["Content-Disposition"])[0] == "attachment"
 
 
 def test_a_changed_hash_stops_the_download_before_its_end(

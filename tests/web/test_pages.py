@@ -193,7 +193,7 @@ def test_security_headers_on_pages_and_errors(
         assert "frame-ancestors 'none'" in csp
         assert "unsafe-inline" not in csp
         assert response.headers["X-Content-Type-Options"] == "nosniff"
-        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert response.headers["Referrer-Policy"] == "same-origin"
         assert response.headers["Cache-Control"] == "no-store"
 
 

@@ -1,9 +1,10 @@
 """Receiving an evidence file: type, size, hash, encryption, custody event.
 
-A file is read once, as a stream: its media type is detected from the first bytes, its
-SHA-256 and size are computed while it is encrypted chunk by chunk into the evidence
-store under its record's own data key, and its name and description are sealed in the
-row. The stored file follows the caller's transaction (see incidents.storage.lifecycle).
+A file is read once, as a stream: its media type is detected from the first bytes and
+held against what its name and its declared type say; its SHA-256 and size are computed
+while it is encrypted chunk by chunk into the evidence store under its record's own data
+key, and its name and description are sealed in the row. The stored file follows the
+caller's transaction (see incidents.storage.lifecycle).
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from incidents.permissions import Permission
 from incidents.records.kinds import REPORT
 from incidents.repositories import records as record_queries
 from incidents.services import records
+from incidents.services.evidence.claims import checked_media_type
 from incidents.services.evidence.policy import (
     TEXT,
     EvidenceTooLarge,
     TextCheck,
     clean_description,
     clean_filename,
-    detect_media_type,
 )
 from incidents.storage import lifecycle
 from incidents.storage.store import new_storage_key
@@ -50,12 +51,15 @@ def add_evidence(
     description: str | None,
     captured_at: datetime | None = None,
     *,
+    declared_type: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Evidence:
     """Receive a file for `report`: check it, encrypt it into the store, record its custody.
 
-    Raises ValidationError (media type, size — the setting evidence_max_bytes — empty file,
-    description), NotFound or PermissionDenied. Everything happens in a savepoint of the
+    `declared_type` is the media type the sender gave (a browser's, from the file's name).
+    Raises ValidationError (media type from the content, or disagreeing with the name or
+    `declared_type`; size — the setting evidence_max_bytes; empty file; description),
+    NotFound or PermissionDenied. Everything happens in a savepoint of the
     caller's transaction, and the stored file goes if it rolls back.
     """
     report = records.find(ctx, REPORT, report.id, Permission.CASE_WRITE)
@@ -70,7 +74,7 @@ def add_evidence(
     head = read_full(stream, chunk_bytes)
     if not head:
         raise ValidationError.on("file", "This file is empty: choose a file to upload.")
-    media_type = detect_media_type(head)
+    media_type = checked_media_type(head, name, declared_type)
     text_check = TextCheck() if media_type == TEXT else None
     evidence = Evidence(
         id=uuid.uuid4(), team_id=report.team_id, report_id=report.id, captured_at=captured_at

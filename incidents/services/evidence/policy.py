@@ -13,6 +13,9 @@ import filetype
 from incidents.errors import ValidationError
 
 TEXT = "text/plain"
+HTML = "text/html"
+SVG = "image/svg+xml"
+XML = "application/xml"
 SNIFF_BYTES = 8192  # what the type detection looks at
 MAX_FILENAME = 255
 MAX_DESCRIPTION = 2000
@@ -94,6 +97,51 @@ ARCHIVE_MEDIA_TYPES = frozenset(
         "application/x-unix-archive",
     }
 )
+# Markup a browser would render, and run the scripts of, if it were ever shown inline.
+MARKUP_REASONS = {
+    HTML: "Web pages are not accepted as evidence, because a browser would run them: "
+    "save the page as PDF or take a screenshot.",
+    SVG: "SVG images are not accepted as evidence, because they can carry scripts: "
+    "export the image as PNG or PDF.",
+    XML: "XML documents are not accepted as evidence, because a browser can run them as "
+    "a page: save the document as PDF or plain text.",
+}
+_TYPE_NAMES = {
+    "image/jpeg": "a JPEG image",
+    "image/png": "a PNG image",
+    "image/gif": "a GIF image",
+    "image/webp": "a WebP image",
+    "image/tiff": "a TIFF image",
+    "image/heic": "a HEIC image",
+    "application/pdf": "a PDF document",
+    "audio/mpeg": "an MP3 recording",
+    "audio/mp4": "an M4A recording",
+    "video/mp4": "an MP4 video",
+    "video/quicktime": "a QuickTime video",
+    TEXT: "plain text",
+    HTML: "an HTML page",
+    SVG: "an SVG image",
+    XML: "an XML document",
+}
+_FAMILY_NAMES = {
+    "image": "an image",
+    "audio": "an audio recording",
+    "video": "a video",
+    "office document": "an office document",
+}
+# What browsers sniff as HTML (the WHATWG MIME Sniffing Standard's patterns, after
+# leading white space), an SVG root element, and the tags that make any file a page
+# with scripts when a browser renders it.
+_HTML_START = re.compile(
+    rb"<(?:!doctype\s+html|html|head|script|iframe|h1|div|font|table|a|style|title|b|body"
+    rb"|br|p)[\s>]|<!--",
+    re.IGNORECASE,
+)
+_HTML_ROOT = re.compile(rb"<html[\s>]", re.IGNORECASE)
+_SVG_ROOT = re.compile(rb"<svg[\s>/:]|<!doctype\s+svg", re.IGNORECASE)
+_ACTIVE_MARKUP = re.compile(
+    rb"<(?:script|html|svg|iframe|object|embed)[\s/>]|<!doctype\s+html", re.IGNORECASE
+)
 # Text may hold tabs, line and page breaks; other control characters mean binary data
 # (or terminal escape sequences, which have no place in a statement).
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
@@ -156,29 +204,84 @@ def _looks_like_text(head: bytes) -> bool:
     return True
 
 
-def detect_media_type(head: bytes) -> str:
-    """The media type of a file from its first bytes, if it is one evidence may have."""
+def _markup_type(head: bytes) -> str | None:
+    """HTML, SVG or XML, as a browser sniffing the first bytes would take the file."""
+    start = head[:SNIFF_BYTES].removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\n\x0c\r")
+    if start[:5].lower() == b"<?xml":
+        if _SVG_ROOT.search(start):
+            return SVG
+        return HTML if _HTML_ROOT.search(start) else XML
+    if _SVG_ROOT.match(start):
+        return SVG
+    return HTML if _HTML_START.match(start) else None
+
+
+def sniff(head: bytes) -> str | None:
+    """The media type of a file from its first bytes, whether evidence may have it or not:
+    filetype's answer, else markup (HTML, SVG, XML), else plain text; None if unknown."""
     kind = filetype.guess(head[:SNIFF_BYTES])
-    if kind is None:
-        if head.startswith(b"#!"):
-            raise ValidationError.on("file", "Scripts are not accepted as evidence.")
-        if _looks_like_text(head):
-            return TEXT
+    if kind is not None:
+        return str(kind.mime)
+    markup = _markup_type(head)
+    if markup is not None:
+        return markup
+    return TEXT if _looks_like_text(head) else None
+
+
+def describe(media_type: str) -> str:
+    """'a PNG image (image/png)': what a message calls a media type."""
+    family = ACCEPTED_MEDIA_TYPES.get(media_type, "")
+    name = _TYPE_NAMES.get(media_type) or _FAMILY_NAMES.get(family)
+    return f"{name} ({media_type})" if name else f"a file of type {media_type}"
+
+
+def detect_media_type(head: bytes) -> str:
+    """The media type of a file from its first bytes, if it is one evidence may have.
+
+    Also refused: a file of an accepted type whose first bytes hold HTML that a browser
+    would run (a polyglot: an image that is also a page).
+    """
+    if head.startswith(b"#!"):
+        raise ValidationError.on("file", "Scripts are not accepted as evidence.")
+    media_type = sniff(head)
+    if media_type is None:
         raise ValidationError.on(
             "file",
             "The type of this file could not be recognised from its content. "
             f"Accepted are {ACCEPTED_KINDS}.",
         )
-    media_type = str(kind.mime)
     if media_type in ACCEPTED_MEDIA_TYPES:
+        if media_type != TEXT:
+            _refuse_polyglot(head, media_type)
         return media_type
-    if media_type in EXECUTABLE_MEDIA_TYPES:
+    if media_type in MARKUP_REASONS:
+        reason = f"This file is {describe(media_type)}. {MARKUP_REASONS[media_type]}"
+    elif media_type in EXECUTABLE_MEDIA_TYPES:
         reason = f"Programs ({media_type}) are not accepted as evidence."
     elif media_type in ARCHIVE_MEDIA_TYPES:
         reason = f"Archives ({media_type}) are not accepted: add the files inside one by one."
     else:
         reason = f"{media_type} files are not accepted as evidence. Accepted are {ACCEPTED_KINDS}."
     raise ValidationError.on("file", reason)
+
+
+def _refuse_polyglot(head: bytes, media_type: str) -> None:
+    found = _ACTIVE_MARKUP.search(head[:SNIFF_BYTES])
+    if found is None:
+        return
+    tag = found.group().decode("ascii", "replace").rstrip(" \t\n\r\x0c/>")
+    raise ValidationError.on(
+        "file",
+        f"This file is {describe(media_type)} but also holds web-page markup ({tag}…) in "
+        "its first bytes: a file that is two things at once could be run by a browser, so "
+        "it is not accepted. Export or save the original again, or take a screenshot.",
+    )
+
+
+def served_media_type(recorded: str) -> str:
+    """The Content-Type a download is sent with: the recorded type when evidence may have
+    it (never HTML, SVG or XML), anything else as opaque bytes."""
+    return recorded if recorded in ACCEPTED_MEDIA_TYPES else "application/octet-stream"
 
 
 def clean_filename(filename: str) -> str:

@@ -97,6 +97,7 @@ def two_factor_setup() -> str | Response | tuple[str, int]:
         user=user,
         secret=secret,
         qr_code=two_factor.qr_code_data_uri(uri),
+        otpauth_uri=uri,  # opens the authenticator app on the phone the page is read on
         required=settings().require_two_factor,
     ), outcome.status
 

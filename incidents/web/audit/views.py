@@ -7,9 +7,8 @@ on the incident's team (another team's incident does not exist: 404).
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, render_template, request
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 
 from incidents.extensions import audit_signer
 from incidents.services import auditor
@@ -22,6 +21,21 @@ blueprint = Blueprint("audit", __name__, url_prefix="/audit")
 # url_for as a keyword (_method, _external, endpoint …) and fail or make absolute links.
 FILTER_NAMES = ("actor", "action", "record", "since", "until")
 LARGEST_POSITION = 2**63 - 1  # a BIGINT; larger cursors overflow the drivers
+
+
+@blueprint.app_template_filter("event_value")
+def event_value(value: object) -> str:
+    """A detail value as a reader would write it: nothing for a missing value (the page
+    shows a dash), lists joined by commas, never Python's spelling of None or a list."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(filter(None, map(event_value, value)))
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {event_value(item) or '—'}" for key, item in value.items())
+    return str(value)
 
 
 @blueprint.route("")
@@ -48,19 +62,40 @@ def provenance(reference: str) -> str:
 
 
 @blueprint.route("/verify", methods=["GET", "POST"])
-def verify() -> tuple[str, int]:
+def verify() -> str:
+    """Verify now, at most once in auditor.VERIFY_INTERVAL: asked again sooner, the page
+    (an ordinary 200) says when the last verification ran and when the next one can."""
     ctx = context()
-    page: dict[str, Any] = {
-        "form": VerifyForm(),
-        "head": auditor.current_head(ctx),
-        "origin": settings().audit_log_origin,
-        "vkey": audit_signer().verifier.vkey,
-        "outcome": None,
-        "checkpoint": None,
-        "too_soon": None,
-    }
+    result = None
     if request.method == "POST":  # CSRFProtect has checked the form's only field
         result = auditor.verify_for_auditor(ctx, audit_signer())
-        page.update(outcome=result.outcome, checkpoint=result.checkpoint, too_soon=result.too_soon)
-    status = 429 if page["too_soon"] is not None else 200
-    return render_template("audit/verify.html", **page), status
+    return render_template(
+        "audit/verify.html",
+        form=VerifyForm(),
+        head=auditor.current_head(ctx),
+        origin=settings().audit_log_origin,
+        vkey=audit_signer().verifier.vkey,
+        outcome=result.outcome if result else None,
+        checkpoint=result.checkpoint if result else None,
+        refused=result.too_soon if result else None,
+        # After a verification just now, this is that one, so the page says when the
+        # next can run; on a plain visit, the one that holds the button back, if any.
+        recent=auditor.recent_verification(ctx),
+        last_checkpoint=auditor.last_checkpoint(ctx),
+    )
+
+
+@blueprint.route("/checkpoint")
+def download_checkpoint() -> Response:
+    """The newest signed checkpoint as a file to keep outside the installation."""
+    recorded = auditor.last_checkpoint(context())
+    if recorded is None:
+        flash("No checkpoint has been recorded yet: verify the log to make one.", "info")
+        return redirect(url_for("audit.verify"))
+    stamp = recorded.recorded_at.strftime("%Y%m%dT%H%M%SZ")
+    name = f"audit-log-{stamp}-{recorded.size}-events.checkpoint"
+    return Response(
+        recorded.note,
+        mimetype="text/plain",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from incidents.models.user import User
 from incidents.services import authentication, sessions, two_factor
 from incidents.web.auth.forms import LoginForm, LogoutForm, ReauthenticateForm, SecondFactorForm
+from incidents.web.auth.operations import operation_for
 from incidents.web.boundary import (
     begin_session,
     context,
@@ -112,6 +113,8 @@ def reauthenticate() -> str | Response | tuple[str, int]:
     form = ReauthenticateForm()
     if not user.has_two_factor:
         del form.code
+    target = safe_next_path(request.args.get("next"))
+    operation = operation_for(target)
     if form.validate_on_submit():
         password_ok = authentication.check_password(ctx, form.password.data or "")
         # The code is checked only after the password, so a wrong password spends no code.
@@ -119,8 +122,10 @@ def reauthenticate() -> str | Response | tuple[str, int]:
             not user.has_two_factor or two_factor.verify_code(ctx, user, form.code.data or "")
         ):
             sessions.confirm(current_session())
-            return redirect(safe_next_path(request.args.get("next")))
+            return redirect(target)
         authentication.record_login_failure(ctx, user, step="reauthentication")
         flash(FAILED_REAUTH, "error")
-        return render_template("auth/reauthenticate.html", form=form), 401
-    return render_template("auth/reauthenticate.html", form=form), _status(form)
+        return render_template("auth/reauthenticate.html", form=form, operation=operation), 401
+    return render_template("auth/reauthenticate.html", form=form, operation=operation), _status(
+        form
+    )

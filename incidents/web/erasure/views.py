@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, flash, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from incidents.records.kinds import kind_of_reference
 from incidents.services import erasure
 from incidents.web.boundary import context
 from incidents.web.erasure.forms import EraseForm
-from incidents.web.forms import done, submit
+from incidents.web.forms import submit
+from incidents.web.record_pages import record_page
 from incidents.web.security import recent_login_required
 
 blueprint = Blueprint("erasure", __name__)
@@ -18,7 +19,15 @@ blueprint = Blueprint("erasure", __name__)
 @blueprint.route("/records/<erasable:reference>/erase", methods=["GET", "POST"])
 @recent_login_required
 def erase(reference: str) -> str | Response | tuple[str, int]:
-    record = erasure.erasable_record(context(), reference)
+    kind = kind_of_reference(reference).label
+    back = record_page(reference) or url_for("incidents.list_incidents")
+    try:
+        record = erasure.erasable_record(context(), reference)
+    except erasure.AlreadyErased as erased:
+        # A second erasure (another tab, a colleague first): say so, with the tombstone.
+        return render_template(
+            "erasure/already_erased.html", tombstone=erased.tombstone, kind=kind, back=back
+        ), 410
     form = EraseForm()
 
     outcome = submit(
@@ -31,11 +40,9 @@ def erase(reference: str) -> str | Response | tuple[str, int]:
         ),
     )
     if outcome.accepted:
-        return done(
-            f"{reference} is erased. Its secret fields can never be read again.",
-            "incidents.list_incidents",
-        )
-    kind = kind_of_reference(reference)
+        # The record's page now shows its tombstone, under this message.
+        flash(f"{reference} is erased. Its secret fields can never be read again.", "info")
+        return redirect(back)
     return render_template(
-        "erasure/confirm.html", form=form, reference=record.reference, kind=kind.label
+        "erasure/confirm.html", form=form, reference=record.reference, kind=kind, back=back
     ), outcome.status

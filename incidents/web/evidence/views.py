@@ -20,7 +20,7 @@ from incidents.errors import DecryptionError, ValidationError
 from incidents.models.report import Report
 from incidents.services import incidents as incident_service
 from incidents.services.evidence import download, intake
-from incidents.services.evidence.policy import EvidenceTooLarge, human_size
+from incidents.services.evidence.policy import EvidenceTooLarge, human_size, served_media_type
 from incidents.storage.store import StoredFileMissing
 from incidents.web.boundary import attempt, context, settings
 from incidents.web.errors import render_error
@@ -67,6 +67,7 @@ def upload(reference: str) -> Any:
                 sent.stream if sent is not None else io.BytesIO(),
                 (sent.filename or "") if sent is not None else "",
                 description,
+                declared_type=sent.mimetype if sent is not None else None,
             )
     except ValidationError as exc:
         status = 413 if isinstance(exc, EvidenceTooLarge) else 422
@@ -88,7 +89,11 @@ def download_file(evidence_id: uuid.UUID) -> Response:
     # The custody and decryption events are committed with the request, before the
     # response's first byte is sent (incidents/web/application.py).
     details, content = download.open_evidence(context(), evidence_id)
-    response = Response(content, mimetype=details.media_type, direct_passthrough=True)
+    # Never HTML or SVG, whatever a row says: only the accepted types are sent as
+    # themselves, and always as an attachment (no browser shows it in the page's origin).
+    response = Response(
+        content, mimetype=served_media_type(details.media_type), direct_passthrough=True
+    )
     # A known length lets the browser tell an interrupted download (an integrity failure
     # stops the stream) from a complete one.
     response.content_length = details.size_bytes

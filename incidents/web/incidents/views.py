@@ -6,17 +6,23 @@ import re
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
 from incidents.permissions import Permission, can
 from incidents.records.kinds import INCIDENT
 from incidents.services import erasure
 from incidents.services import incidents as incident_service
+from incidents.services.incident_filters import IncidentFilters
 from incidents.web.boundary import context
+from incidents.web.records.editing import Page, create_page, edit_page
+from incidents.web.records.forms import form_for
 
 blueprint = Blueprint("incidents", __name__)
 
 CURSOR = re.compile(INCIDENT.reference_pattern or "")
+NewIncidentForm = form_for(INCIDENT, with_team=True)
+IncidentForm = form_for(INCIDENT)
 
 
 @blueprint.route("/")
@@ -35,8 +41,39 @@ def list_incidents() -> str:
     after = request.args.get("after")
     if after is not None and not CURSOR.fullmatch(after):
         after = None  # a malformed cursor starts from the first page rather than failing
-    page = incident_service.list_incidents(context(), after=after)
-    return render_template("incidents/list.html", page=page)
+    filters = IncidentFilters.from_query(request.args)
+    page = incident_service.list_incidents(context(), after=after, filters=filters)
+    return render_template("incidents/list.html", page=page, filters=filters)
+
+
+def _saved(incident: Any) -> tuple[str, dict[str, Any]]:
+    return "incidents.show_incident", {"reference": incident.reference}
+
+
+@blueprint.route("/incidents/new", methods=["GET", "POST"])
+def new_incident() -> ResponseReturnValue:
+    page = Page(
+        heading="Record an incident",
+        back_url=url_for("incidents.list_incidents"),
+        back_label="Incidents",
+        submit_label="Save incident",
+        lead="What happened, where and when, as far as it is known. The title and summary "
+        "are shown to advocacy leads: keep names and identifying details out of them.",
+    )
+    return create_page(INCIDENT, NewIncidentForm(), page, saved=_saved)
+
+
+@blueprint.route("/incidents/<incident:reference>/edit", methods=["GET", "POST"])
+def edit_incident(reference: str) -> ResponseReturnValue:
+    page = Page(
+        heading=f"Edit incident {reference}",
+        back_url=url_for("incidents.show_incident", reference=reference),
+        back_label=f"Incident {reference}",
+        submit_label="Save changes",
+        lead="The title and summary are shown to advocacy leads: keep names and identifying "
+        "details out of them.",
+    )
+    return edit_page(INCIDENT, reference, IncidentForm(), page, saved=_saved)
 
 
 @blueprint.route("/incidents/<incident:reference>")

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length
 
 from incidents.models.vocabularies import AgeBand, Gender, label
 from incidents.services.person_matching import MAX_QUERY
+from incidents.web.drafts import DraftForm
 
 TOO_LONG = "Use at most %(max)d characters."
 
 
 class SearchForm(FlaskForm):  # type: ignore[misc]
     q = StringField(
-        "Name, alias or date of birth",
+        "Name, alias, date of birth or reference",
         validators=[
             DataRequired("Enter a name, an alias or a date of birth."),
             Length(max=MAX_QUERY, message=TOO_LONG),
@@ -24,9 +33,10 @@ class SearchForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class PersonForm(FlaskForm):  # type: ignore[misc]
+class PersonForm(DraftForm):
     """What is typed about a person; the service checks every field (the record registry's
-    one validator) and its messages are shown beside them."""
+    one validator) and its messages are shown beside them. Kept as a draft when the
+    session ends before it is sent (incidents/web/drafts.py)."""
 
     full_name = StringField("Full name", validators=[DataRequired("Enter a name.")])
     aliases = TextAreaField("Other names and spellings (one per line)")
@@ -50,3 +60,32 @@ class PersonForm(FlaskForm):  # type: ignore[misc]
     def details(self) -> dict[str, Any]:
         """What was entered about the person, as the service takes it."""
         return {name: self._fields[name].data for name in self.DETAILS}
+
+
+OTHER_RECORD = "Enter the reference of the other record, such as PER-0042."
+
+
+class ChooseDuplicateForm(FlaskForm):  # type: ignore[misc]
+    """The other record of a merge, sent by GET: it only opens the comparison, which
+    changes nothing but the audit log, so it carries no CSRF token and its reference (a
+    pseudonym, never a name) may stand in the URL."""
+
+    class Meta:
+        csrf = False
+
+    duplicate = StringField(
+        "Reference of the other record",
+        validators=[DataRequired(OTHER_RECORD), Length(max=40, message=OTHER_RECORD)],
+    )
+
+    def is_submitted(self) -> bool:
+        return "duplicate" in request.args
+
+
+class ConfirmMergeForm(FlaskForm):  # type: ignore[misc]
+    """The merge as reviewed: the other record and what the review showed would move."""
+
+    duplicate = HiddenField(validators=[DataRequired(OTHER_RECORD), Length(max=40)])
+    fingerprint = HiddenField(
+        validators=[DataRequired("Open the comparison again, then confirm."), Length(max=64)]
+    )

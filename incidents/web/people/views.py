@@ -14,8 +14,9 @@ from flask import Blueprint, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from incidents.services import consent as consent_service
 from incidents.services import people as people_service
-from incidents.services import person_matching
+from incidents.services import person_matching, person_merge
 from incidents.web.boundary import context
 from incidents.web.forms import submit
 from incidents.web.people.forms import PersonForm, SearchForm
@@ -65,4 +66,9 @@ def show_person(reference: str) -> str | tuple[str, int]:
     view = people_service.view_person(context(), reference)
     if view.erasure is not None:  # only the tombstone is left; nothing was decrypted
         return render_template("errors/erased.html", tombstone=view.erasure), 410
-    return render_template("people/detail.html", view=view)
+    return render_template(
+        "people/detail.html",
+        view=view,
+        consent_section=consent_service.section(context(), reference),
+        merges=person_merge.merge_state(context(), reference),
+    )
