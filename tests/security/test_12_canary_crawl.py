@@ -58,6 +58,7 @@ SHOWN_TO_RESEARCHERS = {
     ("involvements", "perpetrator_names"),  # the perpetrators of each act
     ("involvements", "units"),
     ("evidence", "filename"),
+    ("evidence", "description"),  # beside the file's name
     ("evidence", "<file>"),  # the downloaded file itself
 }
 # Characters that every escaping changes, so the escaped forms differ from the raw value.

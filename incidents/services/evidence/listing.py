@@ -34,6 +34,7 @@ class EvidenceItem:
     captured_at: datetime | None
     received_at: datetime
     filename: str | None
+    description: str | None  # secret as well: what the researcher wrote about the file
     stored: bool  # a file is in the store (rows made without one have none)
     downloadable: bool
     erased: bool  # erased with its report: key and file gone for good
@@ -57,9 +58,9 @@ def evidence_for_reports(
     rows = evidence_queries.evidence_of_reports(ctx.session, report_ids, teams)
     erased = record_queries.erased_ids(ctx.session, REPORT.table, report_ids) if rows else set()
     shown = [e for e in rows if FieldClass.RESTRICTED in visible_field_classes(ctx.principal, e)]
-    filenames = _filenames(ctx, shown)
+    opened = _secrets(ctx, shown)
     for evidence in shown:
-        filename = filenames.get(evidence.id)
+        secrets = opened.get(evidence.id, {})
         found[evidence.report_id].append(
             EvidenceItem(
                 id=evidence.id,
@@ -68,7 +69,8 @@ def evidence_for_reports(
                 media_type=evidence.media_type,
                 captured_at=evidence.captured_at,
                 received_at=evidence.received_at,
-                filename=filename,
+                filename=secrets.get("filename"),
+                description=secrets.get("description"),
                 stored=evidence.storage_key is not None,
                 downloadable=evidence.storage_key is not None
                 and evidence.report_id not in erased
@@ -79,22 +81,25 @@ def evidence_for_reports(
     return dict(found)
 
 
-def _filenames(ctx: Context, rows: Sequence[Evidence]) -> dict[uuid.UUID, str | None]:
-    """The file names the principal may read, by evidence id; a name that cannot be
-    opened (its report erased) is left out, logged, and not audited."""
+def _secrets(ctx: Context, rows: Sequence[Evidence]) -> dict[uuid.UUID, dict[str, str | None]]:
+    """The file names and descriptions the principal may read, by evidence id; what
+    cannot be opened (its report erased) is left out, logged, and not audited."""
     wanted = [
-        (evidence, ("filename",))
+        (evidence, fields)
         for evidence in rows
-        if evidence.filename is not None
-        and FieldClass.SECRET in visible_field_classes(ctx.principal, evidence)
+        if FieldClass.SECRET in visible_field_classes(ctx.principal, evidence)
+        and (fields := tuple(f for f in SECRETS if getattr(evidence, f) is not None))
     ]
-    names: dict[uuid.UUID, str | None] = {}
+    found: dict[uuid.UUID, dict[str, str | None]] = {}
     opened = []
     for (evidence, fields), result in zip(wanted, ctx.vault.unseal_each(wanted), strict=True):
         if isinstance(result, DecryptionError):
             log.warning("evidence %s: file name not shown: %s", evidence.id, result)
             continue
-        names[evidence.id] = result["filename"]
+        found[evidence.id] = result
         opened.append((evidence, fields))
     audit_decryptions(ctx, opened)
-    return names
+    return found
+
+
+SECRETS = ("filename", "description")
