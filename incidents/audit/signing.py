@@ -224,7 +224,7 @@ def parse_checkpoint_body(text: str) -> Checkpoint:
     if len(lines) < 3:
         raise ValidationError("not a checkpoint: it needs an origin, a size and a root hash")
     origin, size_text, root_text = lines[:3]
-    if not size_text.isdigit():
+    if not (size_text.isascii() and size_text.isdigit()):
         raise ValidationError("not a checkpoint: the second line must be the tree size")
     try:
         root = base64.b64decode(root_text, validate=True)

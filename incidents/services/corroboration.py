@@ -4,8 +4,8 @@ sources of each kind, at which grades of source reliability (A–F) and credibil
 Two reports from one source are one source: independence is counted by distinct
 source. Reports without a source are counted apart, erased reports not at all, and
 reports rejected at triage apart as well. Figures only — no reference, title or value of
-any record — so everyone who may read the incident sees them; two statements, nothing
-decrypted.
+any record — but of restricted fields (with one report, they are that source's kind and
+grade), so for those who may read restricted fields; two statements, nothing decrypted.
 """
 
 from __future__ import annotations
@@ -54,14 +54,15 @@ class Corroboration:
 
 
 def corroboration_of(ctx: Context, incident: Incident | str) -> Corroboration:
-    """The figures for `incident` (the record, or its reference), for anyone who may read
-    it; NotFound for another team's incident."""
+    """The figures for `incident` (the record, or its reference), for those who may read its
+    restricted fields: source kinds and grades are restricted, and with one report the
+    figures are that source's. NotFound for another team's incident."""
     record: Incident
     if isinstance(incident, str):
-        record = records.find(ctx, INCIDENT, incident)
+        record = records.find(ctx, INCIDENT, incident, Permission.FIELDS_RESTRICTED)
     else:
         record = incident
-        ensure(ctx.principal, Permission.CASE_READ, record)
+        ensure(ctx.principal, Permission.FIELDS_RESTRICTED, record)
     kinds = corroboration_queries.reports_by_source_kind(ctx.session, record.id, record.team_id)
     grades = corroboration_queries.reports_by_grade(ctx.session, record.id, record.team_id)
     by_kind = sorted(

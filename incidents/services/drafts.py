@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -115,9 +116,20 @@ def keep(
         AuditAction.DRAFT_KEEP,
         draft,
         fields=_names(name for name, _value in fields),
-        detail={"path": path},
+        detail={"path": page_of(path)},
     )
     return draft
+
+
+_RECORD_IN_PATH = re.compile(
+    r"(?<=/)(?:[A-Z]{3}-(?:\d{4}-)?\d{4,}|[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})(?=/|$)"
+)
+
+
+def page_of(path: str) -> str:
+    """The page a draft is of, without the record it is about (`/people/…/edit`): a draft
+    has no team, so its events are shown to every team's auditors."""
+    return _RECORD_IN_PATH.sub("…", path)
 
 
 def restore(ctx: Context, path: str, now: datetime | None = None) -> Fields | None:
@@ -142,7 +154,7 @@ def restore(ctx: Context, path: str, now: datetime | None = None) -> Fields | No
             AuditAction.DRAFT_RESTORE,
             newest,
             fields=_names(name for name, _value in fields),
-            detail={"path": path},
+            detail={"path": page_of(path)},
         )
     queries.delete_drafts(ctx.session, [draft.id for draft in found])
     return fields

@@ -161,13 +161,15 @@ def differences(
     for spec in kind.fields:
         if spec.name not in typed or spec.name not in stored:
             continue
-        now, mine = _comparable(spec, stored[spec.name]), _comparable(spec, typed[spec.name])
+        now, mine = comparable(spec, stored[spec.name]), comparable(spec, typed[spec.name])
         if now != mine:
             found.append(Difference(spec.name, spec.label, now, mine))
     return found
 
 
-def _comparable(spec: InputField, value: object) -> str:
+def comparable(spec: InputField, value: object) -> str:
+    """A field's value as text that is equal for equal values however they were sent
+    (line endings, the order of several choices)."""
     if isinstance(value, list | tuple):
         items = sorted(str(v) for v in value)
         if isinstance(spec, Choices):

@@ -166,7 +166,7 @@ class IncidentView:
     can_add_evidence: bool
     can_erase: bool
     can_edit: bool
-    corroboration: Corroboration  # figures only, for every reader
+    corroboration: Corroboration | None  # None: this reader may not see restricted fields
     history: History | None  # None: this reader may not see who did what
 
 
@@ -226,7 +226,7 @@ def view_incident(ctx: Context, reference: str) -> IncidentView:
         can_add_evidence=restricted and may_write,
         can_erase=may_write,
         can_edit=may_write,
-        corroboration=corroboration_of(ctx, incident),
+        corroboration=corroboration_of(ctx, incident) if restricted else None,
         history=history_of(ctx, INCIDENT, incident),
     )
 

@@ -52,14 +52,14 @@ def first_day(month_text: str | None) -> date | None:
 def first_day_after(month_text: str | None) -> date | None:
     """The first day of the month after `month_text`: the end of a range of months."""
     first = first_day(month_text)
-    if first is None:
+    if first is None or (first.year, first.month) == (9999, 12):  # no later month to end at
         return None
     return date(first.year + 1, 1, 1) if first.month == 12 else date(first.year, first.month + 1, 1)
 
 
 def number(args: Mapping[str, str], name: str, low: int, high: int) -> int | None:
     text = args.get(name, "").strip()
-    if not text.isdigit() or len(text) > 3:
+    if not (text.isascii() and text.isdigit()) or len(text) > 3:
         return None
     value = int(text)
     return value if low <= value <= high else None

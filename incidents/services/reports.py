@@ -4,6 +4,7 @@ researchers, with one audit event per page view)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -257,8 +258,8 @@ def list_sources(
     ctx: Context, filters: SourceFilters, after: str | None = None, limit: int = PAGE_SIZE
 ) -> SourcePage:
     ensure(ctx.principal, Permission.FIELDS_RESTRICTED)
-    if after is not None and len(after) > 20:
-        after = None
+    if after is not None and not re.fullmatch(SOURCE.reference_pattern or "", after):
+        after = None  # a cursor that is no reference starts from the first page
     rows = report_queries.source_page(
         ctx.session,
         readable_teams(ctx.principal),

@@ -112,7 +112,8 @@ def _normalise_code(code: str) -> str:
 def _matching_step(secret: str, code: str, now: datetime) -> int | None:
     """The time step whose code is `code`, within the window, or None."""
     code = _normalise_code(code)
-    if not (code.isdigit() and len(code) == 6):
+    # isdigit alone would pass "²" and other digits that are not 0-9.
+    if not (code.isascii() and code.isdigit() and len(code) == 6):
         return None
     totp = pyotp.TOTP(secret)
     current = totp.timecode(now)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from incidents.audit.actions import AuditAction
 from incidents.context import Context
-from incidents.errors import NotFound
+from incidents.errors import NotFound, PermissionDenied
 from incidents.models import Incident, Source, Team
 from incidents.models.vocabularies import ReportStatus, Role, SourceKind, SourceReliability
 from incidents.services import erasure
@@ -157,14 +157,26 @@ def test_counted_in_two_statements_without_decrypting(
     assert count_events(db_session, AuditAction.SECRET_DECRYPT) == decryptions
 
 
-@pytest.mark.parametrize("role", [Role.RESEARCHER, Role.ADVOCACY_LEAD, Role.AUDITOR])
-def test_every_reader_of_the_team_gets_the_figures(
+@pytest.mark.parametrize("role", [Role.RESEARCHER, Role.AUDITOR])
+def test_readers_of_restricted_fields_get_the_figures(
     role: Role, team: Team, incident: Incident, context_for: ContextFor
 ) -> None:
     _report(incident, _source(team, SourceKind.VICTIM, SourceReliability.A), 1)
     reader = context_for(UserFactory(role=role, teams=[team]))
     assert corroboration_of(reader, incident.reference).reports == 1
     assert corroboration_of(reader, incident).independent_sources == 1
+
+
+def test_an_advocacy_lead_is_refused_the_figures(
+    team: Team, incident: Incident, context_for: ContextFor
+) -> None:
+    """One report's figures are its source's kind and grade: restricted fields."""
+    _report(incident, _source(team, SourceKind.VICTIM, SourceReliability.A), 1)
+    lead = context_for(UserFactory(role=Role.ADVOCACY_LEAD, teams=[team]))
+    with pytest.raises(PermissionDenied):
+        corroboration_of(lead, incident.reference)
+    with pytest.raises(PermissionDenied):
+        corroboration_of(lead, incident)
 
 
 @pytest.mark.parametrize("role", [Role.RESEARCHER, Role.AUDITOR, Role.ADMIN, None])

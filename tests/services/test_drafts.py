@@ -227,3 +227,16 @@ def test_a_users_drafts_are_bounded_in_number_and_size(
     huge = [("narrative", "x" * drafts.MAX_DRAFT_BYTES)]
     assert drafts.keep(context_for(None), token, "/huge", huge, now) is None
     assert drafts.keep(context_for(None), token, "/" + "p" * 500, FIELDS, now) is None
+
+
+def test_the_events_of_a_draft_do_not_name_the_record_it_was_about(
+    db_session: Session, context_for: ContextFor
+) -> None:
+    """A draft has no team, so every team's auditors see its events: the page, not the
+    person or report, is named."""
+    user = UserFactory()
+    token, now = _timed_out_session(context_for, user)
+    drafts.keep(context_for(None), token, "/people/PER-0042/edit", FIELDS, now)
+    (kept,) = events(db_session, "draft.keep")
+    assert kept.detail == {"path": "/people/…/edit"}
+    assert "PER-0042" not in repr((kept.detail, kept.target_ref))

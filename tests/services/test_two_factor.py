@@ -56,6 +56,8 @@ def test_enable_refuses_a_wrong_code_and_changes_nothing(context_for: ContextFor
         two_factor.enable(context_for(user), secret, _at(secret, now + 3 * STEP))
     with pytest.raises(ValidationError):
         two_factor.enable(context_for(user), secret, "not a code")
+    with pytest.raises(ValidationError):  # digits to str.isdigit, not 0-9
+        two_factor.enable(context_for(user), secret, "²³¹⁴⁵⁶")
     assert not user.has_two_factor and user.totp_secret is None
 
 

@@ -4,6 +4,7 @@ two editors at once, the lists' filters and their bounded SQL, access by role an
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from collections.abc import Callable
 from typing import Any
@@ -238,6 +239,9 @@ def test_the_report_list_filters_and_pages_in_bounded_sql(
         "reference=%27%3B--",
         "sort=<script>",
         "incident=" + "X" * 5000,
+        "credibility=%C2%B2",  # a digit to str.isdigit, not to int()
+        "after=SRC-%00",  # NUL, which PostgreSQL text refuses
+        "after=SRC-0001%00",
     ],
 )
 def test_hostile_query_strings_give_a_normal_list(
@@ -297,7 +301,12 @@ def test_the_incident_list_filters_on_public_fields_by_month(
     page = client.get("/incidents?region=grozn&status=verified").text
     assert "Killing in Grozny" in page
     assert "Killing in Grozny" not in client.get("/incidents?status=closed").text
-    for hostile in ("began_from=2018-13", "country=%00%00", "violation_type=x" * 50):
+    for hostile in (
+        "began_from=2018-13",
+        "began_to=9999-12",  # no month after it
+        "country=%00%00",
+        "violation_type=x" * 50,
+    ):
         assert client.get(f"/incidents?{hostile}").status_code == 200
 
 
@@ -331,3 +340,48 @@ def test_an_erased_report_has_no_edit_page(
     fields = _edit_fields(report, title="Still here?")
     assert _post(client, f"/reports/{report.reference}/edit", **fields).status_code == 404
     assert client.get(f"/reports/{report.reference}").status_code == 410
+
+
+def test_saving_after_a_conflict_keeps_the_other_editors_changes_to_other_fields(
+    client: FlaskClient,
+    world: World,
+    researcher: User,
+    db_session: Session,
+    context_for: Callable[..., Context],
+) -> None:
+    """A opens the form; B changes only the credibility; A changes only the title. A's
+    second save keeps B's credibility: the fields A left alone take what B stored."""
+    report = ReportFactory(team_id=world.team.id, credibility=3)
+    form = client.get(f"/reports/{report.reference}/edit").text
+    fields = _form_values(form)
+    records.update(
+        context_for(world.users["researcher"]),
+        REPORT,
+        report.reference,
+        {"credibility": "1"},
+        lock_version=report.lock_version,
+    )
+    fields["title"] = "A's better title"
+    answer = _post(client, f"/reports/{report.reference}/edit", **fields)
+    assert answer.status_code == 409
+    assert "You changed different fields" in answer.text
+    assert _form_values(answer.text)["credibility"] == "1"  # B's change, now in the form
+    assert _form_values(answer.text)["title"] == "A's better title"  # A's, kept
+    again = _post(client, f"/reports/{report.reference}/edit", **_form_values(answer.text))
+    assert again.status_code == 302
+    db_session.refresh(report)
+    assert (report.title, report.credibility) == ("A's better title", 1)
+
+
+def _form_values(page: str) -> dict[str, str]:
+    """The values a browser would send back from the record form on `page`."""
+    values = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page))
+    for name, body in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
+        chosen = re.search(
+            r'<option selected value="([^"]*)"|<option value="([^"]*)" selected', body
+        )
+        values[name] = next(g for g in chosen.groups() if g is not None) if chosen else ""
+    for name, body in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', page, re.S):
+        values[name] = html.unescape(body.lstrip("\n"))
+    values.pop("csrf_token", None)
+    return {k: html.unescape(v) for k, v in values.items()}

@@ -280,6 +280,13 @@ def test_no_report_chosen_is_refused(client: FlaskClient, world: World, research
         {"scope": "selected", "status": "linked", "incident": "INC-\x00", "reports": []},
         {"scope": "report", "status": "triaged", "report": "RPT-\x00", "lock_version": "1"},
         {"scope": "report", "status": "triaged", "report": "R" * 5000, "lock_version": "-1"},
+        {"scope": "report", "status": "triaged", "report": "RPT-2017-0001", "lock_version": "²"},
+        {
+            "scope": "report",
+            "status": "triaged",
+            "report": "RPT-2017-0001",
+            "lock_version": "9" * 5000,
+        },
         {"scope": "report", "status": "rejected", "rejection_reason": "x" * 5000},
         {"scope": "nonsense"},
         {},

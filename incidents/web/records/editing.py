@@ -4,13 +4,16 @@ first — both versions side by side with what was typed kept in the form."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import render_template
+from flask import current_app, render_template
 from flask.typing import ResponseReturnValue
+from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import SelectChoice
 
 from incidents.context import Context
@@ -98,6 +101,7 @@ def edit_page(
         if not form.draft_restored:  # a draft holds what was typed, and its version
             form.fill(editable.values)
             form.lock_version.data = str(editable.lock_version)
+            form.opened.data = opened_digests(kind, editable.values)
         return _render(template, kind, form, page, editable.team_id, False)
 
     def save() -> records.Updated:
@@ -107,9 +111,11 @@ def edit_page(
         outcome = submit(form, save)
     except EditConflict as conflict:
         stored = editing.editable_values(ctx, kind, key, form.input_names)
-        # Saving again from here replaces what is stored, knowingly: the form now carries
-        # the stored version.
+        theirs = take_theirs_where_untouched(kind, form, stored.values)
+        # Saving again from here replaces what is stored in the fields both changed,
+        # knowingly: the form now carries the stored version.
         form.lock_version.data = str(stored.lock_version)
+        form.opened.data = opened_digests(kind, stored.values)
         return _render(
             template,
             kind,
@@ -118,7 +124,11 @@ def edit_page(
             stored.team_id,
             False,
             conflict=conflict,
-            differences=editing.differences(kind, stored.values, form.raw()),
+            differences=[
+                d
+                for d in editing.differences(kind, stored.values, form.raw())
+                if theirs is None or d.name in theirs
+            ],
         ), CONFLICT
     if outcome.accepted:
         updated = outcome.result()
@@ -129,6 +139,53 @@ def edit_page(
         return done(f"Saved {_name(kind, updated.record)}: {labels}.", endpoint, **values)
     team_id = None
     return _render(template, kind, form, page, team_id, False), outcome.status or REFUSED
+
+
+def opened_digests(kind: RecordKind, values: Mapping[str, object]) -> str:
+    """What the form's fields hold now, as a signed map of keyed digests."""
+    return _signer().dumps({name: _digest(kind, name, value) for name, value in values.items()})
+
+
+def take_theirs_where_untouched(
+    kind: RecordKind, form: RecordForm, stored: Mapping[str, object]
+) -> set[str] | None:
+    """A three-way merge after an edit conflict: each field the editor left as it was
+    opened takes what the other editor stored, so that saving again loses neither's
+    changes. Returns the fields the other editor changed too (None without the digests
+    of the opened form — an old or tampered page —: every field is then the editor's
+    own, as typed, and any may differ)."""
+    try:
+        opened = _signer().loads(form.opened.data or "")
+    except BadSignature:
+        return None
+    if not isinstance(opened, dict):
+        return None
+    typed = form.raw()
+    theirs = set()
+    for name in form.input_names:
+        if name not in stored:
+            continue
+        if opened.get(name) != _digest(kind, name, stored[name]):
+            theirs.add(name)
+        if opened.get(name) == _digest(kind, name, typed.get(name)):
+            form._fields[name].data = stored[name]
+    return theirs
+
+
+def _signer() -> URLSafeSerializer:
+    return URLSafeSerializer(_secret_key(), salt="incidents.record-form.opened")
+
+
+def _secret_key() -> str:
+    key: str = current_app.config["SECRET_KEY"]
+    return key
+
+
+def _digest(kind: RecordKind, name: str, value: object) -> str:
+    # Keyed: a page saved from the browser does not let anyone test guesses of a secret.
+    text = editing.comparable(kind.field(name), value)
+    key = hashlib.sha256(f"{_secret_key()}:record-form-digest".encode()).digest()
+    return hmac.new(key, f"{name}\0{text}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _version(form: RecordForm) -> int:

@@ -50,6 +50,9 @@ class RecordForm(DraftForm):
     after the same user logs in again)."""
 
     lock_version = HiddenField()
+    # What each field held when the form was opened, as keyed digests (never the values):
+    # after an edit conflict, the fields this editor left alone take what is stored now.
+    opened = HiddenField()
 
     # Class attributes with names no record field has (a source has a `kind` field).
     record_kind: RecordKind

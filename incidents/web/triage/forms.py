@@ -60,7 +60,8 @@ class ReportDecisionForm(_Decision):
     def target(self) -> Target:
         version = self.lock_version.data or ""
         # A version that is not a number is no version the report ever had: the lock refuses.
-        return Target(self.report.data or "", int(version) if version.isdigit() else -1)
+        number = version.isascii() and version.isdigit() and len(version) <= 9
+        return Target(self.report.data or "", int(version) if number else -1)
 
     def identify(self, reference: str) -> None:
         """Ids of its own for each field of this row, so that every label finds its field."""
