@@ -37,21 +37,14 @@ REPORT_SORTS = ("newest", "oldest")
 
 
 @dataclass(frozen=True)
-class ReportFilters:
-    """What a report list is narrowed to; built from a query string, where values that
-    mean nothing are dropped."""
+class ReportFilters(report_queries.ReportQuery):
+    """What a report list is narrowed to (the query's fields) and how it is sorted; built
+    from a query string, where values that mean nothing are dropped."""
 
-    status: ReportStatus | None = None
-    channel: Channel | None = None
-    credibility: int | None = None
-    source_kind: SourceKind | None = None
-    reliability: SourceReliability | None = None
-    received_from: date | None = None
-    received_to: date | None = None
-    incident: str | None = None
-    source: str | None = None
-    reference: str | None = None
     sort: str = REPORT_SORTS[0]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "oldest_first", self.sort == "oldest")
 
     @classmethod
     def from_query(cls, args: Mapping[str, str]) -> ReportFilters:
@@ -77,7 +70,7 @@ class ReportFilters:
         """The filters as query-string values, for the links of the next page."""
         values = {}
         for name, value in asdict(self).items():
-            if value is None or (name == "sort" and value == REPORT_SORTS[0]):
+            if value is None or name == "oldest_first" or (name, value) == ("sort", "newest"):
                 continue
             values[name] = str(getattr(value, "value", value))
         return values
@@ -121,14 +114,10 @@ def list_reports(
 ) -> ReportPage:
     """One page of the reports of the user's teams, newest (or oldest) first."""
     ensure(ctx.principal, Permission.FIELDS_RESTRICTED)
-    query = report_queries.ReportQuery(
-        **{k: v for k, v in asdict(filters).items() if k != "sort"},
-        oldest_first=filters.sort == "oldest",
-    )
     rows = report_queries.report_page(
         ctx.session,
         readable_teams(ctx.principal),
-        query,
+        filters,
         listing.parse_date_cursor(after),
         limit + 1,
     )
@@ -209,11 +198,8 @@ def view_report(ctx: Context, reference: str) -> ReportView:
 
 
 @dataclass(frozen=True)
-class SourceFilters:
-    kind: SourceKind | None = None
-    reliability: SourceReliability | None = None
-    risk_level: RiskLevel | None = None
-    reference: str | None = None
+class SourceFilters(report_queries.SourceQuery):
+    """What a source list is narrowed to, from a query string."""
 
     @classmethod
     def from_query(cls, args: Mapping[str, str]) -> SourceFilters:
@@ -263,7 +249,7 @@ def list_sources(
     rows = report_queries.source_page(
         ctx.session,
         readable_teams(ctx.principal),
-        report_queries.SourceQuery(**asdict(filters)),
+        filters,
         after,
         limit + 1,
     )
