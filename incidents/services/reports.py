@@ -29,6 +29,7 @@ from incidents.redaction import visible_values
 from incidents.repositories import records as record_queries
 from incidents.repositories import reports as report_queries
 from incidents.services import listing, records
+from incidents.services.evidence.listing import EvidenceItem, evidence_for_reports
 from incidents.services.history import History, history_of
 from incidents.vault import secret_field_names
 
@@ -168,6 +169,7 @@ class ReportView:
     may_edit: bool
     erased: bool
     history: History | None  # None: this reader may not see who did what
+    evidence: tuple[EvidenceItem, ...]
 
     @property
     def grade(self) -> str:
@@ -194,6 +196,7 @@ def view_report(ctx: Context, reference: str) -> ReportView:
         may_edit=can(ctx.principal, Permission.CASE_WRITE, report) and not erased,
         erased=erased,
         history=history_of(ctx, REPORT, report),
+        evidence=tuple(evidence_for_reports(ctx, [report]).get(report.id, [])),
     )
 
 

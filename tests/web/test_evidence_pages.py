@@ -561,3 +561,32 @@ def test_the_content_disposition_is_safe_and_exact(filename: str) -> None:
     assert options["filename"] == filename  # filename* carries the exact name
     fallback = header.split("filename=", 1)[1].split(";", 1)[0]
     assert "/" not in fallback and "\\" not in fallback
+
+
+def test_a_report_not_yet_linked_to_an_incident_takes_files_on_its_own_page(
+    client: FlaskClient,
+    world: World,
+    as_role: Callable[[str], User | None],
+    kept_keys: Callable[[], set[str]],
+) -> None:
+    unlinked = ReportFactory(team_id=world.team.id)  # logged, not triaged yet
+    page_url = f"/reports/{unlinked.reference}"
+    as_role("researcher")
+    assert f"/reports/{unlinked.reference}/evidence" in client.get(page_url).text
+    refused = upload(
+        client,
+        unlinked,
+        b"<html><script>x</script></html>",
+        "photo.png",
+        "Typed note",
+        page=page_url,
+    )
+    assert refused.status_code == 422  # shown again on the report's page, typing kept
+    assert 'id="error-summary"' in refused.text and "Typed note" in refused.text
+    content = samples.png()
+    done = upload(client, unlinked, content, "roadblock.png", page=page_url)
+    assert done.status_code == 302
+    assert done.location.endswith(f"{page_url}#evidence-{unlinked.reference}")
+    shown = client.get(page_url).text
+    assert "roadblock.png" in shown and hashlib.sha256(content).hexdigest() in shown
+    assert len(kept_keys()) == 1

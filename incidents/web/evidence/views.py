@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.http import dump_options_header
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from incidents.errors import DecryptionError, ValidationError
 from incidents.models.report import Report
 from incidents.services import incidents as incident_service
+from incidents.services import reports as report_service
 from incidents.services.evidence import download, intake
 from incidents.services.evidence.policy import EvidenceTooLarge, human_size, served_media_type
 from incidents.storage.store import StoredFileMissing
@@ -45,10 +46,11 @@ def attachment_disposition(filename: str) -> str:
 
 
 def _incident_page(report: Report, form: dict[str, Any], status: int) -> Any:
-    """The incident page again, with the upload form's error and what was typed kept."""
+    """The page the form was on again — the incident's, or the report's own for a report
+    not linked to one — with the upload form's error and what was typed kept."""
     if report.incident is None:
-        flash(form["error"], "error")
-        return redirect(url_for("incidents.list_incidents"))
+        own = report_service.view_report(context(), report.reference)
+        return render_template("reports/detail.html", view=own, evidence_form=form), status
     view = incident_service.view_incident(context(), report.incident.reference)
     return render_incident(view, evidence_form=form), status
 
@@ -79,8 +81,9 @@ def upload(reference: str) -> Any:
         "info",
     )
     if report.incident is None:
-        return redirect(url_for("incidents.list_incidents"))
-    target = url_for("incidents.show_incident", reference=report.incident.reference)
+        target = url_for("reports.show_report", reference=reference)
+    else:
+        target = url_for("incidents.show_incident", reference=report.incident.reference)
     return redirect(f"{target}#evidence-{reference}")
 
 
