@@ -107,6 +107,21 @@ def overlapping_grant(
     ).first()
 
 
+def other_open_grants(session: Session, consent: Consent) -> Sequence[Consent]:
+    """The owner's other grants of the same use not withdrawn yet (two can be in force
+    once a duplicate person's grants have been merged into the kept person's)."""
+    column = "person_id" if consent.person_id is not None else "source_id"
+    return session.scalars(
+        select(Consent).where(
+            getattr(Consent, column) == getattr(consent, column),
+            Consent.use == consent.use,
+            Consent.id != consent.id,
+            Consent.revoked_on.is_(None),
+            ~_erased(CONSENTS, Consent.id),
+        )
+    ).all()
+
+
 def lock_owner(session: Session, model: type[Any], owner_id: uuid.UUID) -> None:
     """Hold the owner's row until the transaction ends, so that two grants of one use
     made at the same moment are checked one after the other (PostgreSQL; SQLite has

@@ -253,6 +253,14 @@ def revoke(
     day = _day_withdrawn(revoked_on)
     # The registry's check refuses a day before the grant (incidents/records/kinds.py).
     records.update(ctx, CONSENT, consent.id, {"revoked_on": day}, lock_version=lock_version)
+    # Consent to a use is withdrawn whole: any other grant of it still open (merged from a
+    # duplicate record of the person) ends the same day, or a use withdrawn would stay
+    # allowed. A grant given only after that day is a consent of its own and stays.
+    for other in consent_queries.other_open_grants(ctx.session, consent):
+        if other.granted_on <= day:
+            records.update(
+                ctx, CONSENT, other.id, {"revoked_on": day}, lock_version=other.lock_version
+            )
     target = _target(ctx, consent)
     owner = _owner_of(ctx, consent)
     if isinstance(owner, Source):

@@ -18,7 +18,7 @@ from incidents.errors import NotFound, PermissionDenied, ValidationError
 from incidents.models import Act, Consent, Person, PersonMerge, Team, User
 from incidents.models.vocabularies import ConsentUse, Role
 from incidents.records.kinds import ACT
-from incidents.services import people, person_matching, person_merge, records
+from incidents.services import consent, people, person_matching, person_merge, records
 from incidents.services.erasure import erase_record
 from tests.factories import ActFactory, ConsentFactory, IncidentFactory, TeamFactory, UserFactory
 from tests.helpers import count_events, events
@@ -368,3 +368,19 @@ def test_a_merged_duplicate_cannot_be_linked_and_points_to_the_kept_person(
     person_merge.undo(ctx_r, note.merge_id)  # undone, the duplicate is a person of its own
     act = records.create(ctx_r, ACT, {**new_act, "act_type": "detained"}, team_id=team.id)
     assert act.person_id == duplicate.id
+
+
+def test_withdrawing_a_use_after_a_merge_withdraws_every_grant_of_it(
+    ctx_r: Context, pair: dict[str, Any], team: Team
+) -> None:
+    """Both records of the person held consent to keep their data; merged, the kept
+    person has two grants of that use. Withdrawn once, the use is withdrawn whole."""
+    kept = pair["kept"]
+    own = ConsentFactory(team_id=team.id, person_id=kept.id, use=ConsentUse.KEEP)
+    _merge(ctx_r, pair)
+    assert consent.allows(kept, ConsentUse.KEEP)
+    consent.revoke(ctx_r, own.id, "2018-01-10", own.lock_version)
+    assert not consent.allows(kept, ConsentUse.KEEP)
+    moved = ctx_r.session.get(Consent, pair["consent"].id)
+    assert moved is not None and moved.revoked_on is not None
+    assert moved.revoked_on.isoformat() == "2018-01-10"
