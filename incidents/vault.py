@@ -100,6 +100,11 @@ class FieldVault:
             self._keys.clear()
             self._rollbacks = rollbacks
 
+    def forget(self, record: SealedRecord) -> None:
+        """Drop the record's data key from the cache: its key was deleted (erasure), and
+        nothing may be sealed or opened with it again through this vault."""
+        self._keys.pop((record.__tablename__, record.id), None)
+
     def _cached(self, table: str, record_id: Any, team_id: Any) -> _RecordKey | None:
         cached = self._keys.get((table, record_id))
         return cached if cached is not None and cached.team_id == team_id else None

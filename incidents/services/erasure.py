@@ -131,6 +131,7 @@ def _dependents(ctx: Context, dependents: tuple[Dependent, ...], parents: list[A
 def _shred(ctx: Context, record: Any) -> None:
     kind: RecordKind = kind_of(type(record))
     record_queries.delete_data_key(ctx.session, kind.table, record.id)
+    ctx.vault.forget(record)
     index_queries.delete_entries(ctx.session, kind.table, [record.id])
     for name in secret_field_names(kind.model):
         setattr(record, name, None)

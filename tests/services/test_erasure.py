@@ -170,3 +170,17 @@ def test_only_a_researcher_of_the_team_may_erase(
     with pytest.raises(NotFound):
         tombstone_for(context_for(outsider), person.reference)
     assert db_session.get(Person, person.id) is not None  # the row stays, unreadable
+
+
+def test_the_vault_that_opened_a_record_cannot_open_it_after_it_is_erased(
+    ctx: Context,
+) -> None:
+    """The data key is gone from the vault's cache with the database row: a copy of the
+    ciphertext (from a backup, say) does not open in the very context that erased it."""
+    person = PersonFactory(secrets={"full_name": "Cached Name"})
+    assert ctx.vault.unseal(person, "full_name") == {"full_name": "Cached Name"}  # cached
+    copied = person.full_name
+    erase_record(ctx, person.reference, "asked for by the person")
+    person.full_name = copied
+    with pytest.raises(DecryptionError):
+        ctx.vault.unseal(person, "full_name")
