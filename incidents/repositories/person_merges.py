@@ -51,3 +51,15 @@ def consents_of(session: Session, person_id: uuid.UUID) -> Sequence[Consent]:
         .where(Consent.person_id == person_id)
         .order_by(Consent.granted_on, Consent.use, Consent.id)
     ).all()
+
+
+def lock_people(session: Session, person_ids: Collection[uuid.UUID]) -> None:
+    """Lock the people's rows (FOR UPDATE on PostgreSQL; SQLite's write transactions are
+    one at a time already), always in the order of their ids so that two merges of the
+    same pair cannot wait on each other."""
+    session.execute(
+        select(Person.id)
+        .where(Person.id.in_(list(person_ids)))
+        .order_by(Person.id)
+        .with_for_update()
+    ).all()

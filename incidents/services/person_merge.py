@@ -156,6 +156,10 @@ def merge(
     record the decision. With `fingerprint` (from the review), refuse if what would move
     is no longer what was reviewed."""
     kept, duplicate = _pair(ctx, kept_reference, duplicate_reference)
+    # Checked again with both people locked: a merge of the same two the other way round,
+    # committed meanwhile, would otherwise make a cycle.
+    merge_queries.lock_people(ctx.session, [kept.id, duplicate.id])
+    kept, duplicate = _pair(ctx, kept_reference, duplicate_reference)
     acts = [act for act, _ in people_queries.acts_of_person(ctx.session, duplicate)]
     consents = list(merge_queries.consents_of(ctx.session, duplicate.id))
     if fingerprint is not None and fingerprint != _fingerprint(acts, consents):
