@@ -45,7 +45,7 @@ def attachment_disposition(filename: str) -> str:
     )
 
 
-def _incident_page(report: Report, form: dict[str, Any], status: int) -> Any:
+def _upload_form_page(report: Report, form: dict[str, Any], status: int) -> Any:
     """The page the form was on again — the incident's, or the report's own for a report
     not linked to one — with the upload form's error and what was typed kept."""
     if report.incident is None:
@@ -74,7 +74,7 @@ def upload(reference: str) -> Any:
     except ValidationError as exc:
         status = 413 if isinstance(exc, EvidenceTooLarge) else 422
         form = {"report": reference, "error": str(exc), "description": description}
-        return _incident_page(report, form, status)
+        return _upload_form_page(report, form, status)
     flash(
         f"Evidence added to {reference}: {evidence.media_type}, "
         f"{human_size(evidence.size_bytes)}, SHA-256 {evidence.sha256}.",

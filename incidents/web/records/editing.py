@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, render_template
@@ -22,7 +22,7 @@ from incidents.records.fields import Link
 from incidents.records.kind import RecordKind
 from incidents.services import editing, records
 from incidents.web.boundary import context
-from incidents.web.forms import REFUSED, done, submit
+from incidents.web.forms import done, submit
 from incidents.web.records.forms import RecordForm
 
 CONFLICT = 409
@@ -37,8 +37,6 @@ class Page:
     back_label: str
     submit_label: str
     lead: str | None = None
-    secrets_note: bool = True  # say that fields marked confidential are encrypted
-    extra: Mapping[str, Any] = field(default_factory=dict)  # more for a kind's own template
 
 
 def team_choices(ctx: Context) -> list[SelectChoice]:
@@ -137,8 +135,8 @@ def edit_page(
             return done(f"Nothing changed in {_name(kind, updated.record)}.", endpoint, **values)
         labels = ", ".join(kind.field(name).label for name in updated.changed)
         return done(f"Saved {_name(kind, updated.record)}: {labels}.", endpoint, **values)
-    team_id = None
-    return _render(template, kind, form, page, team_id, False), outcome.status or REFUSED
+    # Refused: the links offer the records of every team of the user, as on a new record.
+    return _render(template, kind, form, page, None, False), outcome.status
 
 
 def opened_digests(kind: RecordKind, values: Mapping[str, object]) -> str:
@@ -218,7 +216,6 @@ def _render(
         page=page,
         links=links,
         choosing_team=choosing_team,
-        **page.extra,
         **extra,
     )
 
