@@ -42,6 +42,10 @@ class FieldClass(enum.StrEnum):
     PUBLIC = "public"  # may appear in redacted summaries and public exports
     RESTRICTED = "restricted"  # internal, non-identifying: researchers and auditors
     SECRET = "secret"  # noqa: S105 — encrypted at rest; researchers of the record's team only
+    # The advocacy team's own working records — priorities, what targets answered,
+    # follow-ups, what a linked report supports: internal, never in partner or public
+    # outputs, and apart from `restricted` so that opening them opens no case field.
+    ADVOCACY = "advocacy"
     SYSTEM = "system"  # credentials, keys, bookkeeping: never exported or shown as data
 
 
@@ -89,6 +93,11 @@ def public(*args: Any, info: dict[str, Any] | None = None, **kwargs: Any) -> Any
 def restricted(*args: Any, info: dict[str, Any] | None = None, **kwargs: Any) -> Any:
     """An internal, non-identifying column: researchers and auditors of the team."""
     return mapped_column(*args, info=_info(FieldClass.RESTRICTED, info), **kwargs)
+
+
+def advocacy(*args: Any, info: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    """An advocacy working field: advocacy leads, researchers and auditors of the team."""
+    return mapped_column(*args, info=_info(FieldClass.ADVOCACY, info), **kwargs)
 
 
 def system(*args: Any, info: dict[str, Any] | None = None, **kwargs: Any) -> Any:

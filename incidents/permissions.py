@@ -24,7 +24,8 @@ class Permission(enum.StrEnum):
     CASE_WRITE = "case:write"  # create and edit incidents, reports, people, sources, evidence
     FIELDS_RESTRICTED = "fields:restricted"  # read restricted fields
     FIELDS_SECRET = "fields:secret"  # noqa: S105 — decrypt secret fields of one's teams' records
-    ADVOCACY_WRITE = "advocacy:write"
+    ADVOCACY_READ = "advocacy:read"  # read advocacy working fields (priorities, follow-ups…)
+    ADVOCACY_WRITE = "advocacy:write"  # create and edit actions, campaigns, responses, links
     PROVENANCE_READ = "provenance:read"
     AUDIT_READ = "audit:read"
     USERS_MANAGE = "users:manage"
@@ -42,18 +43,25 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CASE_WRITE,
             Permission.FIELDS_RESTRICTED,
             Permission.FIELDS_SECRET,
+            Permission.ADVOCACY_READ,
             Permission.EXPORT_FULL,
             Permission.EXPORT_INTERNAL,
             Permission.EXPORT_REDACTED,
         }
     ),
     Role.ADVOCACY_LEAD: frozenset(
-        {Permission.CASE_READ, Permission.ADVOCACY_WRITE, Permission.EXPORT_REDACTED}
+        {
+            Permission.CASE_READ,
+            Permission.ADVOCACY_READ,
+            Permission.ADVOCACY_WRITE,
+            Permission.EXPORT_REDACTED,
+        }
     ),
     Role.AUDITOR: frozenset(
         {
             Permission.CASE_READ,
             Permission.FIELDS_RESTRICTED,
+            Permission.ADVOCACY_READ,
             Permission.PROVENANCE_READ,
             Permission.AUDIT_READ,
             Permission.EXPORT_INTERNAL,
@@ -68,6 +76,8 @@ PERMISSION_FIELD_CLASSES: dict[Permission, frozenset[FieldClass]] = {
     Permission.CASE_READ: frozenset({FieldClass.PUBLIC}),
     Permission.FIELDS_RESTRICTED: frozenset({FieldClass.RESTRICTED}),
     Permission.FIELDS_SECRET: frozenset({FieldClass.SECRET}),
+    # Advocacy leads' own records, without any restricted or secret field of a case.
+    Permission.ADVOCACY_READ: frozenset({FieldClass.ADVOCACY}),
 }
 
 
@@ -181,7 +191,7 @@ def readable_teams(principal: Principal | None) -> frozenset[uuid.UUID] | None:
 def readable_field_classes(principal: Principal | None) -> frozenset[FieldClass]:
     """The field classes `principal` may read in the records of their teams."""
     if isinstance(principal, Operator):
-        return frozenset({FieldClass.PUBLIC, FieldClass.RESTRICTED, FieldClass.SECRET})
+        return frozenset(FieldClass) - {FieldClass.SYSTEM}
     if principal is None:
         return frozenset()
     classes: set[FieldClass] = set()

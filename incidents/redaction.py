@@ -22,8 +22,10 @@ class Profile(enum.StrEnum):
 
 
 PROFILE_FIELD_CLASSES: dict[Profile, frozenset[FieldClass]] = {
-    Profile.FULL: frozenset({FieldClass.PUBLIC, FieldClass.RESTRICTED, FieldClass.SECRET}),
-    Profile.INTERNAL: frozenset({FieldClass.PUBLIC, FieldClass.RESTRICTED}),
+    Profile.FULL: frozenset(
+        {FieldClass.PUBLIC, FieldClass.RESTRICTED, FieldClass.ADVOCACY, FieldClass.SECRET}
+    ),
+    Profile.INTERNAL: frozenset({FieldClass.PUBLIC, FieldClass.RESTRICTED, FieldClass.ADVOCACY}),
     Profile.PARTNER: frozenset({FieldClass.PUBLIC}),
     Profile.PUBLIC: frozenset({FieldClass.PUBLIC}),
 }

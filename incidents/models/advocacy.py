@@ -24,10 +24,10 @@ from incidents.db import (
     FieldClass,
     UtcDateTime,
     Versioned,
+    advocacy,
     created_at,
     enum_type,
     public,
-    restricted,
     updated_at,
     uuid_pk,
 )
@@ -99,9 +99,7 @@ class AdvocacyAction(Versioned, TeamScoped, Base):
     demands: Mapped[str | None] = public(Text)
     signatures: Mapped[int | None] = public(Integer)
     participants: Mapped[int | None] = public(Integer)
-    priority: Mapped[Priority] = restricted(
-        enum_type(Priority, "priority"), default=Priority.MEDIUM
-    )
+    priority: Mapped[Priority] = advocacy(enum_type(Priority, "priority"), default=Priority.MEDIUM)
     status: Mapped[ActionStatus] = public(
         enum_type(ActionStatus, "action_status"), default=ActionStatus.PLANNED
     )
@@ -138,23 +136,27 @@ class ActionResponse(Versioned, Base):
     )
     kind: Mapped[ResponseKind] = public(enum_type(ResponseKind, "response_kind"))
     date: Mapped[date | None] = public(Date)
-    text: Mapped[str] = restricted(Text, default="")
+    text: Mapped[str] = advocacy(Text, default="")
+    supporting_report_id: Mapped[uuid.UUID | None] = advocacy(
+        ForeignKey("reports.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = created_at()
 
     action: Mapped[AdvocacyAction] = relationship(back_populates="responses")
+    supporting_report: Mapped[Report | None] = relationship()
 
 
 class FollowUp(Versioned, Base):
     __tablename__ = "follow_ups"
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    action_id: Mapped[uuid.UUID] = restricted(
+    action_id: Mapped[uuid.UUID] = advocacy(
         ForeignKey("advocacy_actions.id", ondelete="CASCADE"), index=True
     )
-    description: Mapped[str] = restricted(Text)
-    due_on: Mapped[date | None] = restricted(Date)
-    done_at: Mapped[datetime | None] = restricted(UtcDateTime)
-    assignee_id: Mapped[uuid.UUID | None] = restricted(ForeignKey("users.id"))
+    description: Mapped[str] = advocacy(Text)
+    due_on: Mapped[date | None] = advocacy(Date)
+    done_at: Mapped[datetime | None] = advocacy(UtcDateTime)
+    assignee_id: Mapped[uuid.UUID | None] = advocacy(ForeignKey("users.id"))
     created_at: Mapped[datetime] = created_at()
 
     action: Mapped[AdvocacyAction] = relationship(back_populates="follow_ups")
@@ -167,14 +169,14 @@ class ActionLink(Versioned, Base):
     __table_args__ = (UniqueConstraint("action_id", "report_id"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    action_id: Mapped[uuid.UUID] = restricted(
+    action_id: Mapped[uuid.UUID] = advocacy(
         ForeignKey("advocacy_actions.id", ondelete="CASCADE"), index=True
     )
-    report_id: Mapped[uuid.UUID] = restricted(
+    report_id: Mapped[uuid.UUID] = advocacy(
         ForeignKey("reports.id", ondelete="CASCADE"), index=True
     )
-    note: Mapped[str] = restricted(Text, default="", comment="what the report supports")
-    created_by_id: Mapped[uuid.UUID | None] = restricted(ForeignKey("users.id"))
+    note: Mapped[str] = advocacy(Text, default="", comment="what the report supports")
+    created_by_id: Mapped[uuid.UUID | None] = advocacy(ForeignKey("users.id"))
     created_at: Mapped[datetime] = created_at()
 
     action: Mapped[AdvocacyAction] = relationship(back_populates="links")

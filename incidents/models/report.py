@@ -13,6 +13,7 @@ from incidents.db import (
     Versioned,
     created_at,
     enum_type,
+    public,
     restricted,
     secret,
     updated_at,
@@ -32,7 +33,9 @@ class Report(Versioned, TeamScoped, Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    reference: Mapped[str] = restricted(String(20), unique=True, comment="e.g. RPT-2017-0003")
+    # Public like an incident's: a pseudonymous label, which an advocacy lead needs to name
+    # the report an action relies on. The title stays restricted: researchers write it.
+    reference: Mapped[str] = public(String(20), unique=True, comment="e.g. RPT-2017-0003")
     title: Mapped[str] = restricted(String(300), comment="non-identifying label for lists")
     source_id: Mapped[uuid.UUID | None] = restricted(
         ForeignKey("sources.id", ondelete="RESTRICT"), index=True

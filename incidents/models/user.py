@@ -33,6 +33,9 @@ class User(Base):
     totp_last_step: Mapped[int | None] = system(
         BigInteger, comment="time step of the last accepted code; older or equal ones are replays"
     )
+    # The follow-up calendar feed's token (SHA-256 hex): the feed's address carries the
+    # token, so a calendar application can read it without a session. None: no feed.
+    calendar_token_hash: Mapped[str | None] = system(String(64), unique=True)
     two_factor_exempt: Mapped[bool] = restricted(
         Boolean, default=False, comment="demo accounts only; ignored in production"
     )
