@@ -15,8 +15,13 @@ from sqlalchemy.orm import Session
 from incidents.context import Context
 from incidents.models import (
     Act,
+    ActionLink,
+    ActionResponse,
+    AdvocacyAction,
+    Campaign,
     Consent,
     Evidence,
+    FollowUp,
     Incident,
     IncidentViolation,
     Involvement,
@@ -30,12 +35,14 @@ from incidents.models import (
     UserRole,
 )
 from incidents.models.vocabularies import (
+    ActionKind,
     ActType,
     Channel,
     ConsentUse,
     DatePrecision,
     IncidentStatus,
     PerpetratorKind,
+    ResponseKind,
     Role,
     SourceKind,
     StateResponseKind,
@@ -245,6 +252,57 @@ class EvidenceFactory(_RecordFactory):
     secrets = factory.LazyFunction(
         lambda: {"filename": "IMG_2017-03-01.jpg", "description": "A photograph."}
     )
+
+
+class CampaignFactory(_RecordFactory):
+    class Meta:
+        model = Campaign
+
+    team_id = factory.LazyFunction(lambda: TeamFactory().id)
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+
+
+class AdvocacyActionFactory(_RecordFactory):
+    """An action of a team (a petition unless `kind=` says otherwise)."""
+
+    class Meta:
+        model = AdvocacyAction
+
+    team_id = factory.LazyFunction(lambda: TeamFactory().id)
+    kind = ActionKind.PETITION
+    title = factory.Sequence(lambda n: f"Action {n}")
+    start_date = dt.date(2017, 5, 1)
+
+
+class ActionResponseFactory(_RecordFactory):
+    """What an action's target answered; pass `action_id=`."""
+
+    class Meta:
+        model = ActionResponse
+
+    kind = ResponseKind.DENIAL
+    date = dt.date(2017, 6, 1)
+    text = "The ministry denied any detention."
+
+
+class FollowUpFactory(_RecordFactory):
+    """Something due on an action; pass `action_id=`."""
+
+    class Meta:
+        model = FollowUp
+
+    description = "Ask again for a full criminal investigation."
+    due_on = dt.date(2017, 7, 1)
+
+
+class ActionLinkFactory(_RecordFactory):
+    """A report supporting an action, with no consent check (that is the link service's
+    job); pass `action_id=` and `report_id=`."""
+
+    class Meta:
+        model = ActionLink
+
+    note = "The report documents the detention."
 
 
 def stored_evidence(

@@ -1,0 +1,1 @@
+"""Action and campaign pages (lists with filters, detail with history, forms)."""

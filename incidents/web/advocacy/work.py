@@ -1,0 +1,1 @@
+"""An action's responses, follow-ups and links to reports."""

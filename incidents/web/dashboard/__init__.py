@@ -1,0 +1,3 @@
+from incidents.web.dashboard.views import blueprint
+
+__all__ = ["blueprint"]

@@ -1,0 +1,3 @@
+from incidents.web.summaries.views import blueprint
+
+__all__ = ["blueprint"]
