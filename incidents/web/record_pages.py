@@ -14,6 +14,7 @@ RECORD_PAGES = {
     "report": "reports.show_report",
     "source": "sources.show_source",
     "person": "people.show_person",
+    "advocacy_action": "advocacy.show_action",
 }
 
 

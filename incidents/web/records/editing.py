@@ -207,7 +207,9 @@ def _render(
     links = {
         spec.name: editing.link_options(ctx, spec.kind, teams)
         for spec in kind.fields
-        if isinstance(spec, Link) and spec.name in form.input_names
+        if isinstance(spec, Link)
+        and spec.name in form.input_names
+        and spec.name not in form.chosen_links  # those the page offers as a list
     }
     return render_template(
         template,

@@ -12,7 +12,15 @@ import enum
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from wtforms import Field, HiddenField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    Field,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired
 
 from incidents.models.vocabularies import (
@@ -36,6 +44,7 @@ from incidents.records.fields import (
     Text,
 )
 from incidents.records.kind import RecordKind
+from incidents.records.kinds import kind_named
 from incidents.web.drafts import DraftForm
 from incidents.web.forms import MultiCheckboxField
 
@@ -59,6 +68,17 @@ class RecordForm(DraftForm):
     input_names: tuple[str, ...] = ()  # the input fields on this form, in registry order
     input_hints: Mapping[str, str] = {}
     secret_names: frozenset[str] = frozenset()
+    # Links chosen from a list the page offers (`offer`): records without a reference to
+    # type (a campaign), and lists of shared records (the organisations of an action).
+    chosen_links: frozenset[str] = frozenset()
+
+    def offer(self, name: str, options: Iterable[tuple[str, str]]) -> None:
+        """The records the chosen link `name` may name, as (id, what to call it)."""
+        field = self._fields[name]
+        choices = [SelectChoice(value, text) for value, text in options]
+        if not isinstance(field, SelectMultipleField):  # keep the "none" or "choose" option
+            choices = [*list(field.choices or [])[:1], *choices]
+        field.choices = choices
 
     def raw(self) -> dict[str, object]:
         """What was entered, keyed by input field, as the record services take it."""
@@ -88,9 +108,7 @@ def form_for(
     specs = [
         spec
         for spec in kind.fields
-        if (chosen is None or spec.name in chosen)
-        and spec.name not in skipped
-        and not isinstance(spec, LinkList)
+        if (chosen is None or spec.name in chosen) and spec.name not in skipped
     ]
     attributes: dict[str, Any] = {spec.name: _form_field(kind, spec) for spec in specs}
     if with_team:
@@ -100,6 +118,7 @@ def form_for(
         input_names=tuple(spec.name for spec in specs),
         input_hints={spec.name: hint for spec in specs if (hint := _hint(spec))},
         secret_names=frozenset(spec.name for spec in specs if spec.secret),
+        chosen_links=frozenset(spec.name for spec in specs if _chosen(spec)),
     )
     return type(f"{kind.name.title().replace('_', '')}Form", (RecordForm,), attributes)
 
@@ -124,6 +143,11 @@ def _form_field(kind: RecordKind, spec: InputField) -> Field:
             choices=[SelectChoice(v.value, label(v)) for v in spec.vocabulary],
             validate_choice=False,
         )
+    if isinstance(spec, LinkList):  # the page offers the records (RecordForm.offer)
+        return MultiCheckboxField(title, choices=[], validate_choice=False)
+    if isinstance(spec, Link) and _chosen(spec):
+        empty = "— choose —" if spec.required else "— none —"
+        return SelectField(title, choices=[SelectChoice(NOT_GIVEN, empty)], validate_choice=False)
     if isinstance(spec, Day):
         return StringField(title, render_kw={"type": "date"})
     if isinstance(spec, Number) and spec.name == "credibility":
@@ -138,6 +162,13 @@ def _form_field(kind: RecordKind, spec: InputField) -> Field:
     if isinstance(spec, Lines) or (isinstance(spec, Text) and spec.max_length > SHORT_TEXT):
         return TextAreaField(title, render_kw={"rows": 8 if spec.secret else 4})
     return StringField(title)
+
+
+def _chosen(spec: InputField) -> bool:
+    """Whether the field names records chosen from a list rather than typed."""
+    if isinstance(spec, LinkList):
+        return True
+    return isinstance(spec, Link) and kind_named(spec.kind).prefix is None
 
 
 def _choice_label(value: enum.Enum) -> str:
@@ -170,7 +201,7 @@ def _hint(spec: InputField) -> str | None:
         return "Pick the day, or type it as 2017-04-20."
     if isinstance(spec, Pattern):
         return spec.hint
-    if isinstance(spec, Link):
+    if isinstance(spec, Link) and not _chosen(spec):
         return f"The {spec.label}'s reference or choose from the list."
     if isinstance(spec, Lines):
         return "One per line: other spellings, the name in another script, nicknames."
