@@ -17,6 +17,9 @@ class AuditAction(enum.StrEnum):
     EXPORT = "export"
     PERSON_MERGE = "person.merge"  # a duplicate's acts and consents moved to the person kept
     PERSON_UNMERGE = "person.unmerge"  # that merge undone: exactly what moved, moved back
+    # advocacy: a report refused to an action for lack of consent, a link taken away
+    LINK_REFUSED = "link.refused"
+    LINK_REMOVED = "link.removed"
     # accounts and logging in
     LOGIN_SUCCESS = "login.success"
     LOGIN_FAILURE = "login.failure"
@@ -33,6 +36,9 @@ class AuditAction(enum.StrEnum):
     USER_TWO_FACTOR_REPLACE = "user.two_factor_replace"
     USER_TWO_FACTOR_RESET = "user.two_factor_reset"
     USER_RECOVERY_CODES_REPLACE = "user.recovery_codes_replace"
+    # the follow-up calendar feed's token: made (or replaced), or taken away
+    USER_CALENDAR_TOKEN_NEW = "user.calendar_token_new"  # noqa: S105 (an action name)
+    USER_CALENDAR_TOKEN_REVOKE = "user.calendar_token_revoke"  # noqa: S105 (an action name)
     TEAM_CREATE = "team.create"
     # keys and indexes
     KEYS_ADD = "keys.add"

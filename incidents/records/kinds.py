@@ -57,6 +57,7 @@ from incidents.models.vocabularies import (
     ViolationType,
 )
 from incidents.permissions import Permission
+from incidents.records.action_parts import Colleague, Moment, on_action
 from incidents.records.fields import (
     Choice,
     Choices,
@@ -306,44 +307,32 @@ ADVOCACY_ACTION = RecordKind(
     write_permission=Permission.ADVOCACY_WRITE,
 )
 
-ACTION_RESPONSE = RecordKind(
+ACTION_RESPONSE = on_action(
     "action_response",
     ActionResponse,
     "response",
-    fields=(
-        Link("action", "action", required=True, kind="advocacy_action"),
-        Choice("kind", "kind of response", required=True, vocabulary=ResponseKind),
-        Day("date", "date"),
-        Text("text", "text", max_length=LONG_TEXT, blank=""),
-    ),
-    write_permission=Permission.ADVOCACY_WRITE,
-    team_from="action",
+    Choice("kind", "kind of response", required=True, vocabulary=ResponseKind),
+    Day("date", "date"),
+    Text("text", "text", max_length=LONG_TEXT, blank=""),
+    Link("supporting_report", "supporting report", kind="report"),
 )
 
-FOLLOW_UP = RecordKind(
+FOLLOW_UP = on_action(
     "follow_up",
     FollowUp,
     "follow-up",
-    fields=(
-        Link("action", "action", required=True, kind="advocacy_action"),
-        Text("description", "description", required=True, max_length=LONG_TEXT),
-        Day("due_on", "due date"),
-    ),
-    write_permission=Permission.ADVOCACY_WRITE,
-    team_from="action",
+    Text("description", "description", required=True, max_length=LONG_TEXT),
+    Day("due_on", "due date"),
+    Colleague("assignee", "assignee"),
+    Moment("done_at", "done"),
 )
 
-ACTION_LINK = RecordKind(
+ACTION_LINK = on_action(
     "action_link",
     ActionLink,
     "link to a report",
-    fields=(
-        Link("action", "action", required=True, kind="advocacy_action"),
-        Link("report", "report", required=True, kind="report"),
-        Text("note", "note", max_length=LONG_TEXT, blank=""),
-    ),
-    write_permission=Permission.ADVOCACY_WRITE,
-    team_from="action",
+    Link("report", "report", required=True, kind="report"),
+    Text("note", "note", max_length=LONG_TEXT, blank=""),
     creator="created_by_id",
 )
 

@@ -1,0 +1,149 @@
+"""Queries on an action's work: its responses, follow-ups and links to reports, each
+with what a page shows of the records it names (references, display names) in the same
+statement, and the colleagues a follow-up may be assigned to."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, aliased, selectinload
+
+from incidents.models.advocacy import ActionLink, ActionResponse, AdvocacyAction, FollowUp
+from incidents.models.incident import Incident
+from incidents.models.report import Report
+from incidents.models.user import TeamMembership, User
+
+
+@dataclass(frozen=True)
+class ResponseRow:
+    response: ActionResponse
+    supporting_report: str | None  # its reference
+
+
+@dataclass(frozen=True)
+class FollowUpRow:
+    follow_up: FollowUp
+    action_reference: str
+    action_title: str
+    assignee: str | None  # the assignee's display name
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    link: ActionLink
+    action: AdvocacyAction
+    report: Report
+    incident_reference: str | None
+    linked_by: str | None  # the display name of who made the link
+
+
+def responses_of(session: Session, action_id: uuid.UUID) -> list[ResponseRow]:
+    """An action's responses, oldest first (the undated last)."""
+    rows = session.execute(
+        select(ActionResponse, Report.reference)
+        .outerjoin(Report, Report.id == ActionResponse.supporting_report_id)
+        .where(ActionResponse.action_id == action_id)
+        .order_by(ActionResponse.date.is_(None), ActionResponse.date, ActionResponse.created_at)
+    )
+    return [ResponseRow(response, reference) for response, reference in rows]
+
+
+def _follow_ups() -> Select[FollowUp, str, str, str]:
+    return (
+        select(FollowUp, AdvocacyAction.reference, AdvocacyAction.title, User.display_name)
+        .join(AdvocacyAction, AdvocacyAction.id == FollowUp.action_id)
+        .outerjoin(User, User.id == FollowUp.assignee_id)
+    )
+
+
+def follow_ups_of(session: Session, action_id: uuid.UUID) -> list[FollowUpRow]:
+    """An action's follow-ups: the open ones first, by due date (the undated last)."""
+    rows = session.execute(
+        _follow_ups()
+        .where(FollowUp.action_id == action_id)
+        .order_by(
+            FollowUp.done_at.is_not(None),
+            FollowUp.due_on.is_(None),
+            FollowUp.due_on,
+            FollowUp.created_at,
+        )
+    )
+    return [FollowUpRow(f, ref, title, name) for f, ref, title, name in rows]
+
+
+def open_follow_ups(
+    session: Session, teams: Collection[uuid.UUID] | None, until: date
+) -> list[FollowUpRow]:
+    """Follow-ups not done, due on or before `until`, of the actions of `teams` (None:
+    every team), the earliest due first."""
+    statement = _follow_ups().where(
+        FollowUp.done_at.is_(None), FollowUp.due_on.is_not(None), FollowUp.due_on <= until
+    )
+    if teams is not None:
+        statement = statement.where(AdvocacyAction.team_id.in_(list(teams)))
+    rows = session.execute(statement.order_by(FollowUp.due_on, AdvocacyAction.reference))
+    return [FollowUpRow(f, ref, title, name) for f, ref, title, name in rows]
+
+
+def links(
+    session: Session,
+    *,
+    action_id: uuid.UUID | None = None,
+    teams: Collection[uuid.UUID] | None = None,
+) -> list[LinkRow]:
+    """Links to reports with their actions, reports, incidents' references and makers,
+    in one statement: of one action, or of every action of `teams` (None: every team)."""
+    creator = aliased(User)
+    statement = (
+        select(ActionLink, AdvocacyAction, Report, Incident.reference, creator.display_name)
+        .join(AdvocacyAction, AdvocacyAction.id == ActionLink.action_id)
+        .join(Report, Report.id == ActionLink.report_id)
+        .outerjoin(Incident, Incident.id == Report.incident_id)
+        .outerjoin(creator, creator.id == ActionLink.created_by_id)
+    )
+    if action_id is not None:
+        statement = statement.where(ActionLink.action_id == action_id)
+    if teams is not None:
+        statement = statement.where(AdvocacyAction.team_id.in_(list(teams)))
+    rows = session.execute(
+        statement.order_by(AdvocacyAction.reference, ActionLink.created_at, Report.reference)
+    )
+    return [LinkRow(*row) for row in rows]
+
+
+def link_between(session: Session, action_id: uuid.UUID, report_id: uuid.UUID) -> ActionLink | None:
+    return session.scalars(
+        select(ActionLink).where(
+            ActionLink.action_id == action_id, ActionLink.report_id == report_id
+        )
+    ).one_or_none()
+
+
+def members_of(session: Session, team_id: uuid.UUID) -> Sequence[User]:
+    """The active users of a team, by display name, with their roles loaded."""
+    return session.scalars(
+        select(User)
+        .join(TeamMembership, TeamMembership.user_id == User.id)
+        .where(TeamMembership.team_id == team_id, User.is_active.is_(True))
+        .options(selectinload(User.roles), selectinload(User.memberships))
+        .order_by(User.display_name, User.id)
+    ).all()
+
+
+def report_choices(
+    session: Session, team_id: uuid.UUID, limit: int
+) -> list[tuple[str, str | None]]:
+    """The references of the team's newest reports with their incidents' references:
+    what a link form offers (nothing restricted of the report itself)."""
+    rows = session.execute(
+        select(Report.reference, Incident.reference)
+        .outerjoin(Incident, Incident.id == Report.incident_id)
+        .where(Report.team_id == team_id)
+        .order_by(Report.created_at.desc())
+        .limit(limit)
+    )
+    return [(report, incident) for report, incident in rows]
