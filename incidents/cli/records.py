@@ -13,7 +13,15 @@ from incidents.cli.output import progress, whole_file
 from incidents.context import Context
 from incidents.redaction import Profile
 from incidents.services import erasure
-from incidents.services.export import CLI_PROFILES, start_export, write_export
+from incidents.services.export import (
+    CLI_PROFILES,
+    SummaryPlan,
+    start_export,
+    start_summary_export,
+    write_export,
+    write_summary_export,
+)
+from incidents.services.summaries import SUMMARY_PROFILES
 
 
 @click.command("erase")
@@ -34,7 +42,9 @@ def erase_command(ctx: Context, reference: str, reason: str) -> str:
     "--profile",
     type=click.Choice([p.value for p in CLI_PROFILES]),
     required=True,
-    help="full: every field decrypted; internal: public and restricted fields only.",
+    help="full: every field decrypted; internal: public and restricted fields only; "
+    "partner, public: redacted case summaries of the cases whose reports may be shared "
+    "with named partners, or published without names.",
 )
 @click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
@@ -44,6 +54,9 @@ def export_command(ctx: Context, profile: str, fmt: str, output: Path | None) ->
 
     A file is written owner-only (mode 0600): a full export holds every secret decrypted.
     """
+    if Profile(profile) in SUMMARY_PROFILES:
+        _export_summaries(ctx, Profile(profile), output)
+        return
     plan = start_export(ctx, Profile(profile))
     ctx.session.commit()  # the export is in the audit log before its first byte is written
     # The bar goes to stderr, so a JSON export on stdout stays clean.
@@ -57,3 +70,23 @@ def export_command(ctx: Context, profile: str, fmt: str, output: Path | None) ->
             ):
                 counts = write_export(ctx, plan, target, bar)
     click.echo(f"exported {sum(counts.values())} records ({profile})", err=True)
+
+
+def _export_summaries(ctx: Context, profile: Profile, output: Path | None) -> None:
+    """One JSON document of the redacted summaries of every shareable case, all teams."""
+    plan: SummaryPlan = start_summary_export(ctx, profile)
+    ctx.session.commit()  # the export is in the audit log before its first byte is written
+    with progress(len(plan.cases), "Exporting summaries") as bar:
+        if output is None:
+            written = write_summary_export(ctx, plan, sys.stdout, bar)
+        else:
+            with (
+                whole_file(output, 0o600) as descriptor,
+                os.fdopen(descriptor, "w", encoding="utf-8") as target,
+            ):
+                written = write_summary_export(ctx, plan, target, bar)
+    click.echo(
+        f"exported {written} case summaries ({profile.value}): {plan.reports} reports counted, "
+        f"{plan.withheld} not counted for lack of consent",
+        err=True,
+    )

@@ -3,14 +3,19 @@
 An export is recorded in the audit log before its first byte is written (`start_export`;
 the boundary commits it), then streamed in batches (`write_export`), so memory stays
 bounded however large the database and no export ever leaves unrecorded.
+
+The outside profiles (`partner`, `public`) export redacted case summaries instead of
+records (incidents/services/summaries.py): only the cases whose reports may be shared
+under the profile's consent, recorded with their counts before the first byte too.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import IO, Any
 
 from incidents.audit.actions import AuditAction
@@ -19,10 +24,11 @@ from incidents.context import Context
 from incidents.db import FieldClass, field_class_of
 from incidents.models import IncidentViolation, Team, action_organisations
 from incidents.permissions import Permission, ensure
-from incidents.records.kinds import KINDS
+from incidents.records.kinds import INCIDENT, KINDS
 from incidents.redaction import PROFILE_FIELD_CLASSES, Profile, visible_values
 from incidents.repositories import export as export_queries
 from incidents.serialise import plain
+from incidents.services import consent_uses, records, summaries
 from incidents.vault import FieldVault, secret_field_names
 
 EXPORT_FORMAT = "incidents-export/1"
@@ -36,7 +42,11 @@ for _kind in KINDS:
     if _kind.name == "incident":
         EXPORTED_MODELS.append(IncidentViolation)
 
-CLI_PROFILES = (Profile.FULL, Profile.INTERNAL)
+SUMMARY_FORMAT = "incidents-summaries/1"
+# The profiles that export the records themselves; outside the organisation (partner,
+# public) only redacted case summaries go, and only where consent allows.
+RECORD_PROFILES = (Profile.FULL, Profile.INTERNAL)
+CLI_PROFILES = (Profile.FULL, Profile.INTERNAL, *summaries.SUMMARY_PROFILES)
 PROFILE_PERMISSIONS = {
     Profile.FULL: Permission.EXPORT_FULL,
     Profile.INTERNAL: Permission.EXPORT_INTERNAL,
@@ -55,6 +65,8 @@ class ExportPlan:
 
 def start_export(ctx: Context, profile: Profile) -> ExportPlan:
     """Check the permission for `profile` and record the export in the audit log."""
+    if profile not in RECORD_PROFILES:
+        raise ValueError(f"a {profile.value} export is of case summaries, not of records")
     ensure(ctx.principal, PROFILE_PERMISSIONS[profile])
     tables = [model.__table__ for model in EXPORTED_MODELS] + [action_organisations]
     count = export_queries.count_rows(ctx.session, tables)
@@ -126,3 +138,153 @@ def _association_rows(ctx: Context, classes: frozenset[FieldClass]) -> Iterator[
         return
     for row in export_queries.stream_rows(ctx.session, columns):
         yield {column.key: plain(value) for column, value in zip(columns, row, strict=True)}
+
+
+# -- redacted case summaries (partner, public) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class SummaryCase:
+    """A case to export, as counted when the export was recorded."""
+
+    incident_id: uuid.UUID
+    report_ids: tuple[uuid.UUID, ...]
+    withheld: int
+
+
+@dataclass(frozen=True)
+class SummaryPlan:
+    profile: Profile
+    cases: tuple[SummaryCase, ...]
+
+    @property
+    def reports(self) -> int:
+        return sum(len(c.report_ids) for c in self.cases)
+
+    @property
+    def withheld(self) -> int:
+        return sum(c.withheld for c in self.cases)
+
+
+def start_summary_export(ctx: Context, profile: Profile) -> SummaryPlan:
+    """Check the permission, decide which reports of every readable case `profile` may
+    use, and record the export with its counts. Only reports' ids are kept meanwhile."""
+    if profile not in summaries.SUMMARY_PROFILES:
+        raise ValueError(f"{profile.value} exports records, not summaries")
+    ensure(ctx.principal, PROFILE_PERMISSIONS[profile])
+    cases = tuple(
+        SummaryCase(a.incident.id, tuple(r.id for r in a.usable), a.withheld)
+        for a in summaries.shareable(ctx, profile)
+    )
+    plan = SummaryPlan(profile, cases)
+    record_event(
+        ctx.session,
+        ctx.actor,
+        AuditAction.EXPORT,
+        detail={
+            "profile": profile.value,
+            "format": "json",
+            "summaries": len(cases),
+            "reports": plan.reports,
+            "reports_not_counted": plan.withheld,
+        },
+    )
+    return plan
+
+
+def write_summary_export(
+    ctx: Context,
+    plan: SummaryPlan,
+    out: IO[str],
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write the summaries of `plan` as one JSON document; return how many were written.
+    `progress`, when given, is called with 1 for each case written."""
+    out.write(json.dumps(summary_header(plan.profile), ensure_ascii=False)[:-1])
+    out.write(', "summaries": [')
+    for index, case in enumerate(plan.cases):
+        assessment = summaries.reassess(
+            ctx, plan.profile, case.incident_id, case.report_ids, case.withheld
+        )
+        document = summary_document(summaries.build(assessment))
+        out.write(("\n  " if index == 0 else ",\n  ") + json.dumps(document, ensure_ascii=False))
+        if progress is not None:
+            progress(1)
+    out.write("]}\n")
+    return len(plan.cases)
+
+
+def export_case_summary(ctx: Context, reference: str, profile: Profile) -> dict[str, Any]:
+    """The summary export of one case, for a reader of its team who may export redacted
+    summaries; recorded with its counts."""
+    incident: Any = records.find(ctx, INCIDENT, reference)
+    ensure(ctx.principal, PROFILE_PERMISSIONS[profile], incident)
+    summary = summaries.build(summaries.assess(incident, profile))
+    record_event(
+        ctx.session,
+        ctx.actor,
+        AuditAction.EXPORT,
+        incident,
+        detail=summaries.audit_detail(profile, "json", [summary]),
+    )
+    return {**summary_header(profile), "summaries": [summary_document(summary)]}
+
+
+def summary_header(profile: Profile) -> dict[str, Any]:
+    return {
+        "format": SUMMARY_FORMAT,
+        "profile": profile.value,
+        "generated_at": datetime.now(UTC).isoformat(),
+        "field_classes": [FieldClass.PUBLIC.value],
+        "consent_use": consent_uses.PROFILE_USES[profile].value,
+    }
+
+
+def summary_document(summary: summaries.CaseSummary) -> dict[str, Any]:
+    """A summary as JSON-ready data: what its page shows, no more; of a case that cannot
+    be shared, only its reference."""
+    if not summary.shareable:
+        return {"reference": summary.reference, "shareable": False}
+    return {
+        "reference": summary.reference,
+        "shareable": True,
+        "violation_types": [v.value for v in summary.violation_types],
+        "country": summary.country,
+        "region": summary.region,
+        "month": summary.month,
+        "estimated_victims": summary.estimated_victims,
+        "corroboration": {
+            "reports": summary.reports,
+            "independent_sources": summary.independent_sources,
+            "sources_by_kind": {c.kind.value: c.sources for c in summary.sources_by_kind},
+            "reliability_mix": {c.reliability.value: c.sources for c in summary.reliability_mix},
+            "reports_not_counted": summary.withheld,
+            "not_counted_because": (
+                summaries.withheld_reason(summary.profile) if summary.withheld else None
+            ),
+        },
+        "official_responses": [
+            {"kind": r.kind.value, "date": r.when, "authority": r.authority}
+            for r in summary.official_responses
+        ],
+        "actions": [_action_document(a) for a in summary.actions],
+    }
+
+
+def _action_document(action: summaries.ActionSummary) -> dict[str, Any]:
+    return {
+        "reference": action.reference,
+        "kind": action.kind.value,
+        "title": action.title,
+        "start_date": _iso(action.start_date),
+        "end_date": _iso(action.end_date),
+        "status": action.status.value,
+        "impact": action.impact.value,
+        "signatures": action.signatures,
+        "participants": action.participants,
+        "responses": [{"kind": r.kind.value, "date": _iso(r.date)} for r in action.responses],
+    }
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
