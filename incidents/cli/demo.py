@@ -37,6 +37,8 @@ def demo_command(no_serve: bool, reset: bool, port: int) -> None:
     with operator_unit() as ctx:  # seeded and committed before the server starts
         outcome = demo.seed(ctx)
     click.echo("Demo case: " + ("seeded." if outcome.seeded else "already present, kept as is."))
+    for refusal in outcome.refused_links:  # the demo shows the consent check at work
+        click.echo(f"  Link refused, as the demo intends: {refusal}")
     keys = _development_keys(settings)
     if keys:
         click.echo("Development keys (for this demo only, never for real data):")

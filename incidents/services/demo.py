@@ -23,8 +23,8 @@ from incidents.models.user import User
 from incidents.models.vocabularies import Role, label
 from incidents.records.fields import Link, LinkList
 from incidents.records.kind import RecordKind
-from incidents.records.kinds import KINDS, REPORT
-from incidents.services import accounts, people, records
+from incidents.records.kinds import ACTION_LINK, KINDS, REPORT
+from incidents.services import accounts, action_links, follow_ups, people, records
 from incidents.services.evidence import intake
 
 CASE_FILE = Path(__file__).resolve().parent.parent / "demo" / "chechnya-2017.toml"
@@ -49,6 +49,8 @@ class Credential:
 class SeedOutcome:
     seeded: bool
     credentials: list[Credential] = field(default_factory=list)
+    # The links the consent check refused, as it worded each refusal: the demo shows one.
+    refused_links: list[str] = field(default_factory=list)
 
 
 def load_case(path: Path = CASE_FILE) -> dict[str, Any]:
@@ -63,11 +65,13 @@ def load_case(path: Path = CASE_FILE) -> dict[str, Any]:
 def seed(ctx: Context, path: Path = CASE_FILE) -> SeedOutcome:
     """Seed the demo case once, and (re)set the demo users' passwords."""
     case = load_case(path)
-    seeded = False
-    if accounts.team_by_slug(ctx, case["team"]) is None:
-        _Loader(ctx, case, path.parent).run()
-        seeded = True
-    return SeedOutcome(seeded, _demo_users(ctx, case["users"]))
+    if accounts.team_by_slug(ctx, case["team"]) is not None:
+        return SeedOutcome(False, _demo_users(ctx, case["users"]))
+    loader = _Loader(ctx, case, path.parent)
+    loader.make_teams()
+    credentials = _demo_users(ctx, case["users"])  # follow-ups are assigned to them
+    loader.make_records()
+    return SeedOutcome(True, credentials, loader.refused)
 
 
 def _demo_users(ctx: Context, users: list[dict[str, Any]]) -> list[Credential]:
@@ -99,10 +103,13 @@ class _Loader:
         self.folder = folder
         self.made: dict[str, str] = {}  # entry key -> reference or id
         self.teams: dict[str, Any] = {}
+        self.refused: list[str] = []
 
-    def run(self) -> None:
+    def make_teams(self) -> None:
         for team in self.case["teams"]:
             self.teams[team["slug"]] = accounts.create_team(self.ctx, team["slug"], team["name"])
+
+    def make_records(self) -> None:
         for kind in KINDS:
             for entry in self.case.get(kind.name, []):
                 self._create(kind, dict(entry))
@@ -112,14 +119,21 @@ class _Loader:
         team = self.teams[entry.pop("team", self.case["team"])]
         if kind.name == "evidence":
             record = self._evidence(entry)
+        elif kind.name == "action_link":
+            record = self._link(entry)
         else:
             values = {name: self._linked(kind, name, value) for name, value in entry.items()}
             team_id = team.id if kind.team_scoped else None
             if kind.name == "person":
                 record = people.create_person(self.ctx, team.id, values)
+            elif kind.name == "follow_up":  # its assignee is checked by the follow-up service
+                action = values.pop("action")
+                if "assignee" in values:
+                    values["assignee"] = self._user_id(values["assignee"])
+                record = follow_ups.create(self.ctx, action, values)
             else:
                 record = records.create(self.ctx, kind, values, team_id=team_id)
-        if key is not None:
+        if key is not None and record is not None:
             self.made[key] = getattr(record, "reference", None) or str(record.id)
 
     def _linked(self, kind: RecordKind, name: str, value: Any) -> Any:
@@ -136,3 +150,26 @@ class _Loader:
             return intake.add_evidence(
                 self.ctx, report, stream, entry["filename"], entry.get("description")
             )
+
+    def _user_id(self, login: str) -> str:
+        user = accounts.find_user_by_email(self.ctx, f"{login}@{DEMO_DOMAIN}")
+        if user is None:
+            raise ValidationError(f"The demo file assigns work to {login!r}, no demo user.")
+        return str(user.id)
+
+    def _link(self, entry: dict[str, Any]) -> Any:
+        """A link through the consent check, as a lead makes one. The file marks the link
+        it expects refused; any other outcome means the file and the consents disagree."""
+        expect_refusal = bool(entry.pop("refused", False))
+        action = self.made[entry.pop("action")]
+        values = {name: self._linked(ACTION_LINK, name, value) for name, value in entry.items()}
+        try:
+            link = action_links.link_report(self.ctx, action, values)
+        except ValidationError as refusal:
+            if not expect_refusal:
+                raise
+            self.refused.append(str(refusal))
+            return None
+        if expect_refusal:
+            raise ValidationError(f"The demo expects the link to {values['report']} refused.")
+        return link

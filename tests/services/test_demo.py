@@ -31,7 +31,13 @@ from incidents.models import (
     StateResponse,
     Team,
 )
-from incidents.models.vocabularies import ActionKind, Role, StateResponseKind, label
+from incidents.models.vocabularies import (
+    ActionKind,
+    ResponseKind,
+    Role,
+    StateResponseKind,
+    label,
+)
 from incidents.services import accounts, demo
 from incidents.services.authentication import authenticate
 from incidents.vault import FieldVault
@@ -337,6 +343,38 @@ def test_seed_links_actions_to_reports_of_the_team(
         assert report is not None
         assert report.team_id == team.id, "an action of the team links another team's report"
         assert report.incident_id is not None
+
+
+def test_seed_tells_the_petition_story_and_shows_a_refused_link(
+    db_session: Session, ctx: Context, seed: Callable[[], demo.SeedOutcome]
+) -> None:
+    outcome = seed()
+    team = accounts.team_by_slug(ctx, DEMO_TEAM)
+    assert team is not None
+    actions = {
+        a.kind: a
+        for a in db_session.scalars(
+            select(AdvocacyAction).where(AdvocacyAction.team_id == team.id)
+        ).all()
+        if a.kind is not ActionKind.PROTEST
+    }
+    petition = actions[ActionKind.PETITION]
+    assert [r.kind for r in petition.responses] == [
+        ResponseKind.DENIAL,
+        ResponseKind.PLEDGED_COMMITMENT,
+    ]
+    assert "preliminary investigation" in petition.responses[1].text
+    (follow_up,) = petition.follow_ups
+    assert follow_up.done_at is None, "the follow-up is still open"
+    assert "full criminal investigation" in follow_up.description
+    lead = accounts.find_user_by_email(ctx, f"advocacy@{demo.DEMO_DOMAIN}")
+    assert lead is not None and follow_up.assignee_id == lead.id
+
+    submission = actions[ActionKind.UN_SUBMISSION]
+    assert len(submission.links) == 1, "one report may go to the UN, the other is refused"
+    (refusal,) = outcome.refused_links
+    assert "cannot support" in refusal and "transfer to UN bodies or courts" in refusal
+    assert "its source" in refusal
 
 
 def test_seed_encrypts_person_secrets(
