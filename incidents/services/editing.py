@@ -15,9 +15,10 @@ from typing import Any
 from incidents.audit.actions import AuditAction
 from incidents.audit.log import record_event
 from incidents.context import Context
+from incidents.db import FieldClass, field_class_of
 from incidents.errors import NotFound
 from incidents.models.vocabularies import DatePrecision, label
-from incidents.permissions import Permission, ensure, readable_teams
+from incidents.permissions import Permission, ensure, readable_field_classes, readable_teams
 from incidents.records.fields import Choice, Choices, FuzzyDate, InputField, Link, LinkList
 from incidents.records.kind import RecordKind
 from incidents.records.kinds import kind_named
@@ -41,7 +42,7 @@ class Editable:
 @dataclass(frozen=True)
 class LinkOption:
     reference: str
-    description: str  # what is not secret about it: a title, a kind and grade
+    description: str  # what the reader may see of it: a title, a kind and grade
 
 
 @dataclass(frozen=True)
@@ -139,17 +140,31 @@ def link_options(
         teams = wanted if teams is None else set(teams) & wanted
     kind = kind_named(kind_name)
     rows = record_queries.newest(ctx.session, kind.model, teams, LINK_OPTIONS)
-    return [LinkOption(row.reference, _description(row)) for row in rows]
+    visible = readable_field_classes(ctx.principal)
+    return [LinkOption(row.reference, _description(row, visible)) for row in rows]
 
 
-def _description(row: Any) -> str:
-    title = getattr(row, "title", None)
+def _description(row: Any, visible: frozenset[FieldClass]) -> str:
+    """The record's title, or its kind and reliability — each only if the reader's field
+    classes open it (a report's title is restricted: an advocacy lead sees its date)."""
+
+    def shown(name: str) -> Any:
+        column = row.__table__.columns.get(name)
+        if column is None or field_class_of(column) not in visible:
+            return None
+        return getattr(row, name)
+
+    title = shown("title")
     if title:
         return str(title)
-    parts = [label(getattr(row, "kind", None))]
-    reliability = getattr(row, "reliability", None)
+    parts = [label(shown("kind"))]
+    reliability = shown("reliability")
     if reliability is not None:
         parts.append(f"reliability {reliability.value}")
+    received_on = shown("received_on")
+    if received_on is not None:
+        parts.append(f"received {received_on.isoformat()}")
+    # An advocacy lead's option is the bare reference: nothing else of a report is theirs.
     return ", ".join(p for p in parts if p)
 
 

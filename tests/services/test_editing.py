@@ -83,6 +83,18 @@ def test_link_options_are_the_teams_own_and_not_erased(
     assert "reliability B" in options[0].description
 
 
+def test_link_options_describe_reports_only_by_what_the_reader_may_see(
+    context_for: Callable[[User], Context], researcher: User, team: Team
+) -> None:
+    ReportFactory(team_id=team.id, title="CANARY-restricted-report-title")
+    lead = UserFactory(role=Role.ADVOCACY_LEAD, teams=[team])
+    for_researcher = editing.link_options(context_for(researcher), "report")
+    for_lead = editing.link_options(context_for(lead), "report")
+    assert [o.reference for o in for_lead] == [o.reference for o in for_researcher]
+    assert "CANARY-restricted-report-title" in {o.description for o in for_researcher}
+    assert not [o for o in for_lead if "CANARY" in o.description]
+
+
 def test_differences_name_fields_by_label_with_both_values() -> None:
     stored = {"title": "Theirs", "status": "linked", "narrative": "Same"}
     typed = {"title": "Mine", "status": "triaged", "narrative": "Same\r\n"}
