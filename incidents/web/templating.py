@@ -40,7 +40,10 @@ NAVIGATION: tuple[NavigationEntry, ...] = (
     NavigationEntry("reports.list_reports", "Reports", Permission.FIELDS_RESTRICTED, ("reports.",)),
     NavigationEntry("sources.list_sources", "Sources", Permission.FIELDS_RESTRICTED, ("sources.",)),
     NavigationEntry("people.search", "People", Permission.FIELDS_SECRET, ("people.",)),
+    NavigationEntry("advocacy.list_actions", "Advocacy", Permission.ADVOCACY_READ, ("advocacy.",)),
     NavigationEntry("triage.queue", "Triage", Permission.CASE_WRITE, ("triage.",)),
+    NavigationEntry("dashboard.show", "Dashboard", Permission.ADVOCACY_READ, ("dashboard.",)),
+    NavigationEntry("summaries.all_summaries", "Summaries", Permission.CASE_READ, ("summaries.",)),
     NavigationEntry("audit.log", "Audit", Permission.AUDIT_READ, ("audit.",)),
     NavigationEntry("admin.users", "Admin", Permission.USERS_MANAGE, ("admin.",)),
 )

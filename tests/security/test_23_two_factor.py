@@ -40,6 +40,8 @@ BEFORE_ENROLMENT = {
     "auth.logout",
     "auth.reauthenticate",
     "account.two_factor_setup",
+    # No session at all: a calendar program fetches the follow-up feed by its token.
+    "dashboard.calendar_feed",
 }
 
 

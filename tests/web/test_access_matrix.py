@@ -5,6 +5,7 @@ The route list comes from the application, so a new route without an entry here 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import pytest
@@ -17,6 +18,8 @@ from tests import factories
 from tests.conftest import csrf_token
 from tests.factories import (
     ActFactory,
+    AdvocacyActionFactory,
+    CampaignFactory,
     ConsentFactory,
     InvolvementFactory,
     PersonFactory,
@@ -238,6 +241,82 @@ MATRIX[("acts.new_involvement", "POST")][RESEARCHER] = 302
 MATRIX[("help.guide", "GET")] = {ANON: 302, **dict.fromkeys(LOGGED_IN, 200)}
 
 
+# Advocacy actions and campaigns: read by whoever holds advocacy:read in the team
+# (researchers, advocacy leads, auditors), written by advocacy leads. The admin holds
+# neither: refused the lists and forms (403), and finds no record of a team (404). POSTs
+# without the fields are refused forms; an edit without its version is a conflict (409).
+_ADVOCACY_READERS = {ANON: 302, RESEARCHER: 200, ADVOCACY: 200, AUDITOR: 200, ADMIN: 403}
+_ADVOCACY_WRITERS = {ANON: 302, RESEARCHER: 403, ADVOCACY: 200, AUDITOR: 403, ADMIN: 403}
+for _kind, _plural in (("action", "actions"), ("campaign", "campaigns")):
+    MATRIX[(f"advocacy.list_{_plural}", "GET")] = _ADVOCACY_READERS
+    MATRIX[(f"advocacy.new_{_kind}", "GET")] = _ADVOCACY_WRITERS
+    MATRIX[(f"advocacy.new_{_kind}", "POST")] = {**_ADVOCACY_WRITERS, ADVOCACY: REFUSED}
+    MATRIX[(f"advocacy.show_{_kind}", "GET")] = {**_ADVOCACY_READERS, ADMIN: 404}
+    MATRIX[(f"advocacy.edit_{_kind}", "GET")] = {**_ADVOCACY_WRITERS, ADMIN: 404}
+    MATRIX[(f"advocacy.edit_{_kind}", "POST")] = {**_ADVOCACY_WRITERS, ADVOCACY: 409, ADMIN: 404}
+
+# Redacted case summaries: every reader of the team's cases; the downloads, those who may
+# export redacted summaries. The admin, in no team, finds no incident.
+MATRIX[("summaries.case_summary", "GET")] = {
+    ANON: 302,
+    RESEARCHER: 200,
+    ADVOCACY: 200,
+    AUDITOR: 200,
+    ADMIN: 404,
+}
+MATRIX[("summaries.all_summaries", "GET")] = {
+    ANON: 302,
+    RESEARCHER: 200,
+    ADVOCACY: 200,
+    AUDITOR: 200,
+    ADMIN: 403,
+}
+MATRIX[("summaries.export_summary", "GET")] = {
+    ANON: 302,
+    RESEARCHER: 200,
+    ADVOCACY: 200,
+    AUDITOR: 403,
+    ADMIN: 404,
+}
+MATRIX[("summaries.export_summaries", "GET")] = {
+    ANON: 302,
+    RESEARCHER: 200,
+    ADVOCACY: 200,
+    AUDITOR: 403,
+    ADMIN: 403,
+}
+
+
+# An action's responses, follow-ups and links to reports: the advocacy lead of the team
+# only. The admin, in no team, finds no action; a form sent empty is refused, an edit
+# without its version is a conflict, and the buttons go back to the action's page.
+def _advocacy_only(status: int) -> dict[str, int]:
+    return {ANON: 302, RESEARCHER: 403, ADVOCACY: status, AUDITOR: 403, ADMIN: 404}
+
+
+for _endpoint, _get, _post in (
+    ("advocacy.new_response", 200, REFUSED),
+    ("advocacy.edit_response", 200, 409),
+    ("advocacy.new_follow_up", 200, REFUSED),
+    ("advocacy.edit_follow_up", 200, 409),
+    ("advocacy.new_link", 200, REFUSED),
+    ("advocacy.remove_link", 200, 302),
+):
+    MATRIX[(_endpoint, "GET")] = _advocacy_only(_get)
+    MATRIX[(_endpoint, "POST")] = _advocacy_only(_post)
+MATRIX[("advocacy.mark_follow_up_done", "POST")] = _advocacy_only(302)
+MATRIX[("advocacy.mark_follow_up_undone", "POST")] = _advocacy_only(302)
+
+# The dashboard: advocacy:read with case:read (the admin holds neither). The calendar
+# feed's token: made by whoever reads advocacy work (shown on the page that answers),
+# turned off by anyone for themselves; the feed itself needs no login, and a bad token
+# is the same 404 for everyone.
+MATRIX[("dashboard.show", "GET")] = {**_ADVOCACY_READERS, ADMIN: 403}
+MATRIX[("dashboard.new_calendar_token", "POST")] = {**_ADVOCACY_READERS, ADMIN: 403}
+MATRIX[("dashboard.revoke_calendar_token", "POST")] = _everyone(302)
+MATRIX[("dashboard.calendar_feed", "GET")] = _everyone(404)
+
+
 def _routes(app: Flask) -> set[tuple[str, str]]:
     return {
         (rule.endpoint, method)
@@ -329,7 +408,79 @@ def _merge_url(endpoint: str, world: World) -> str:
     return f"/people/merges/{note.merge_id}/undo"
 
 
+def _summary_url(endpoint: str, world: World) -> str:
+    case = f"/incidents/{world.incident.reference}/summary"
+    return {
+        "summaries.case_summary": f"{case}?profile=partner",
+        "summaries.all_summaries": "/summaries?profile=public",
+        "summaries.export_summary": f"{case}/export?profile=public",
+        "summaries.export_summaries": "/summaries/export?profile=partner",
+    }[endpoint]
+
+
+_ADVOCACY_PAGES = {
+    "advocacy.list_actions": "/advocacy/actions",
+    "advocacy.new_action": "/advocacy/actions/new",
+    "advocacy.list_campaigns": "/advocacy/campaigns",
+    "advocacy.new_campaign": "/advocacy/campaigns/new",
+}
+
+
+def _advocacy_url(endpoint: str, world: World) -> str | None:
+    """The action and campaign pages, about an action or a campaign of the world's team."""
+    if endpoint in _ADVOCACY_PAGES:
+        return _ADVOCACY_PAGES[endpoint]
+    page = endpoint.partition(".")[2]
+    edit = "/edit" if page.startswith("edit_") else ""
+    if page in ("show_action", "edit_action"):
+        return f"/advocacy/actions/{AdvocacyActionFactory(team_id=world.team.id).reference}{edit}"
+    if page in ("show_campaign", "edit_campaign"):
+        return f"/advocacy/campaigns/{CampaignFactory(team_id=world.team.id).id}{edit}"
+    return None
+
+
+_WORK_PATHS = {
+    "advocacy.new_response": "/advocacy/actions/{action}/responses/new",
+    "advocacy.new_follow_up": "/advocacy/actions/{action}/follow-ups/new",
+    "advocacy.new_link": "/advocacy/actions/{action}/links/new",
+    "advocacy.edit_response": "/advocacy/responses/{response}/edit",
+    "advocacy.edit_follow_up": "/advocacy/follow-ups/{follow_up}/edit",
+    "advocacy.mark_follow_up_done": "/advocacy/follow-ups/{follow_up}/done",
+    "advocacy.mark_follow_up_undone": "/advocacy/follow-ups/{follow_up}/undone",
+    "advocacy.remove_link": "/advocacy/links/{link}/remove",
+}
+
+
+def _work_url(endpoint: str, world: World) -> str | None:
+    """An action's responses, follow-ups and links need an action of the world's team."""
+    if endpoint not in _WORK_PATHS:
+        return None
+    action = factories.AdvocacyActionFactory(team_id=world.team.id)
+    report = ReportFactory(team_id=world.team.id, incident_id=world.incident.id)
+    done = endpoint == "advocacy.mark_follow_up_undone"
+    return _WORK_PATHS[endpoint].format(
+        action=action.reference,
+        response=factories.ActionResponseFactory(action_id=action.id).id,
+        follow_up=factories.FollowUpFactory(
+            action_id=action.id, done_at=dt.datetime(2017, 7, 2, tzinfo=dt.UTC) if done else None
+        ).id,
+        link=factories.ActionLinkFactory(action_id=action.id, report_id=report.id).id,
+    )
+
+
+_DASHBOARD_PATHS = {
+    "dashboard.show": "/dashboard",
+    "dashboard.new_calendar_token": "/account/calendar",
+    "dashboard.revoke_calendar_token": "/account/calendar/revoke",
+    "dashboard.calendar_feed": "/calendar/not-a-token-0123456789abcdefghijklmnopqrstuvwx.ics",
+}
+
+
 def _url(endpoint: str, world: World) -> str:
+    if endpoint.startswith("summaries."):
+        return _summary_url(endpoint, world)
+    if endpoint in _DASHBOARD_PATHS:
+        return _DASHBOARD_PATHS[endpoint]
     if endpoint.startswith("audit."):
         return {
             "audit.log": "/audit",
@@ -347,6 +498,13 @@ def _url(endpoint: str, world: World) -> str:
         return _report_or_source_url(endpoint, world)
     if endpoint.startswith("consent."):
         return _consent_url(endpoint, world)
+    advocacy = (
+        _work_url(endpoint, world) or _advocacy_url(endpoint, world)
+        if endpoint.startswith("advocacy.")
+        else None
+    )
+    if advocacy is not None:
+        return advocacy
     if endpoint == "people.show_person":
         return f"/people/{PersonFactory(team_id=world.team.id).reference}"
     if endpoint in ("people.merge_person", "people.confirm_merge", "people.undo_merge"):
