@@ -1,9 +1,10 @@
-"""The screenshots of the Researcher's guide (README and the Help page), taken by the
-browser tests while they do what the guide describes.
+"""The screenshots of the Researcher's guide (README and the Help page) and of the Advocacy
+lead's guide (README), taken by the browser tests while they do what the guides describe.
 
 The committed pictures are replaced only when asked:
 
     INCIDENTS_GUIDE_SCREENSHOTS=1 .venv/bin/pytest -n 0 tests/browser/test_researcher_guide.py
+    INCIDENTS_GUIDE_SCREENSHOTS=1 .venv/bin/pytest -n 0 tests/browser/test_advocacy_guide.py
 
 An ordinary run takes every shot too, into the test's temporary folder, so a shot that no
 longer fits its page (a section renamed, a button gone) fails the run, not the next
@@ -32,6 +33,14 @@ SHOTS = (
     "triage",
     "edit-conflict",
 )
+# Every shot of the Advocacy lead's guide, in its order; the README shows all of them.
+ADVOCACY_SHOTS = (
+    "advocacy-actions",
+    "link-refused",
+    "action-page",
+    "case-summary",
+    "dashboard",
+)
 
 
 class Camera:
@@ -47,7 +56,7 @@ class Camera:
         """The first screen of `page`, or `section` (a locator) and `margin` pixels around
         it, at most `max_height` (one screen unless said) tall. The demo banner is left
         out: a real account has none."""
-        assert name in SHOTS, f"{name} is not a shot of the guide"
+        assert name in SHOTS + ADVOCACY_SHOTS, f"{name} is not a shot of a guide"
         page.evaluate("document.querySelectorAll('.banner').forEach(b => b.remove())")
         target = self.folder / f"{name}.png"
         if section is None:

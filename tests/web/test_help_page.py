@@ -1,5 +1,6 @@
 """The Help page shows the Researcher's guide with every screenshot the browser tests take;
-the README's guide shows the same pictures; the committed pictures stay small."""
+the README's guide shows the same pictures, and its Advocacy lead's guide the advocacy
+ones; the committed pictures stay small."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from incidents.models import User
-from tests.browser.guide_shots import GUIDE_FOLDER, SHOTS, VIEWPORT
+from tests.browser.guide_shots import ADVOCACY_SHOTS, GUIDE_FOLDER, SHOTS, VIEWPORT
 from tests.web.conftest import ROLES
 
 LOGGED_IN = [role for role in ROLES if role != "anonymous"]
@@ -64,20 +65,43 @@ def test_the_guide_is_for_logged_in_users_only(client: FlaskClient) -> None:
     assert "/help" not in client.get("/login").get_data(as_text=True)
 
 
-def test_the_readme_guide_shows_every_committed_picture() -> None:
+@pytest.mark.parametrize(
+    ("heading", "shots", "test", "route", "then"),
+    [
+        (
+            "## Researcher's guide",
+            SHOTS,
+            "test_researcher_guide.py",
+            "/help",
+            "## Advocacy lead's guide",
+        ),
+        (
+            "## Advocacy lead's guide",
+            ADVOCACY_SHOTS,
+            "test_advocacy_guide.py",
+            "/dashboard",
+            "## Configuration",
+        ),
+    ],
+)
+def test_the_readme_guide_shows_every_committed_picture(
+    heading: str, shots: tuple[str, ...], test: str, route: str, then: str
+) -> None:
     readme = README.read_text(encoding="utf-8")
-    guide = readme[readme.index("## Researcher's guide") :]
+    guide = readme[readme.index(f"\n{heading}\n") :]
     guide = guide[: guide.index("\n## ", 1)]
     shown = re.findall(r"!\[[^\]]+\]\((incidents/web/static/guide/[^)]+\.png)\)", guide)
-    assert shown == [f"incidents/web/static/guide/{name}.png" for name in SHOTS]
-    assert "INCIDENTS_GUIDE_SCREENSHOTS=1" in guide, "the command that takes them again"
-    assert "\n| `/help` " in guide, "the Help page in the Pages table"
+    assert shown == [f"incidents/web/static/guide/{name}.png" for name in shots]
+    assert f"INCIDENTS_GUIDE_SCREENSHOTS=1 .venv/bin/pytest -n 0 tests/browser/{test}" in guide
+    assert f"\n| `{route}` " in guide, f"{route} in the Pages table"
+    assert readme[readme.index(guide) + len(guide) :].startswith(f"\n{then}\n"), "the order"
 
 
 def test_the_committed_pictures_are_the_guide_s_and_small() -> None:
     committed = sorted(p.stem for p in GUIDE_FOLDER.glob("*.png"))
-    assert committed == sorted(SHOTS), "a picture without a place in the guide, or missing"
-    for name in SHOTS:
+    every = SHOTS + ADVOCACY_SHOTS
+    assert committed == sorted(every), "a picture without a place in a guide, or missing"
+    for name in every:
         width, height = _png_size(GUIDE_FOLDER / f"{name}.png")
         assert width == VIEWPORT["width"] and 200 <= height <= 2 * VIEWPORT["height"], name
     total = sum(p.stat().st_size for p in GUIDE_FOLDER.glob("*.png"))
