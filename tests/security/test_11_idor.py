@@ -23,7 +23,12 @@ from incidents.services import person_merge
 from tests import factories, samples
 from tests.factories import (
     ActFactory,
+    ActionLinkFactory,
+    ActionResponseFactory,
+    AdvocacyActionFactory,
+    CampaignFactory,
     ConsentFactory,
+    FollowUpFactory,
     InvolvementFactory,
     PersonFactory,
     ReportFactory,
@@ -62,6 +67,20 @@ TEAM_SCOPED: dict[str, tuple[str, ...]] = {
     "consent.new_person_consent": ("person",),
     "consent.new_source_consent": ("source",),
     "consent.revoke": ("consent",),
+    "advocacy.show_action": ("advocacy_action",),
+    "advocacy.edit_action": ("advocacy_action",),
+    "advocacy.show_campaign": ("campaign",),
+    "advocacy.edit_campaign": ("campaign",),
+    "advocacy.new_response": ("advocacy_action",),
+    "advocacy.edit_response": ("action_response",),
+    "advocacy.new_follow_up": ("advocacy_action",),
+    "advocacy.edit_follow_up": ("follow_up",),
+    "advocacy.mark_follow_up_done": ("follow_up",),
+    "advocacy.mark_follow_up_undone": ("follow_up",),
+    "advocacy.new_link": ("advocacy_action",),
+    "advocacy.remove_link": ("action_link",),
+    "summaries.case_summary": ("incident",),
+    "summaries.export_summary": ("incident",),
 }
 # Accounts and teams belong to no team: administrators manage all of them (users:manage),
 # and every other role is refused these pages whatever the id.
@@ -73,7 +92,12 @@ ADMIN_ONLY: dict[str, str] = {
     "admin.set_password": "user",
     "admin.team_detail": "team",
 }
-NOT_TEAM_SCOPED = {"static": "the application's own CSS and images"}
+NOT_TEAM_SCOPED = {
+    "static": "the application's own CSS and images",
+    # Opened by its token alone, without a session: an unknown token is the same 404 as
+    # another user's revoked one (tests/security/test_advocacy_attacks.py).
+    "dashboard.calendar_feed": "a calendar feed, named by its secret token",
+}
 
 
 def _routes_with_arguments(app: Flask) -> dict[str, set[str]]:
@@ -130,11 +154,21 @@ def _targets(world: World, client: FlaskClient) -> dict[str, Target]:
     involvement = InvolvementFactory(team_id=other, act_id=act.id)
     response = StateResponseFactory(team_id=other, incident_id=world.other_incident.id)
     consent = ConsentFactory(team_id=other, source_id=source.id, person_id=None)
+    campaign = CampaignFactory(team_id=other)
+    action = AdvocacyActionFactory(team_id=other, campaign_id=campaign.id)
+    targets["advocacy_action"] = Target(
+        "advocacy_action", action.reference, missing_reference(action.reference)
+    )
+    follow_up = FollowUpFactory(action_id=action.id, assignee_id=member.id)
     for kind, record in (
         ("act", act),
         ("involvement", involvement),
         ("response", response),
         ("consent", consent),
+        ("campaign", campaign),
+        ("action_response", ActionResponseFactory(action_id=action.id)),
+        ("follow_up", follow_up),
+        ("action_link", ActionLinkFactory(action_id=action.id, report_id=report.id)),
     ):
         targets[kind] = Target(kind, str(record.id), str(uuid.uuid4()))
     return targets
