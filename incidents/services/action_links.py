@@ -114,6 +114,25 @@ def link_report(
     return link
 
 
+def check_kind_change(action: AdvocacyAction, raw: Mapping[str, object]) -> None:
+    """Refuse a new kind for `action` that a linked report may not serve (a petition made
+    a UN submission needs every linked report's consent to transfer), naming the report
+    and what is missing; the links made under the old kind would otherwise stand."""
+    try:
+        kind = ActionKind(str(raw.get("kind", "")))
+    except ValueError:
+        return  # not a kind at all: the registry's own check says so
+    if kind is action.kind:
+        return
+    for link in action.links:
+        missing = missing_consents(link.report, USES_BY_KIND[kind])
+        if missing:
+            message = refusal(link.report.reference, missing, PURPOSES[kind])
+            raise ValidationError.on(
+                "kind", f"{message} Remove its link first, or keep the kind of action."
+            )
+
+
 def record_refusal(ctx: Context, refused: LinkRefused) -> None:
     """One audit event on the action: which report was refused and for which uses —
     counts of people, never who."""

@@ -275,3 +275,39 @@ def test_other_readers_see_the_work_but_change_nothing(
     assert status == 403
     db_session.refresh(follow_up)
     assert follow_up.done_at is None
+
+
+def test_an_action_cannot_change_to_a_kind_its_linked_reports_may_not_serve(
+    client: FlaskClient,
+    world: World,
+    report: Report,
+    as_role: Callable[[str], User | None],
+    db_session: Session,
+) -> None:
+    """A petition may use the report; made a UN submission it could not: the kind change
+    is refused, naming the report and the consent, and the link stays as it was made."""
+    petition = AdvocacyActionFactory(team_id=world.team.id, kind=ActionKind.PETITION)
+    ActionLinkFactory(action_id=petition.id, report_id=report.id)
+    as_role("advocacy_lead")
+    path = f"/advocacy/actions/{petition.reference}/edit"
+    typed = {
+        "title": petition.title,
+        "start_date": "2017-05-01",
+        "priority": "medium",
+        "status": "planned",
+        "impact": "unknown",
+        "lock_version": str(petition.lock_version),
+    }
+    status, body, _ = _post(client, path, kind="un_or_treaty_body_submission", **typed)
+    assert status == REFUSED
+    assert (
+        f"{report.reference} cannot support a UN submission: its source and 1 of the 1 "
+        "person in its incident have not consented to transfer to UN bodies or courts."
+    ) in body
+    db_session.refresh(petition)
+    assert petition.kind is ActionKind.PETITION
+    # A kind the report may serve is saved as any other change.
+    status, _, _ = _post(client, path, kind="letter", **typed)
+    assert status == 302
+    db_session.refresh(petition)
+    assert petition.kind is ActionKind.LETTER

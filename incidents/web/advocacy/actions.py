@@ -12,7 +12,7 @@ from flask import render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from incidents.records.kinds import ADVOCACY_ACTION, CAMPAIGN
-from incidents.services import advocacy, advocacy_work
+from incidents.services import action_links, advocacy, advocacy_work
 from incidents.web.advocacy.blueprint import blueprint
 from incidents.web.boundary import context
 from incidents.web.records.editing import Page, create_page, edit_page
@@ -95,7 +95,14 @@ def edit_action(reference: str) -> ResponseReturnValue:
         back_label=f"Action {reference}",
         submit_label="Save changes",
     )
-    return edit_page(ADVOCACY_ACTION, reference, form, page, saved=_action_saved)
+    return edit_page(
+        ADVOCACY_ACTION,
+        reference,
+        form,
+        page,
+        saved=_action_saved,
+        check=lambda typed: action_links.check_kind_change(action, typed),
+    )
 
 
 @blueprint.route("/advocacy/campaigns")

@@ -88,7 +88,8 @@ def show() -> ResponseReturnValue:
         view=view,
         charts=_charts(view),
         errors=errors,
-        typed={"from": start, "to": end},
+        # What was typed, else the months shown: a month input left empty reads as dashes.
+        typed={"from": start or view.start or "", "to": end or view.end or ""},
     )
     return page, REFUSED if errors else 200
 

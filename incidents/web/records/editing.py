@@ -87,9 +87,12 @@ def edit_page(
     *,
     saved: Callable[[Any], tuple[str, dict[str, Any]]],
     template: str = "records/form.html",
+    check: Callable[[Mapping[str, object]], None] | None = None,
 ) -> ResponseReturnValue:
     """Show the record `key` in its edit form and save what changed. An edit from an
-    older version is refused with both versions shown and the typed text kept."""
+    older version is refused with both versions shown and the typed text kept. `check`
+    sees what was typed before it is saved, and refuses it with a ValidationError (a rule
+    that needs the database, such as the consent an action's links rely on)."""
     ctx = context()
     # Another team's record, or an erased one, is no record, and one the user may not
     # change is refused, before the form is even read.
@@ -103,6 +106,8 @@ def edit_page(
         return _render(template, kind, form, page, editable.team_id, False)
 
     def save() -> records.Updated:
+        if check is not None:
+            check(form.raw())
         return records.update(ctx, kind, key, form.raw(), lock_version=_version(form))
 
     try:
