@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from incidents.context import Context
@@ -44,7 +44,7 @@ def _uuid(args: Mapping[str, str], name: str) -> uuid.UUID | None:
 
 
 @dataclass(frozen=True)
-class ActionFilters(advocacy_queries.ActionQuery):
+class ActionFilters(listing.QueryFilters, advocacy_queries.ActionQuery):
     """What an action list is narrowed to, from a query string: values that mean
     nothing are dropped."""
 
@@ -59,18 +59,6 @@ class ActionFilters(advocacy_queries.ActionQuery):
             date_from=listing.day(args, "date_from"),
             date_to=listing.day(args, "date_to"),
         )
-
-    def query_string(self) -> dict[str, str]:
-        """The filters as query-string values, for the links of the next page."""
-        return {
-            name: str(getattr(value, "value", value))
-            for name, value in asdict(self).items()
-            if value is not None
-        }
-
-    @property
-    def active(self) -> bool:
-        return bool(self.query_string())
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,28 @@ import enum
 import re
 import uuid
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import date
 from typing import TypeVar
 
 E = TypeVar("E", bound=enum.Enum)
+
+
+class QueryFilters:
+    """For a dataclass of filters: its values as a query string (the links of the next
+    page), and whether any is set."""
+
+    def query_string(self) -> dict[str, str]:
+        return {
+            name: str(getattr(value, "value", value))
+            for name, value in asdict(self).items()  # type: ignore[call-overload]
+            if value is not None
+        }
+
+    @property
+    def active(self) -> bool:
+        return bool(self.query_string())
+
 
 MAX_QUERY_TEXT = 100
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")

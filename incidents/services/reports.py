@@ -201,7 +201,7 @@ def view_report(ctx: Context, reference: str) -> ReportView:
 
 
 @dataclass(frozen=True)
-class SourceFilters(report_queries.SourceQuery):
+class SourceFilters(listing.QueryFilters, report_queries.SourceQuery):
     """What a source list is narrowed to, from a query string."""
 
     @classmethod
@@ -213,17 +213,6 @@ class SourceFilters(report_queries.SourceQuery):
             risk_level=listing.choice(args, "risk_level", RiskLevel),
             reference=reference.upper() if reference else None,
         )
-
-    def query_string(self) -> dict[str, str]:
-        return {
-            name: str(getattr(value, "value", value))
-            for name, value in asdict(self).items()
-            if value is not None
-        }
-
-    @property
-    def active(self) -> bool:
-        return bool(self.query_string())
 
 
 @dataclass(frozen=True)
