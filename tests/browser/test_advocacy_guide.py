@@ -245,6 +245,7 @@ PHONE_PAGES = {
     f"/incidents/{INCIDENT}/summary?profile=partner": None,
     "/dashboard": "Show",
     "/advocacy/actions/new": "Save action",
+    "/help/advocacy": None,
 }
 
 

@@ -239,6 +239,7 @@ MATRIX[("acts.new_involvement", "POST")][RESEARCHER] = 302
 
 # The Help page (the Researcher's guide) reads nothing of any team: every logged-in user.
 MATRIX[("help.guide", "GET")] = {ANON: 302, **dict.fromkeys(LOGGED_IN, 200)}
+MATRIX[("help.advocacy_guide", "GET")] = {ANON: 302, **dict.fromkeys(LOGGED_IN, 200)}
 
 
 # Advocacy actions and campaigns: read by whoever holds advocacy:read in the team
@@ -529,6 +530,7 @@ def _url(endpoint: str, world: World) -> str:
         "people.new_person": "/people/new",
         "triage.queue": "/triage",
         "help.guide": "/help",
+        "help.advocacy_guide": "/help/advocacy",
         "admin.users": "/admin/users",
         "admin.new_user": "/admin/users/new",
         "admin.teams": "/admin/teams",

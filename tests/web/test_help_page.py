@@ -1,6 +1,6 @@
-"""The Help page shows the Researcher's guide with every screenshot the browser tests take;
-the README's guide shows the same pictures, and its Advocacy lead's guide the advocacy
-ones; the committed pictures stay small."""
+"""The Help pages show the Researcher's and the Advocacy lead's guides with every screenshot
+the browser tests take; the README's two guides show the same pictures; the committed
+pictures stay small."""
 
 from __future__ import annotations
 
@@ -47,6 +47,22 @@ def test_every_logged_in_user_reads_the_guide_with_its_pictures(
         picture = client.get(src)
         assert picture.status_code == 200 and picture.mimetype == "image/png", src
         picture.close()
+
+
+@pytest.mark.parametrize("role", LOGGED_IN)
+def test_every_logged_in_user_reads_the_advocacy_guide_with_its_pictures(
+    client: FlaskClient, as_role: Callable[[str], User | None], role: str
+) -> None:
+    as_role(role)
+    assert 'href="/help/advocacy"' in client.get("/help").get_data(as_text=True)
+    response = client.get("/help/advocacy")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'href="/help" aria-current="page">Help</a>' in page
+    images = IMAGE.findall(page)
+    assert [src for src, _ in images] == [f"/static/guide/{name}.png" for name in ADVOCACY_SHOTS]
+    assert all(len(alt) > 40 for _, alt in images), "each picture says what it shows"
+    assert page.count(f'width="{VIEWPORT["width"]}" height="') == len(ADVOCACY_SHOTS)
 
 
 def test_the_help_link_is_on_every_page_of_a_logged_in_user(

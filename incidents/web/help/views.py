@@ -1,4 +1,5 @@
-"""The Researcher's guide inside the application: the steps of the README's guide, with
+"""The guides inside the application (the researcher's, the advocacy lead's): the steps of
+the README's guides, with
 the screenshots the browser tests take (incidents/web/static/guide/). It reads nothing
 from the database, so every logged-in user may open it; logging in is still required,
 as for every page that is not explicitly public."""
@@ -18,6 +19,11 @@ _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 @blueprint.route("/help")
 def guide() -> str:
     return render_template("help/guide.html", sizes=_picture_sizes())
+
+
+@blueprint.route("/help/advocacy")
+def advocacy_guide() -> str:
+    return render_template("help/advocacy.html", sizes=_picture_sizes())
 
 
 def _picture_sizes() -> dict[str, tuple[int, int]]:
