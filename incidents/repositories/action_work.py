@@ -76,16 +76,24 @@ def follow_ups_of(session: Session, action_id: uuid.UUID) -> list[FollowUpRow]:
 
 
 def open_follow_ups(
-    session: Session, teams: Collection[uuid.UUID] | None, until: date
+    session: Session,
+    teams: Collection[uuid.UUID] | None,
+    until: date | None,
+    *,
+    assignee_id: uuid.UUID | None = None,
 ) -> list[FollowUpRow]:
-    """Follow-ups not done, due on or before `until`, of the actions of `teams` (None:
-    every team), the earliest due first."""
-    statement = _follow_ups().where(
-        FollowUp.done_at.is_(None), FollowUp.due_on.is_not(None), FollowUp.due_on <= until
-    )
+    """Follow-ups not done, with a due date on or before `until` (None: any), of the
+    actions of `teams` (None: every team) and, if given, assigned to `assignee_id`; the
+    earliest due first."""
+    statement = _follow_ups().where(FollowUp.done_at.is_(None), FollowUp.due_on.is_not(None))
+    if until is not None:
+        statement = statement.where(FollowUp.due_on <= until)
     if teams is not None:
         statement = statement.where(AdvocacyAction.team_id.in_(list(teams)))
-    rows = session.execute(statement.order_by(FollowUp.due_on, AdvocacyAction.reference))
+    if assignee_id is not None:
+        statement = statement.where(FollowUp.assignee_id == assignee_id)
+    order = (FollowUp.due_on, AdvocacyAction.reference, FollowUp.created_at, FollowUp.id)
+    rows = session.execute(statement.order_by(*order))
     return [FollowUpRow(f, ref, title, name) for f, ref, title, name in rows]
 
 

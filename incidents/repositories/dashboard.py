@@ -11,13 +11,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from incidents.models.advocacy import AdvocacyAction, FollowUp
+from incidents.models.advocacy import AdvocacyAction
 from incidents.models.consent import Consent
 from incidents.models.erasure import Erasure
 from incidents.models.incident import Incident, IncidentViolation
@@ -41,16 +41,6 @@ class IncidentDate:
 
 
 @dataclass(frozen=True)
-class FollowUpRow:
-    id: uuid.UUID
-    action_reference: str
-    description: str
-    due_on: date
-    assignee: str | None  # the assignee's display name
-    created_at: datetime
-
-
-@dataclass(frozen=True)
 class ReportLinks:
     """What a report's consent depends on: its source and its incident."""
 
@@ -58,18 +48,6 @@ class ReportLinks:
     source_id: uuid.UUID | None
     incident_id: uuid.UUID | None
     erased: bool
-
-
-def _follow_up(
-    id_: uuid.UUID,
-    reference: str,
-    description: str,
-    due_on: date | None,
-    assignee: str | None,
-    created_at: datetime,
-) -> FollowUpRow:
-    assert due_on is not None  # the queries ask for follow-ups with a due date
-    return FollowUpRow(id_, reference, description, due_on, assignee, created_at)
 
 
 def _erased(table: str, record_id: Any) -> ColumnElement[bool]:
@@ -115,30 +93,6 @@ def action_dates(session: Session, teams: Teams) -> list[tuple[date | None, Impa
     """(start date, impact) of every advocacy action of `teams`."""
     statement = select(AdvocacyAction.start_date, AdvocacyAction.impact)
     return [(d, i) for d, i in session.execute(_in_teams(statement, AdvocacyAction.team_id, teams))]
-
-
-def open_follow_ups(session: Session, teams: Teams, due_by: date) -> list[FollowUpRow]:
-    """The follow-ups of `teams`' actions not done yet and due on or before `due_by`,
-    soonest first."""
-    statement = (
-        select(
-            FollowUp.id,
-            AdvocacyAction.reference,
-            FollowUp.description,
-            FollowUp.due_on,
-            User.display_name,
-            FollowUp.created_at,
-        )
-        .join(AdvocacyAction, AdvocacyAction.id == FollowUp.action_id)
-        .outerjoin(User, User.id == FollowUp.assignee_id)
-        .where(FollowUp.done_at.is_(None), FollowUp.due_on.is_not(None), FollowUp.due_on <= due_by)
-        .order_by(FollowUp.due_on, AdvocacyAction.reference, FollowUp.created_at, FollowUp.id)
-    )
-    rows = session.execute(_in_teams(statement, AdvocacyAction.team_id, teams))
-    return [_follow_up(*row) for row in rows]
-
-
-# -- consent coverage --------------------------------------------------------------------
 
 
 def reports_of_teams(session: Session, teams: Teams) -> list[ReportLinks]:
@@ -193,33 +147,3 @@ def grants_in_force(
 
 def user_by_calendar_hash(session: Session, token_hash: str) -> User | None:
     return session.scalars(select(User).where(User.calendar_token_hash == token_hash)).first()
-
-
-def follow_ups_assigned(
-    session: Session, user_id: uuid.UUID, teams: Collection[uuid.UUID]
-) -> list[FollowUpRow]:
-    """The open follow-ups with a due date assigned to the user, in actions of `teams`."""
-    if not teams:
-        return []
-    statement = (
-        select(
-            FollowUp.id,
-            AdvocacyAction.reference,
-            FollowUp.description,
-            FollowUp.due_on,
-            User.display_name,
-            FollowUp.created_at,
-        )
-        .join(AdvocacyAction, AdvocacyAction.id == FollowUp.action_id)
-        .join(User, User.id == FollowUp.assignee_id)
-        .where(
-            and_(
-                FollowUp.assignee_id == user_id,
-                FollowUp.done_at.is_(None),
-                FollowUp.due_on.is_not(None),
-                AdvocacyAction.team_id.in_(list(teams)),
-            )
-        )
-        .order_by(FollowUp.due_on, AdvocacyAction.reference, FollowUp.id)
-    )
-    return [_follow_up(*row) for row in session.execute(statement)]

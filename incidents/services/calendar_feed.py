@@ -24,6 +24,7 @@ from incidents.context import Context
 from incidents.errors import NotFound
 from incidents.models.user import User
 from incidents.permissions import Permission, can, can_in_team, ensure
+from incidents.repositories import action_work as follow_up_queries
 from incidents.repositories import dashboard as queries
 
 TOKEN_BYTES = 32
@@ -104,14 +105,17 @@ def feed(ctx: Context, token: str, site_url: str) -> bytes:
     user = owner_of(ctx, token)
     teams = [t for t in user.team_ids if can_in_team(user, Permission.ADVOCACY_READ, t)]
     calendar = Calendar.new(name="Follow-ups", prodid=PRODUCT_ID)
-    for row in queries.follow_ups_assigned(ctx.session, user.id, teams):
+    rows = follow_up_queries.open_follow_ups(ctx.session, teams, None, assignee_id=user.id)
+    for row in rows:
+        follow_up = row.follow_up
+        assert follow_up.due_on is not None  # the query asks for a due date
         calendar.add_component(
             Event.new(
-                uid=f"{row.id}@{UID_DOMAIN}",
+                uid=f"{follow_up.id}@{UID_DOMAIN}",
                 summary=f"Follow-up on {row.action_reference}",
-                start=row.due_on,
-                end=row.due_on + timedelta(days=1),
-                stamp=row.created_at,
+                start=follow_up.due_on,
+                end=follow_up.due_on + timedelta(days=1),
+                stamp=follow_up.created_at,
                 url=f"{site_url.rstrip('/')}/advocacy/actions/{row.action_reference}",
             )
         )

@@ -14,7 +14,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from incidents.context import Context
 from incidents.errors import ValidationError
@@ -22,6 +22,7 @@ from incidents.models.vocabularies import ConsentUse, DatePrecision, Impact, Vio
 from incidents.permissions import Permission, ensure, readable_teams
 from incidents.repositories import dashboard as queries
 from incidents.services import advocacy_work
+from incidents.services import follow_ups as follow_up_service
 from incidents.services.consent import today as consent_today
 from incidents.services.consent_uses import PROFILE_USES, USE_PHRASES, USES_BY_KIND
 
@@ -133,8 +134,9 @@ def dashboard(
         + [_month(d) for d, _ in actions if d is not None],
     )
     follow_ups = [
-        FollowUpRow(r.action_reference, r.description, r.due_on, r.assignee)
-        for r in queries.open_follow_ups(ctx.session, teams, day + timedelta(days=DUE_WITHIN_DAYS))
+        FollowUpRow(f.action_reference, f.description, f.due_on, f.assignee)
+        for f in follow_up_service.follow_ups_due(ctx, DUE_WITHIN_DAYS, day)
+        if f.due_on is not None  # always: only follow-ups with a due date are due
     ]
     coverage, reports = _coverage(ctx, teams, day)
     return Dashboard(

@@ -164,10 +164,12 @@ def find(ctx: Context, follow_up_id: uuid.UUID) -> FollowUp:
     return follow_up
 
 
-def follow_ups_due(ctx: Context, within_days: int = 14) -> list[FollowUpView]:
+def follow_ups_due(
+    ctx: Context, within_days: int = 14, on: date | None = None
+) -> list[FollowUpView]:
     """The open follow-ups of the principal's teams (where they may read advocacy work)
-    due within `within_days` from today: the overdue first, then by due date."""
-    day = today()
+    due within `within_days` from `on` (today): the overdue first, then by due date."""
+    day = on or today()
     teams = advocacy_teams(ctx)
     if teams is not None and not teams:
         return []
