@@ -16,18 +16,16 @@ canaries were planted where pages show them.
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Column, Enum, String, Text
 from sqlalchemy.orm import Session
 
 from incidents.audit.actions import AuditAction
-from incidents.db import FieldClass, field_class_of, secret_columns
+from incidents.db import FieldClass, secret_columns
 from incidents.models import (
     ActionLink,
     ActionResponse,
@@ -60,7 +58,8 @@ from tests.factories import (
     stored_evidence,
 )
 from tests.helpers import count_events, evidence_store
-from tests.security.test_12_canary_crawl import TAIL, Planted, crawl
+from tests.security.canaries import canary, typed_columns
+from tests.security.test_12_canary_crawl import Planted, crawl
 from tests.web.conftest import World
 
 # The case records planted; with evidence, every table that has a secret field.
@@ -68,27 +67,6 @@ CASE_MODELS: list[type[Any]] = [Incident, Source, Report, Person, Act, Involveme
 START = date(2017, 3, 14)  # pages may say March 2017, never the day
 RECEIVED = date(2016, 11, 23)
 MIN_LENGTH = 16  # a column too short for a canary that cannot match by chance (a country)
-
-
-def _canary(table: str, column: str, length: int | None = None) -> str:
-    value = f"CANARY-{table}-{column}-{secrets.token_hex(4)}{TAIL}"
-    if length is not None and len(value) > length:
-        value = f"CNRY{secrets.token_hex(6)}"
-    return value
-
-
-def _typed(model: type[Any], classes: set[FieldClass]) -> list[Column[Any]]:
-    """The columns of `model` of `classes` that hold typed text: no enum, no key."""
-    return [
-        column
-        for column in model.__table__.columns
-        if field_class_of(column) in classes
-        and isinstance(column.type, String | Text)
-        and not isinstance(column.type, Enum)
-        and not column.foreign_keys
-        and column.name not in ("id", "reference")
-        and getattr(column.type, "length", None) in (None, *range(MIN_LENGTH, 100_000))
-    ]
 
 
 class Canaries:
@@ -100,8 +78,8 @@ class Canaries:
     def plain(self, model: type[Any], *classes: FieldClass, where: str = "") -> dict[str, str]:
         table = model.__tablename__
         planted = {}
-        for column in _typed(model, set(classes)):
-            value = _canary(f"{where}{table}", column.name, getattr(column.type, "length", None))
+        for column in typed_columns(model, set(classes), MIN_LENGTH):
+            value = canary(f"{where}{table}", column.name, getattr(column.type, "length", None))
             self.values[(f"{where}{table}", column.name)] = value
             planted[column.name] = value
         return planted
@@ -111,7 +89,7 @@ class Canaries:
         planted = {}
         for t, column in secret_columns():
             if t.name == table:
-                planted[column.name] = self.values[(f"{where}{table}", column.name)] = _canary(
+                planted[column.name] = self.values[(f"{where}{table}", column.name)] = canary(
                     f"{where}{table}", column.name
                 )
         return planted
@@ -181,9 +159,9 @@ def planted(world: World, client: FlaskClient) -> Planted:
     evidence = stored_evidence(
         evidence_store(client.application),
         case["report"],
-        content=canaries.values.setdefault(("evidence", "<file>"), _canary("e", "file")).encode(),
-        filename=canaries.values.setdefault(("evidence", "filename"), _canary("evidence", "f")),
-        description=canaries.values.setdefault(("evidence", "description"), _canary("e", "d")),
+        content=canaries.values.setdefault(("evidence", "<file>"), canary("e", "file")).encode(),
+        filename=canaries.values.setdefault(("evidence", "filename"), canary("evidence", "f")),
+        description=canaries.values.setdefault(("evidence", "description"), canary("e", "d")),
     )
     canaries.record(evidence)
     canaries.values[("incidents", "day")] = START.isoformat()
@@ -220,7 +198,7 @@ def planted(world: World, client: FlaskClient) -> Planted:
         factory(
             action_id=other_action.id, **extra, **canaries.plain(model, *FieldClass, where="other ")
         )
-    UserFactory(teams=[world.other_team], display_name=_canary("other users", "display_name"))
+    UserFactory(teams=[world.other_team], display_name=canary("other users", "display_name"))
 
     secret_tables = {t.name for t, _ in secret_columns()}
     planted_tables = {m.__tablename__ for m in CASE_MODELS} | {"evidence"}

@@ -13,7 +13,6 @@ and the summaries are full: the test checks that they are.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -21,10 +20,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Column, Enum, String, Table, Text
 
 from incidents.cli import cli
-from incidents.db import FieldClass, field_class_of, secret_columns
+from incidents.db import FieldClass, secret_columns
 from incidents.models import (
     ActionLink,
     ActionResponse,
@@ -55,7 +53,8 @@ from tests.factories import (
     SourceFactory,
 )
 from tests.helpers import invoke
-from tests.security.test_12_canary_crawl import TAIL, needles
+from tests.security.canaries import canary, typed_columns
+from tests.security.test_12_canary_crawl import needles
 from tests.web.conftest import World
 
 CASE_MODELS: list[type[Any]] = [
@@ -75,37 +74,17 @@ RECEIVED = date(2016, 11, 23)
 GRANTED = date(2016, 12, 9)
 
 
-def _free_text(table: Table, field_class: FieldClass) -> list[Column[Any]]:
-    """The columns of `table` of `field_class` that hold typed text: no enum, no key."""
-    return [
-        column
-        for column in table.columns
-        if field_class_of(column) is field_class
-        and isinstance(column.type, String | Text)
-        and not isinstance(column.type, Enum)
-        and not column.foreign_keys
-        and column.name not in ("id", "reference")
-    ]
-
-
-def _canary(table: str, column: str, length: int | None = None) -> str:
-    value = f"CANARY-{table}-{column}-{secrets.token_hex(4)}{TAIL}"
-    if length is not None and len(value) > length:
-        value = f"CNRY{secrets.token_hex(4)}"
-    return value
-
-
 def _plain(model: type[Any], field_class: FieldClass) -> dict[str, str]:
     table = model.__table__
     return {
-        c.name: _canary(table.name, c.name, getattr(c.type, "length", None))
-        for c in _free_text(table, field_class)
+        c.name: canary(table.name, c.name, getattr(c.type, "length", None))
+        for c in typed_columns(model, {field_class})
     }
 
 
 def _sealed(model: type[Any]) -> dict[str, str]:
     name = model.__tablename__
-    return {c.name: _canary(name, c.name) for t, c in secret_columns() if t.name == name}
+    return {c.name: canary(name, c.name) for t, c in secret_columns() if t.name == name}
 
 
 @pytest.fixture
@@ -181,7 +160,7 @@ def _leaks(body: bytes, canaries: dict[str, str]) -> list[str]:
     return sorted(key for key, value in canaries.items() if any(n in body for n in needles(value)))
 
 
-def test_no_summary_output_carries_a_canary(
+def test_no_summary_output_carries_acanary(
     planted: tuple[Incident, dict[str, str]],
     client: FlaskClient,
     app: Flask,
