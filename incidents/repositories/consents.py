@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from incidents.models.advocacy import ActionLink, AdvocacyAction
 from incidents.models.consent import Consent
 from incidents.models.erasure import Erasure
-from incidents.models.person import Act
+from incidents.models.person import Act, Person
 from incidents.models.report import Report
 from incidents.models.user import User
 from incidents.models.vocabularies import ConsentUse
@@ -169,3 +169,9 @@ def links_to_reports(session: Session, report_ids: Collection[uuid.UUID]) -> Seq
         .order_by(AdvocacyAction.reference, Report.reference)
     )
     return [LinkRow(action, title, report) for action, title, report in rows]
+
+
+def people_of_incident(session: Session, incident_id: uuid.UUID) -> list[Person]:
+    """The people with an act in the incident, in a stable order — one statement."""
+    acted = select(Act.person_id).where(Act.incident_id == incident_id)
+    return list(session.scalars(select(Person).where(Person.id.in_(acted)).order_by(Person.id)))

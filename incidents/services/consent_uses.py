@@ -14,13 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import object_session
 
-from incidents.models.person import Act, Person
 from incidents.models.report import Report
 from incidents.models.vocabularies import ActionKind, ConsentUse
 from incidents.redaction import Profile
+from incidents.repositories import consents as consent_queries
 from incidents.services import consent
 
 # What each kind of action does with a report, as the uses its source and people must
@@ -83,14 +82,6 @@ class MissingConsent:
         return f"{' and '.join(who)} {verb} not consented to {USE_PHRASES[self.use]}"
 
 
-def people_of(session: Session, report: Report) -> list[Person]:
-    """The people with an act in the report's incident (none for a report without one)."""
-    if report.incident_id is None:
-        return []
-    acted = select(Act.person_id).where(Act.incident_id == report.incident_id)
-    return list(session.scalars(select(Person).where(Person.id.in_(acted)).order_by(Person.id)))
-
-
 def missing_consents(
     report: Report, uses: Iterable[ConsentUse], on: date | None = None
 ) -> tuple[MissingConsent, ...]:
@@ -99,7 +90,11 @@ def missing_consents(
     session = object_session(report)
     if session is None:
         raise ValueError(f"report {report.id} is not in a session")
-    people = people_of(session, report)
+    people = (
+        []
+        if report.incident_id is None
+        else consent_queries.people_of_incident(session, report.incident_id)
+    )
     missing = []
     for use in sorted(set(uses)):
         source_missing = not consent.allows(report, use, on)
