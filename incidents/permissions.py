@@ -3,6 +3,10 @@
 Every view, API endpoint, export and CLI command asks here. Object-level rule: a record
 of a team the user does not belong to does not exist for that user (NotFound, so a
 404, never a 403 that would confirm it exists).
+
+A user acting through an API token holds only what the token's scopes allow of what
+their roles hold (`held_permissions`): every check below goes through it, so a service
+needs no check of its own for tokens.
 """
 
 from __future__ import annotations
@@ -81,6 +85,54 @@ PERMISSION_FIELD_CLASSES: dict[Permission, frozenset[FieldClass]] = {
 }
 
 
+class Scope(enum.StrEnum):
+    """What a personal API token may be used for, per area, reading or writing."""
+
+    CASES_READ = "cases:read"
+    CASES_WRITE = "cases:write"
+    ADVOCACY_READ = "advocacy:read"
+    ADVOCACY_WRITE = "advocacy:write"
+    AUDIT_READ = "audit:read"
+
+
+# The permissions each scope lets a token use, of those its user's roles hold. Managing
+# users and keys is in no scope: a token never administers, whoever it belongs to.
+SCOPE_PERMISSIONS: dict[Scope, frozenset[Permission]] = {
+    Scope.CASES_READ: frozenset(
+        {
+            Permission.CASE_READ,
+            Permission.FIELDS_RESTRICTED,
+            Permission.FIELDS_SECRET,
+            Permission.PROVENANCE_READ,
+            Permission.EXPORT_FULL,
+            Permission.EXPORT_INTERNAL,
+            Permission.EXPORT_REDACTED,
+        }
+    ),
+    Scope.CASES_WRITE: frozenset({Permission.CASE_WRITE}),
+    Scope.ADVOCACY_READ: frozenset({Permission.ADVOCACY_READ}),
+    Scope.ADVOCACY_WRITE: frozenset({Permission.ADVOCACY_WRITE}),
+    Scope.AUDIT_READ: frozenset({Permission.AUDIT_READ}),
+}
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """The API token a user is acting through in one request: which one (for the audit
+    log) and its scopes. Attached to the User loaded for that request only."""
+
+    token_id: uuid.UUID
+    scopes: frozenset[Scope]
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        """Everything the scopes allow; the user's roles narrow it further."""
+        allowed: set[Permission] = set()
+        for scope in self.scopes:
+            allowed |= SCOPE_PERMISSIONS[scope]
+        return frozenset(allowed)
+
+
 class Subject(Protocol):
     """What the rules need to know of a user."""
 
@@ -89,6 +141,11 @@ class Subject(Protocol):
 
     @property
     def team_ids(self) -> frozenset[uuid.UUID]: ...
+
+    @property
+    def token_grant(self) -> TokenGrant | None:
+        """The API token acting for the user, or None (a browser session)."""
+        ...
 
 
 class TeamScoped(Protocol):
@@ -132,12 +189,27 @@ def permissions_of(roles: Iterable[Role]) -> frozenset[Permission]:
     return frozenset(granted)
 
 
-def _holds(principal: Principal | None, permission: Permission) -> bool:
+def usable_scopes(roles: Iterable[Role]) -> frozenset[Scope]:
+    """The scopes that would let a token of a user with `roles` do anything at all."""
+    held = permissions_of(roles)
+    return frozenset(scope for scope, allowed in SCOPE_PERMISSIONS.items() if allowed & held)
+
+
+def held_permissions(principal: Principal | None) -> frozenset[Permission]:
+    """What `principal` may do: every permission for the operator, none for nobody, the
+    union of a user's roles — and, through an API token, only the part of that union its
+    scopes allow, so a token never grants more than its user holds, nor outlives a role."""
     if principal is None:
-        return False
+        return frozenset()
     if isinstance(principal, Operator):
-        return True
-    return permission in permissions_of(principal.role_set)
+        return frozenset(Permission)
+    held = permissions_of(principal.role_set)
+    grant = principal.token_grant
+    return held if grant is None else held & grant.permissions
+
+
+def _holds(principal: Principal | None, permission: Permission) -> bool:
+    return permission in held_permissions(principal)
 
 
 def _in_team(principal: Principal | None, team_id: uuid.UUID | None) -> bool:
@@ -189,13 +261,10 @@ def readable_teams(principal: Principal | None) -> frozenset[uuid.UUID] | None:
 
 
 def readable_field_classes(principal: Principal | None) -> frozenset[FieldClass]:
-    """The field classes `principal` may read in the records of their teams."""
-    if isinstance(principal, Operator):
-        return frozenset(FieldClass) - {FieldClass.SYSTEM}
-    if principal is None:
-        return frozenset()
+    """The field classes `principal` may read in the records of their teams (the
+    operator: every class but system, which is never data)."""
     classes: set[FieldClass] = set()
-    for permission in permissions_of(principal.role_set):
+    for permission in held_permissions(principal):
         classes |= PERMISSION_FIELD_CLASSES.get(permission, frozenset())
     return frozenset(classes)
 

@@ -63,6 +63,8 @@ class Settings:
     ratelimit_storage_uri: str = "memory://"
     login_limit_per_account: str = "10 per 15 minutes"
     login_limit_per_address: str = "60 per 15 minutes"
+    # Calls to the JSON API allowed per token (per address for calls without a valid one).
+    api_rate_limit: str = "300 per minute"
     trusted_proxies: int = 0
 
     @property
@@ -130,7 +132,7 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
         return number
     if not isinstance(value, str):
         raise ConfigurationError(f"{origin}: {name} must be a string")
-    if name.startswith("login_limit_"):
+    if name.startswith("login_limit_") or name == "api_rate_limit":
         _check_rate_limit(name, value, origin)
     if name == "env" and value not in get_args(Environment):
         choices = ", ".join(get_args(Environment))

@@ -112,6 +112,8 @@ def make_test_app(database_url: str, instance: Path, key: MasterKey, **overrides
         "require_two_factor": False,
         "login_limit_per_account": "10000 per minute",
         "login_limit_per_address": "10000 per minute",
+        # The API tests call many times a minute; the rate-limit test sets its own limit.
+        "api_rate_limit": "100000 per minute",
         **overrides,
     }
     return create_app(settings)

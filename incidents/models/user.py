@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, LargeBinary, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, relationship
 
 from incidents.db import Base, UtcDateTime, created_at, enum_type, restricted, system, uuid_pk
 from incidents.models.organisation import Team
 from incidents.models.vocabularies import Role
+
+if TYPE_CHECKING:
+    from incidents.permissions import TokenGrant
+
+# Where a User loaded for an API request keeps its token's grant: in the instance's own
+# dictionary, beside (not among) the mapped attributes, so it is no column and SQLAlchemy
+# neither saves nor expires it.
+_TOKEN_GRANT = "_token_grant"  # noqa: S105 (an attribute name)
 
 
 class User(Base):
@@ -69,6 +78,18 @@ class User(Base):
     def has_two_factor(self) -> bool:
         return self.totp_enabled_at is not None
 
+    @property
+    def token_grant(self) -> TokenGrant | None:
+        """The API token this user is acting through in this request, or None: a browser
+        session or the command line. The permission checks narrow to its scopes."""
+        grant: TokenGrant | None = self.__dict__.get(_TOKEN_GRANT)
+        return grant
+
+    def act_through_token(self, grant: TokenGrant) -> None:
+        """Make this loaded user act with `grant` (services/api_tokens.authenticate only:
+        the object is the principal of one API request)."""
+        self.__dict__[_TOKEN_GRANT] = grant
+
 
 class UserRole(Base):
     __tablename__ = "user_roles"
@@ -106,6 +127,9 @@ class ApiToken(Base):
     user_id: Mapped[uuid.UUID] = restricted(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = restricted(String(100))
     token_hash: Mapped[str] = system(String(64), unique=True, comment="SHA-256 hex of the token")
+    scopes: Mapped[str] = restricted(
+        Text, comment="space-separated scope names (incidents/permissions.py Scope)"
+    )
     created_at: Mapped[datetime] = created_at()
     expires_at: Mapped[datetime | None] = restricted(UtcDateTime)
     revoked_at: Mapped[datetime | None] = restricted(UtcDateTime)

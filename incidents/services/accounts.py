@@ -3,7 +3,9 @@
 Every change is audited in the caller's transaction. Changes that alter what a person
 may do or how they prove who they are (password, roles, disabling) end every session of
 that person; membership changes take effect on the next request without that, since
-teams are read afresh on every request.
+teams are read afresh on every request. A change of roles or teams, and disabling,
+revokes every API token of the person too: a token never outlives the access it was
+made under.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from incidents.models.vocabularies import Role
 from incidents.permissions import Permission, ensure
 from incidents.records.inputs import parse_id
 from incidents.repositories import accounts as account_queries
-from incidents.services import passwords, sessions
+from incidents.services import api_tokens, passwords, sessions
 from incidents.services.passwords import PasswordRejected
 
 MAX_NAME_LENGTH = 200
@@ -222,6 +224,7 @@ def set_roles(ctx: Context, user: User, roles: Iterable[Role]) -> bool:
         UserRole(role=role) for role in sorted(wanted - before)
     ]
     sessions.end_all_sessions(ctx, user, sessions.EndReason.ROLES)
+    api_tokens.revoke_all(ctx, user, api_tokens.RevokeReason.ROLES)
     record_event(
         ctx.session,
         ctx.actor,
@@ -250,6 +253,7 @@ def set_teams(ctx: Context, user: User, teams: Iterable[Team]) -> bool:
     user.memberships = [m for m in user.memberships if m.team_id in wanted] + [
         TeamMembership(team_id=team_id) for team_id in wanted if team_id not in before
     ]
+    api_tokens.revoke_all(ctx, user, api_tokens.RevokeReason.TEAMS)
     record_event(
         ctx.session,
         ctx.actor,
@@ -272,6 +276,7 @@ def disable_user(ctx: Context, user: User) -> None:
     _refuse_losing_the_last_admin(ctx, user, "user")
     user.is_active = False
     sessions.end_all_sessions(ctx, user, sessions.EndReason.DISABLED)
+    api_tokens.revoke_all(ctx, user, api_tokens.RevokeReason.DISABLED)
     record_event(ctx.session, ctx.actor, AuditAction.USER_DISABLE, user, fields=["is_active"])
 
 

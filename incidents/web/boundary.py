@@ -4,7 +4,8 @@ user and their server-side session.
 One context per request, built on first use; one unit of work per request, committed by
 the application (incidents/web/application.py) once the view has answered — before the
 cookie is saved and a byte is sent — and rolled back when the request fails. Views never
-commit.
+commit. A call to the JSON API acts for the user of its bearer token or for nobody, and
+never for a cookie's login (`act_through_token`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from incidents.services import sessions
 from incidents.settings import Settings
 
 SESSION_TOKEN_KEY = "sid"  # noqa: S105 (the name of a cookie-session entry)
+API_CALL = "api_call"  # set in `g` for a call to the JSON API: no cookie is read
 
 
 def settings() -> Settings:
@@ -30,7 +32,10 @@ def settings() -> Settings:
 
 
 def context() -> Context:
-    """The call context of this request, acting for whoever is logged in (or nobody)."""
+    """The call context of this request, acting for whoever is logged in (or nobody); for
+    an API call, for the user of its token once checked (or nobody)."""
+    if g.get(API_CALL):
+        return api_context()
     built: Context | None = g.get("context")
     principal = current_account() if current_user.is_authenticated else None
     if built is None:
@@ -42,6 +47,24 @@ def context() -> Context:
 
 def _build(principal: User | None) -> Context:
     return Context.build(db.session, key_provider(), evidence_store(), settings(), principal)
+
+
+def api_context() -> Context:
+    """The context of a call to the JSON API: acting for nobody until its token is checked.
+    From the first call on, this request never reads a cookie's login (so the API needs
+    no CSRF token: a browser's cookies give a forged request nothing)."""
+    if not g.get(API_CALL):
+        setattr(g, API_CALL, True)
+        g.context = _build(principal=None)  # whatever a cookie's login built is not used
+    built: Context = g.context
+    return built
+
+
+def act_through_token(user: User) -> Context:
+    """This API call acts for `user`, loaded with their token's grant attached
+    (services/api_tokens.authenticate); `context()` returns this context from now on."""
+    built = g.context = api_context().acting_as(user)
+    return built
 
 
 def finish() -> None:

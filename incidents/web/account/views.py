@@ -6,7 +6,7 @@ from flask import Blueprint, redirect, render_template, session, url_for
 from werkzeug.wrappers import Response
 
 from incidents.errors import ValidationError
-from incidents.services import authentication, sessions, two_factor
+from incidents.services import api_tokens, authentication, sessions, two_factor
 from incidents.web.account.forms import EnrolTwoFactorForm, PasswordChangeForm
 from incidents.web.boundary import (
     attempt,
@@ -34,6 +34,8 @@ def overview() -> str:
         this_session=current_session(),
         open_sessions=sessions.open_sessions(ctx, ctx.user, session_policy()),
         recovery_codes_left=two_factor.remaining_recovery_codes(ctx),
+        api_tokens=api_tokens.list_tokens(ctx, ctx.user),
+        token_scopes=api_tokens.scopes_for(ctx.user),
         form=ActionForm(),
     )
 

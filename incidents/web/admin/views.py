@@ -19,7 +19,7 @@ from incidents.models.organisation import Team
 from incidents.models.user import User
 from incidents.models.vocabularies import Role, label
 from incidents.permissions import Permission, can
-from incidents.services import accounts, sessions, two_factor
+from incidents.services import accounts, api_tokens, sessions, two_factor
 from incidents.web.admin.forms import (
     PASSWORD_HINT,
     ROLE_HINT,
@@ -126,6 +126,7 @@ def _render_user(
         password_form=password_form or SetPasswordForm(formdata=None),
         action_form=ActionForm(),
         open_sessions=len(sessions.open_sessions(context(), user, session_policy())),
+        api_tokens_in_use=api_tokens.usable_token_count(context(), user),
         is_self=user.id == current_account().id,
     ), status
 
@@ -204,6 +205,25 @@ def reset_two_factor(user_id: uuid.UUID) -> Response:
             "up a new one at their next login."
         )
     return done(message, "admin.user_detail", user_id=user_id)
+
+
+@blueprint.route("/users/<uuid:user_id>/api-tokens/revoke", methods=["POST"])
+@recent_login_required
+def revoke_api_tokens(user_id: uuid.UUID) -> Response:
+    """Every API token of the user stops working (a lost laptop, a leaked token)."""
+    user = _user_or_404(user_id)
+    outcome = submit(
+        ActionForm(),
+        lambda: api_tokens.revoke_all(context(), user, api_tokens.RevokeReason.ADMINISTRATOR),
+    )
+    if not outcome.accepted:
+        return redirect(url_for("admin.user_detail", user_id=user_id))
+    count = outcome.result()
+    return done(
+        f"Revoked {count} API token{'s' if count != 1 else ''} of {user.email}.",
+        "admin.user_detail",
+        user_id=user_id,
+    )
 
 
 @blueprint.route("/users/<uuid:user_id>/password", methods=["POST"])
