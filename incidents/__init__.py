@@ -75,11 +75,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)
 
+    from incidents.api import register_api
     from incidents.web import register_web
     from incidents.web.boundary import init_login
 
     init_login()
     register_web(app)
+    register_api(app)
     return app
 
 

@@ -23,6 +23,15 @@ class NotFound(IncidentsError):
     """The record does not exist or the user may not know that it exists."""
 
 
+class Erased(NotFound):
+    """The record was erased: only its tombstone is left. Where nothing more is said, it
+    is as if there were no record."""
+
+    def __init__(self, reference: str) -> None:
+        super().__init__(f"{reference} was erased")
+        self.reference = reference
+
+
 class PermissionDenied(IncidentsError):
     """The user is known to be allowed to see the record but not to do this."""
 

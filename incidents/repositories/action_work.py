@@ -102,9 +102,11 @@ def links(
     *,
     action_id: uuid.UUID | None = None,
     teams: Collection[uuid.UUID] | None = None,
+    link_ids: Collection[uuid.UUID] | None = None,
 ) -> list[LinkRow]:
     """Links to reports with their actions, reports, incidents' references and makers,
-    in one statement: of one action, or of every action of `teams` (None: every team)."""
+    in one statement: of one action, or of every action of `teams` (None: every team),
+    or only those of `link_ids`."""
     creator = aliased(User)
     statement = (
         select(ActionLink, AdvocacyAction, Report, Incident.reference, creator.display_name)
@@ -117,6 +119,8 @@ def links(
         statement = statement.where(ActionLink.action_id == action_id)
     if teams is not None:
         statement = statement.where(AdvocacyAction.team_id.in_(list(teams)))
+    if link_ids is not None:
+        statement = statement.where(ActionLink.id.in_(list(link_ids)))
     rows = session.execute(
         statement.order_by(AdvocacyAction.reference, ActionLink.created_at, Report.reference)
     )

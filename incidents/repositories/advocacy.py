@@ -43,20 +43,7 @@ def action_page(
     statement: Select[Any] = select(AdvocacyAction).options(joinedload(AdvocacyAction.campaign))
     if teams is not None:
         statement = statement.where(AdvocacyAction.team_id.in_(list(teams)))
-    for column, value in (
-        (AdvocacyAction.kind, query.kind),
-        (AdvocacyAction.status, query.status),
-        (AdvocacyAction.priority, query.priority),
-        (AdvocacyAction.impact, query.impact),
-        (AdvocacyAction.campaign_id, query.campaign),
-    ):
-        if value is not None:
-            statement = statement.where(column == value)
-    if query.date_from is not None:
-        ends = func.coalesce(AdvocacyAction.end_date, AdvocacyAction.start_date)
-        statement = statement.where(ends >= query.date_from)
-    if query.date_to is not None:
-        statement = statement.where(AdvocacyAction.start_date <= query.date_to)
+    statement = filtered_actions(statement, query)
     if after is not None:
         when, last_id = after
         if when is None:
@@ -78,6 +65,26 @@ def action_page(
         session.scalars(statement.order_by(*order).limit(limit)).unique().all()
     )
     return actions
+
+
+def filtered_actions(statement: Select[Any], query: ActionQuery) -> Select[Any]:
+    """`statement` (of actions) narrowed to what `query` asks for: the action list's
+    filters, which the API's list of actions takes too."""
+    for column, value in (
+        (AdvocacyAction.kind, query.kind),
+        (AdvocacyAction.status, query.status),
+        (AdvocacyAction.priority, query.priority),
+        (AdvocacyAction.impact, query.impact),
+        (AdvocacyAction.campaign_id, query.campaign),
+    ):
+        if value is not None:
+            statement = statement.where(column == value)
+    if query.date_from is not None:
+        ends = func.coalesce(AdvocacyAction.end_date, AdvocacyAction.start_date)
+        statement = statement.where(ends >= query.date_from)
+    if query.date_to is not None:
+        statement = statement.where(AdvocacyAction.start_date <= query.date_to)
+    return statement
 
 
 def campaigns_of(session: Session, teams: Collection[uuid.UUID] | None) -> Sequence[Campaign]:
@@ -118,3 +125,8 @@ def actions_of_campaign(session: Session, campaign_id: uuid.UUID) -> Sequence[Ad
 
 def organisations(session: Session) -> Sequence[Organisation]:
     return session.scalars(select(Organisation).order_by(Organisation.name)).all()
+
+
+def organisation_named(session: Session, name: str) -> Organisation | None:
+    """The organisation of this name (names are unique)."""
+    return session.scalars(select(Organisation).where(Organisation.name == name)).one_or_none()

@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from incidents.models.advocacy import ActionLink, AdvocacyAction
@@ -43,7 +44,15 @@ def incident_page(
     statement = select(Incident)
     if team_ids is not None:
         statement = statement.where(Incident.team_id.in_(team_ids))
-    query = query or IncidentQuery()
+    statement = filtered_incidents(statement, query or IncidentQuery())
+    if after:
+        statement = statement.where(Incident.reference > after)
+    return session.scalars(statement.order_by(Incident.reference).limit(limit)).all()
+
+
+def filtered_incidents(statement: Select[Any], query: IncidentQuery) -> Select[Any]:
+    """`statement` (of incidents) narrowed to what `query` asks for: the incident list's
+    filters, which the API's list of incidents takes too."""
     if query.status is not None:
         statement = statement.where(Incident.status == query.status)
     if query.violation_type is not None:
@@ -67,9 +76,7 @@ def incident_page(
         statement = statement.where(Incident.start_date < query.began_before)
     if query.reference:
         statement = statement.where(Incident.reference.startswith(query.reference, autoescape=True))
-    if after:
-        statement = statement.where(Incident.reference > after)
-    return session.scalars(statement.order_by(Incident.reference).limit(limit)).all()
+    return statement
 
 
 def reports_of_incident(session: Session, incident: Incident) -> Sequence[Report]:

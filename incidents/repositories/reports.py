@@ -49,6 +49,24 @@ def report_page(
     statement: Select[Any] = select(Report).options(joinedload(Report.incident))
     if teams is not None:
         statement = statement.where(Report.team_id.in_(list(teams)))
+    statement = filtered_reports(statement, query)
+    key = tuple_(Report.received_on, Report.id)
+    if after is not None:
+        statement = statement.where(
+            key > tuple_(*after) if query.oldest_first else key < tuple_(*after)
+        )
+    order: tuple[Any, ...] = (Report.received_on, Report.id)
+    if not query.oldest_first:
+        order = (Report.received_on.desc(), Report.id.desc())
+    reports: Sequence[Report] = (
+        session.scalars(statement.order_by(*order).limit(limit)).unique().all()
+    )
+    return reports
+
+
+def filtered_reports(statement: Select[Any], query: ReportQuery) -> Select[Any]:
+    """`statement` (of reports) narrowed to what `query` asks for (its order aside): the
+    report list's filters, which the API's list of reports takes too."""
     if query.source_kind is not None or query.reliability is not None or query.source:
         statement = statement.join(Source, Source.id == Report.source_id)
     if query.incident:
@@ -71,18 +89,7 @@ def report_page(
         statement = statement.where(Report.received_on <= query.received_to)
     if query.reference:
         statement = statement.where(Report.reference.startswith(query.reference, autoescape=True))
-    key = tuple_(Report.received_on, Report.id)
-    if after is not None:
-        statement = statement.where(
-            key > tuple_(*after) if query.oldest_first else key < tuple_(*after)
-        )
-    order: tuple[Any, ...] = (Report.received_on, Report.id)
-    if not query.oldest_first:
-        order = (Report.received_on.desc(), Report.id.desc())
-    reports: Sequence[Report] = (
-        session.scalars(statement.order_by(*order).limit(limit)).unique().all()
-    )
-    return reports
+    return statement
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,16 @@ def source_page(
     statement = select(Source, reports)
     if teams is not None:
         statement = statement.where(Source.team_id.in_(list(teams)))
+    statement = filtered_sources(statement, query)
+    if after:
+        statement = statement.where(Source.reference > after)
+    rows = session.execute(statement.order_by(Source.reference).limit(limit)).all()
+    return [(source, int(count)) for source, count in rows]
+
+
+def filtered_sources(statement: Select[Any], query: SourceQuery) -> Select[Any]:
+    """`statement` (of sources) narrowed to what `query` asks for: the source list's
+    filters, which the API's list of sources takes too."""
     for column, value in (
         (Source.kind, query.kind),
         (Source.reliability, query.reliability),
@@ -114,10 +131,7 @@ def source_page(
             statement = statement.where(column == value)
     if query.reference:
         statement = statement.where(Source.reference.startswith(query.reference, autoescape=True))
-    if after:
-        statement = statement.where(Source.reference > after)
-    rows = session.execute(statement.order_by(Source.reference).limit(limit)).all()
-    return [(source, int(count)) for source, count in rows]
+    return statement
 
 
 def reports_from(session: Session, source: Source) -> Sequence[Report]:

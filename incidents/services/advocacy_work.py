@@ -15,6 +15,7 @@ nothing restricted or secret of a case is read.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -123,6 +124,16 @@ def flagged_links(ctx: Context) -> list[FlaggedLink]:
         for row, view in zip(rows, _link_views(rows), strict=True)
         if view.flagged and (reason := view.reason) is not None
     ]
+
+
+def link_flags(ctx: Context, link_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    """For each of these links the principal may read: why its report may no longer
+    serve its action, as a refusal words it, or None when it still may."""
+    teams = follow_ups.advocacy_teams(ctx)
+    if not link_ids or (teams is not None and not teams):
+        return {}
+    rows = queries.links(ctx.session, teams=teams, link_ids=link_ids)
+    return {view.id: view.reason for view in _link_views(rows)}
 
 
 def _link_views(rows: list[queries.LinkRow]) -> list[LinkView]:

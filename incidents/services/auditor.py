@@ -16,6 +16,7 @@ from incidents.audit.log import record_event
 from incidents.audit.signing import Signer
 from incidents.context import Context
 from incidents.db import FieldClass, utcnow
+from incidents.errors import NotFound
 from incidents.models.audit import AuditEvent
 from incidents.models.report import Report
 from incidents.models.vocabularies import Channel, ReportStatus, SourceKind, SourceReliability
@@ -31,6 +32,7 @@ from incidents.services import records
 from incidents.services.audit_log import VerifyOutcome, b64, record_checkpoint, verify_log
 
 PAGE_SIZE = 50
+LARGEST_POSITION = 2**63 - 1  # a BIGINT: a larger position overflows the drivers
 # An auditor's "verify now" reads every event and appends one: at most once in this long,
 # whoever asked, so that repeated clicks neither load the database nor flood the log.
 VERIFY_INTERVAL = timedelta(minutes=5)
@@ -81,6 +83,20 @@ def event_page(
     rows = audit_queries.event_page(ctx.session, teams, filters, before, limit + 1)
     shown = _rows(rows[:limit])
     return EventPage(shown, shown[-1].id if len(rows) > limit and shown else None)
+
+
+def event_at(ctx: Context, position: int) -> EventRow:
+    """The event at `position` in the log, if the log page would show it: an event of
+    another team is NotFound, as for a position the log has not reached."""
+    ensure(ctx.principal, Permission.AUDIT_READ)
+    in_range = 1 <= position <= LARGEST_POSITION
+    event = audit_queries.event_by_position(ctx.session, position) if in_range else None
+    teams = readable_teams(ctx.principal)
+    if event is None or (
+        teams is not None and event.team_id is not None and event.team_id not in teams
+    ):
+        raise NotFound(f"there is no audit event {position}")
+    return _rows([event])[0]
 
 
 @dataclass(frozen=True)

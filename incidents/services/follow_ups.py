@@ -18,13 +18,19 @@ from incidents.context import Context
 from incidents.db import utcnow
 from incidents.errors import ValidationError
 from incidents.models.advocacy import AdvocacyAction, FollowUp
+from incidents.models.user import User
 from incidents.permissions import Permission, can_in_team, permissions_of, readable_teams
 from incidents.records.fields import Problem
 from incidents.records.kinds import ADVOCACY_ACTION, FOLLOW_UP
 from incidents.repositories import action_work as queries
+from incidents.repositories import records as record_queries
 from incidents.services import records
 
 ASSIGNEE = FOLLOW_UP.field("assignee")
+NOT_ASSIGNABLE = (
+    "Choose someone of this action's team who works on its advocacy: "
+    "the person chosen cannot be given this follow-up."
+)
 
 
 @dataclass(frozen=True)
@@ -105,30 +111,63 @@ def check_assignee(ctx: Context, team_id: uuid.UUID, raw: object) -> None:
     if chosen is None:
         return
     if chosen not in {c.id for c in assignable(ctx, team_id)}:
-        raise ValidationError.on(
-            "assignee",
-            "Choose someone of this action's team who works on its advocacy: "
-            "the person chosen cannot be given this follow-up.",
-        )
+        raise ValidationError.on("assignee", NOT_ASSIGNABLE)
 
 
-def create(ctx: Context, action: AdvocacyAction | str, raw: Mapping[str, object]) -> FollowUp:
-    """A new follow-up of `action` (or its reference): description, due_on, assignee."""
+def assignee_by_email(
+    ctx: Context, team_id: uuid.UUID, raw: object, current: uuid.UUID | None = None
+) -> object:
+    """`raw` as `check_assignee` takes it when it is an e-mail address (documents name
+    users by e-mail): the id of the team's member with that address, or of the
+    `current` assignee (kept, though they may have left since). Only these are looked
+    up, so an address of another team's user is refused exactly like one of nobody;
+    anything else is left as it is, for the checks to judge."""
+    if not isinstance(raw, str) or "@" not in raw:
+        return raw
+    wanted = raw.strip().lower()
+    candidates = list(queries.members_of(ctx.session, team_id))
+    if current is not None:
+        kept = record_queries.by_id(ctx.session, User, current)
+        candidates += [kept] if kept is not None else []
+    for user in candidates:
+        if user.email.lower() == wanted:
+            return str(user.id)
+    raise ValidationError.on("assignee", NOT_ASSIGNABLE)
+
+
+def create(
+    ctx: Context,
+    action: AdvocacyAction | str,
+    raw: Mapping[str, object],
+    *,
+    record_id: uuid.UUID | None = None,
+) -> FollowUp:
+    """A new follow-up of `action` (or its reference): description, due_on, assignee (a
+    user's id, or their e-mail); with the id it has in an imported file (`record_id`)."""
     found = _action(ctx, action)
     if "done_at" in raw:
         raise ValidationError.on("done_at", "A follow-up is marked done once it exists.")
+    if "assignee" in raw:
+        raw = {**raw, "assignee": assignee_by_email(ctx, found.team_id, raw["assignee"])}
     check_assignee(ctx, found.team_id, raw.get("assignee"))
-    follow_up: FollowUp = records.create(ctx, FOLLOW_UP, {**raw, "action": found.reference})
+    follow_up: FollowUp = records.create(
+        ctx, FOLLOW_UP, {**raw, "action": found.reference}, record_id=record_id
+    )
     return follow_up
 
 
 def update(
     ctx: Context, follow_up_id: uuid.UUID, raw: Mapping[str, object], *, lock_version: int
 ) -> records.Updated:
-    """Change a follow-up's description, due date or assignee, edited from `lock_version`."""
+    """Change a follow-up's description, due date or assignee (an id or an e-mail),
+    edited from `lock_version`."""
     follow_up = find(ctx, follow_up_id)
     if "action" in raw or "done_at" in raw:
         raise ValidationError("Only the description, the due date and the assignee change here.")
+    if "assignee" in raw:
+        team_id = follow_up.action.team_id
+        chosen = assignee_by_email(ctx, team_id, raw["assignee"], follow_up.assignee_id)
+        raw = {**raw, "assignee": chosen}
     if "assignee" in raw and _changes_assignee(follow_up, raw["assignee"]):
         check_assignee(ctx, follow_up.action.team_id, raw["assignee"])
     return records.update(ctx, FOLLOW_UP, follow_up_id, raw, lock_version=lock_version)

@@ -25,8 +25,8 @@ from incidents.models import Evidence, Report, User
 from incidents.services.erasure import erase_record
 from incidents.services.evidence.download import EvidenceIntegrityError
 from incidents.storage.store import DirectoryEvidenceStore
+from incidents.web.evidence.downloads import attachment_disposition
 from incidents.web.evidence.uploads import FORM_ALLOWANCE
-from incidents.web.evidence.views import attachment_disposition
 from tests import samples
 from tests.conftest import csrf_token
 from tests.factories import EvidenceFactory, ReportFactory, stored_evidence

@@ -1,7 +1,7 @@
 """The application's request class: uploads are spooled encrypted under a throw-away key
 while the form is received (incidents.storage.spool), and only the evidence upload
-endpoint accepts a body as large as the evidence limit — and only from a user who may
-add evidence."""
+endpoints (the page's and the API's) accept a body as large as the evidence limit — and
+only from a user who may add evidence."""
 
 from __future__ import annotations
 
@@ -13,8 +13,12 @@ from flask_login import current_user
 from incidents.permissions import Permission, can
 from incidents.settings import Settings
 from incidents.storage.spool import EncryptedSpool
+from incidents.web import boundary
 
 UPLOAD_ENDPOINT = "evidence.upload"
+# The API's upload (incidents/api/evidence.py): its body is read only in the view, after
+# the bearer token was checked, so the token's user is known by then.
+API_UPLOAD_ENDPOINT = "api.upload_evidence"
 # Room, beyond the file itself, for the multipart framing and the form's other fields.
 FORM_ALLOWANCE = 64 * 1024
 
@@ -32,10 +36,18 @@ def may_upload() -> bool:
     )
 
 
+def may_upload_through_api() -> bool:
+    """The same for an API call: its token's user (nobody before the token is checked),
+    within the token's scopes."""
+    return can(boundary.api_context().principal, Permission.CASE_WRITE)
+
+
 class IncidentsRequest(Request):
     @property
     def max_content_length(self) -> int | None:
-        if self.endpoint == UPLOAD_ENDPOINT and may_upload():
+        if (self.endpoint == UPLOAD_ENDPOINT and may_upload()) or (
+            self.endpoint == API_UPLOAD_ENDPOINT and may_upload_through_api()
+        ):
             return upload_limit(current_app.config["INCIDENTS_SETTINGS"])
         return super().max_content_length
 

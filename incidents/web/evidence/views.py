@@ -9,11 +9,8 @@ import io
 import logging
 import uuid
 from typing import Any
-from urllib.parse import quote
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from werkzeug.http import dump_options_header
-from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
 from incidents.errors import DecryptionError, ValidationError
@@ -21,28 +18,17 @@ from incidents.models.report import Report
 from incidents.services import incidents as incident_service
 from incidents.services import reports as report_service
 from incidents.services.evidence import download, intake
-from incidents.services.evidence.policy import EvidenceTooLarge, human_size, served_media_type
+from incidents.services.evidence.policy import EvidenceTooLarge, human_size
 from incidents.storage.store import StoredFileMissing
 from incidents.web.boundary import attempt, context, settings
 from incidents.web.errors import render_error
+from incidents.web.evidence.downloads import file_response
 from incidents.web.evidence.uploads import may_upload
 from incidents.web.incidents import render_incident
 
 log = logging.getLogger(__name__)
 
 blueprint = Blueprint("evidence", __name__)
-
-# RFC 5987 attr-char, the characters a filename* value may carry unescaped.
-_ATTR_CHARS = "!#$&+-.^_`|~"
-
-
-def attachment_disposition(filename: str) -> str:
-    """A Content-Disposition for `filename`: an ASCII fallback and the exact name (RFC 6266)."""
-    fallback = secure_filename(filename) or "evidence"
-    return dump_options_header(
-        "attachment",
-        {"filename": fallback, "filename*": f"UTF-8''{quote(filename, safe=_ATTR_CHARS)}"},
-    )
 
 
 def _upload_form_page(report: Report, form: dict[str, Any], status: int) -> Any:
@@ -89,21 +75,7 @@ def upload(reference: str) -> Any:
 
 @blueprint.get("/evidence/<uuid:evidence_id>/download", endpoint="download")
 def download_file(evidence_id: uuid.UUID) -> Response:
-    # The custody and decryption events are committed with the request, before the
-    # response's first byte is sent (incidents/web/application.py).
-    details, content = download.open_evidence(context(), evidence_id)
-    # Never HTML or SVG, whatever a row says: only the accepted types are sent as
-    # themselves, and always as an attachment (no browser shows it in the page's origin).
-    response = Response(
-        content, mimetype=served_media_type(details.media_type), direct_passthrough=True
-    )
-    # A known length lets the browser tell an interrupted download (an integrity failure
-    # stops the stream) from a complete one.
-    response.content_length = details.size_bytes
-    response.headers["Content-Disposition"] = attachment_disposition(details.filename)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return file_response(*download.open_evidence(context(), evidence_id))
 
 
 @blueprint.errorhandler(413)
