@@ -11,10 +11,12 @@ import click
 from incidents.cli.boundary import as_operator
 from incidents.cli.output import progress, whole_file
 from incidents.context import Context
+from incidents.records.kinds import KINDS
 from incidents.redaction import Profile
 from incidents.services import erasure
 from incidents.services.export import (
     CLI_PROFILES,
+    FORMATS,
     SummaryPlan,
     start_export,
     start_summary_export,
@@ -46,35 +48,60 @@ def erase_command(ctx: Context, reference: str, reason: str) -> str:
     "partner, public: redacted case summaries of the cases whose reports may be shared "
     "with named partners, or published without names.",
 )
-@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="json",
+    show_default=True,
+    help="json: one document; csv: one file per kind of record (a ZIP, or one CSV with "
+    "--kind), or one row per case for partner and public.",
+)
+@click.option(
+    "--kind",
+    type=click.Choice([k.name for k in KINDS]),
+    default=None,
+    help="Export only the records of this kind (full and internal).",
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @as_operator
-def export_command(ctx: Context, profile: str, fmt: str, output: Path | None) -> None:
+def export_command(
+    ctx: Context, profile: str, fmt: str, kind: str | None, output: Path | None
+) -> None:
     """Export case records with the fields a redaction profile allows.
 
     A file is written owner-only (mode 0600): a full export holds every secret decrypted.
     """
-    if Profile(profile) in SUMMARY_PROFILES:
-        _export_summaries(ctx, Profile(profile), output)
+    chosen = Profile(profile)
+    if chosen in SUMMARY_PROFILES:
+        if kind is not None:
+            raise click.UsageError("--kind is for records (full, internal), not for summaries")
+        _export_summaries(ctx, chosen, fmt, output)
         return
-    plan = start_export(ctx, Profile(profile))
+    if fmt == "csv" and kind is None and (output is None or output.suffix.lower() != ".zip"):
+        raise click.UsageError(
+            "a CSV export of every kind is a ZIP of one CSV per kind: give -o FILE.zip, "
+            "or --kind KIND for one CSV"
+        )
+    plan = start_export(ctx, chosen, fmt=fmt, kind=kind)
     ctx.session.commit()  # the export is in the audit log before its first byte is written
-    # The bar goes to stderr, so a JSON export on stdout stays clean.
+    # The bar goes to stderr, so an export on stdout stays clean.
     with progress(plan.records, "Exporting") as bar:
         if output is None:
             counts = write_export(ctx, plan, sys.stdout, bar)
         else:
             with (
                 whole_file(output, 0o600) as descriptor,
-                os.fdopen(descriptor, "w", encoding="utf-8") as target,
+                os.fdopen(descriptor, "wb") as target,
             ):
                 counts = write_export(ctx, plan, target, bar)
     click.echo(f"exported {sum(counts.values())} records ({profile})", err=True)
 
 
-def _export_summaries(ctx: Context, profile: Profile, output: Path | None) -> None:
-    """One JSON document of the redacted summaries of every shareable case, all teams."""
-    plan: SummaryPlan = start_summary_export(ctx, profile)
+def _export_summaries(ctx: Context, profile: Profile, fmt: str, output: Path | None) -> None:
+    """The redacted summaries of every shareable case, all teams: one JSON document, or
+    one CSV row a case."""
+    plan: SummaryPlan = start_summary_export(ctx, profile, fmt=fmt)
     ctx.session.commit()  # the export is in the audit log before its first byte is written
     with progress(len(plan.cases), "Exporting summaries") as bar:
         if output is None:
@@ -82,7 +109,7 @@ def _export_summaries(ctx: Context, profile: Profile, output: Path | None) -> No
         else:
             with (
                 whole_file(output, 0o600) as descriptor,
-                os.fdopen(descriptor, "w", encoding="utf-8") as target,
+                os.fdopen(descriptor, "wb") as target,
             ):
                 written = write_summary_export(ctx, plan, target, bar)
     click.echo(

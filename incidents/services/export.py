@@ -1,48 +1,58 @@
 """Exports driven by field classes: each profile writes only the classes it allows.
 
-An export is recorded in the audit log before its first byte is written (`start_export`;
-the boundary commits it), then streamed in batches (`write_export`), so memory stays
-bounded however large the database and no export ever leaves unrecorded.
+`full` and `internal` export the records themselves, as documents
+(incidents/services/documents.py): the JSON format `incidents-records/1`, or CSV — one
+file of one kind, or a ZIP of one file per kind (incidents/services/csv_layout.py). The
+outside profiles (`partner`, `public`) export redacted case summaries instead
+(incidents/services/summaries.py): only the cases whose reports may be shared under the
+profile's consent, in JSON (`incidents-summaries/1`) or as one CSV row per case.
 
-The outside profiles (`partner`, `public`) export redacted case summaries instead of
-records (incidents/services/summaries.py): only the cases whose reports may be shared
-under the profile's consent, recorded with their counts before the first byte too.
+An export is recorded in the audit log — profile, format, teams and counts — before its
+first byte is written (`start_export`, `start_summary_export`; the boundary commits the
+event), then streamed in batches (`stream_export`, `write_export` and their summary
+twins), so memory stays bounded however large the database and no export ever leaves
+unrecorded. A user exports the records of their teams (and the organisations every team
+shares); the operator, every team's.
 """
 
 from __future__ import annotations
 
-import json
+import io
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import IO, Any
+from datetime import UTC, datetime
+from typing import IO, Any, cast
 
 from incidents.audit.actions import AuditAction
 from incidents.audit.log import record_event
 from incidents.context import Context
-from incidents.db import FieldClass, field_class_of
-from incidents.models import IncidentViolation, Team, action_organisations
-from incidents.permissions import Permission, ensure
-from incidents.records.kinds import INCIDENT, KINDS
-from incidents.redaction import PROFILE_FIELD_CLASSES, Profile, visible_values
+from incidents.db import FieldClass
+from incidents.errors import NotFound
+from incidents.permissions import (
+    Permission,
+    can,
+    ensure,
+    ensure_in_team,
+    readable_field_classes,
+    readable_teams,
+)
+from incidents.records.kind import RecordKind
+from incidents.records.kinds import INCIDENT, KINDS, kind_named
+from incidents.redaction import PROFILE_FIELD_CLASSES, Profile
 from incidents.repositories import export as export_queries
-from incidents.serialise import plain
-from incidents.services import consent_uses, records, summaries
-from incidents.vault import FieldVault, secret_field_names
+from incidents.services import csv_layout, export_records, records, summaries
+from incidents.services.documents import load_names
+from incidents.services.export_files import csv_file, json_file, json_list_file, zip_file
+from incidents.services.summary_documents import (
+    SUMMARY_COLUMNS,
+    summary_document,
+    summary_header,
+    summary_row,
+)
 
-EXPORT_FORMAT = "incidents-export/1"
-BATCH = 500
-
-# Export order: referenced records before the records that refer to them — teams, then
-# the kinds of record in the registry's order, each incident's violation types with it.
-EXPORTED_MODELS: list[type[Any]] = [Team]
-for _kind in KINDS:
-    EXPORTED_MODELS.append(_kind.model)
-    if _kind.name == "incident":
-        EXPORTED_MODELS.append(IncidentViolation)
-
-SUMMARY_FORMAT = "incidents-summaries/1"
+EXPORT_FORMAT = "incidents-records/1"
+FORMATS = ("json", "csv")
 # The profiles that export the records themselves; outside the organisation (partner,
 # public) only redacted case summaries go, and only where consent allows.
 RECORD_PROFILES = (Profile.FULL, Profile.INTERNAL)
@@ -53,91 +63,207 @@ PROFILE_PERMISSIONS = {
     Profile.PARTNER: Permission.EXPORT_REDACTED,
     Profile.PUBLIC: Permission.EXPORT_REDACTED,
 }
+MEDIA_TYPES = {"json": "application/json", "csv": "text/csv", "zip": "application/zip"}
+
+Progress = Callable[[int], None]
+
+
+def profiles_for(ctx: Context) -> tuple[Profile, ...]:
+    """The profiles the principal may export, in the order they are offered."""
+    return tuple(p for p in CLI_PROFILES if can(ctx.principal, PROFILE_PERMISSIONS[p]))
+
+
+def teams_exported(ctx: Context) -> tuple[tuple[str, str], ...]:
+    """The slugs and names of the teams an export by the principal holds (all, for the
+    operator), as the export page lists them."""
+    teams = export_queries.teams_in(ctx.session, readable_teams(ctx.principal))
+    return tuple((team.slug, team.name) for team in teams)
+
+
+def check_format(fmt: str) -> str:
+    """`fmt` when it is an export format; ValueError naming the choices otherwise."""
+    if fmt not in FORMATS:
+        raise ValueError(f"There is no export format {fmt[:20]!r}: choose json or csv.")
+    return fmt
 
 
 @dataclass(frozen=True)
 class ExportPlan:
-    """An export recorded in the log and ready to be written."""
+    """An export of records, recorded in the log and ready to be written."""
 
     profile: Profile
-    records: int  # as counted when it was recorded
+    fmt: str  # "json" or "csv"
+    kind: RecordKind | None  # one kind only; None: every kind
+    team_ids: frozenset[uuid.UUID] | None  # None: every team
+    teams: tuple[tuple[str, str], ...]  # the exported teams' slugs and names
+    classes: frozenset[FieldClass]
+    counts: Mapping[str, int]  # records of each kind, as counted when it was recorded
+
+    @property
+    def records(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def kinds(self) -> tuple[RecordKind, ...]:
+        return KINDS if self.kind is None else (self.kind,)
+
+    @property
+    def suffix(self) -> str:
+        """What the file is: "json", "csv" (one kind) or "zip" (a CSV of every kind)."""
+        return "zip" if self.fmt == "csv" and self.kind is None else self.fmt
 
 
-def start_export(ctx: Context, profile: Profile) -> ExportPlan:
-    """Check the permission for `profile` and record the export in the audit log."""
+def start_export(
+    ctx: Context,
+    profile: Profile,
+    *,
+    teams: Collection[uuid.UUID] | None = None,
+    fmt: str = "json",
+    kind: str | None = None,
+) -> ExportPlan:
+    """Check the permission for `profile` in every team exported, count what will be
+    written and record the export in the audit log.
+
+    `teams` None is every team the principal may read; a team they may not read is
+    NotFound, as any other team's record. `kind` limits the export to one kind."""
     if profile not in RECORD_PROFILES:
         raise ValueError(f"a {profile.value} export is of case summaries, not of records")
-    ensure(ctx.principal, PROFILE_PERMISSIONS[profile])
-    tables = [model.__table__ for model in EXPORTED_MODELS] + [action_organisations]
-    count = export_queries.count_rows(ctx.session, tables)
+    check_format(fmt)
+    permission = PROFILE_PERMISSIONS[profile]
+    ensure(ctx.principal, permission)
+    chosen = _teams(ctx, teams, permission)
+    only = None if kind is None else _kind(kind)
+    # A reader never exports a class they could not read on a page.
+    classes = PROFILE_FIELD_CLASSES[profile] & readable_field_classes(ctx.principal)
+    kinds = KINDS if only is None else (only,)
+    counts = {k.name: export_records.count(ctx, k, chosen.ids) for k in kinds}
+    detail: dict[str, Any] = {
+        "profile": profile.value,
+        "format": fmt,
+        "records": sum(counts.values()),
+        "counts": counts,
+        "teams": [slug for slug, _name in chosen.teams],
+    }
+    if only is not None:
+        detail["kind"] = only.name
     record_event(
-        ctx.session,
-        ctx.actor,
-        AuditAction.EXPORT,
-        detail={"profile": profile.value, "format": "json", "records": count},
+        ctx.session, ctx.actor, AuditAction.EXPORT, detail=detail, team_id=_one_team(chosen.ids)
     )
-    return ExportPlan(profile, count)
+    return ExportPlan(profile, fmt, only, chosen.ids, chosen.teams, classes, counts)
+
+
+def _one_team(ids: Collection[uuid.UUID] | None) -> uuid.UUID | None:
+    """The team an export's event belongs to when it holds one team's records: its counts
+    are that team's, for that team's auditors, not for every auditor (as an event of no
+    team is). An export of several teams is the installation's."""
+    return next(iter(ids)) if ids is not None and len(ids) == 1 else None
+
+
+@dataclass(frozen=True)
+class _Teams:
+    ids: frozenset[uuid.UUID] | None
+    teams: tuple[tuple[str, str], ...]
+
+
+def _teams(ctx: Context, wanted: Collection[uuid.UUID] | None, permission: Permission) -> _Teams:
+    readable = readable_teams(ctx.principal)
+    ids = readable if wanted is None else frozenset(wanted)
+    if ids is not None and readable is not None and not ids <= readable:
+        raise NotFound("no such team")
+    found = export_queries.teams_in(ctx.session, ids)
+    if ids is not None and len(found) != len(ids):
+        raise NotFound("no such team")
+    for team in found:
+        ensure_in_team(ctx.principal, permission, team.id)
+    return _Teams(ids, tuple((team.slug, team.name) for team in found))
+
+
+def _kind(name: str) -> RecordKind:
+    try:
+        return kind_named(name)
+    except KeyError:
+        choices = ", ".join(k.name for k in KINDS)
+        raise ValueError(f"There is no kind of record {name[:40]!r}: choose {choices}.") from None
+
+
+def stream_export(
+    ctx: Context,
+    plan: ExportPlan,
+    progress: Progress | None = None,
+    counts: dict[str, int] | None = None,
+) -> Iterator[bytes]:
+    """The bytes of the export of `plan`, a batch at a time (UTF-8 text, or a ZIP).
+
+    `progress`, when given, is called with the number of records of each batch written;
+    `counts`, when given, is filled with the number of records written of each kind."""
+    written = counts if counts is not None else {}
+    names = load_names(ctx)
+
+    left_out: export_records.LeftOut = {}
+
+    def batches(kind: RecordKind) -> Iterator[export_records.Documents]:
+        written[kind.name] = 0
+        for batch in export_records.document_batches(
+            ctx, kind, plan.team_ids, plan.classes, names, left_out=left_out
+        ):
+            written[kind.name] += len(batch)
+            if progress is not None:
+                progress(len(batch))
+            yield batch
+
+    if plan.fmt == "json":
+        header = {
+            "format": EXPORT_FORMAT,
+            "profile": plan.profile.value,
+            "generated_at": _now(),
+            "field_classes": sorted(c.value for c in plan.classes),
+            "teams": [{"slug": slug, "name": name} for slug, name in plan.teams],
+        }
+        yield from json_file(header, "records", ((k.name, batches(k)) for k in plan.kinds))
+        return
+
+    def csv_of(kind: RecordKind) -> Iterator[bytes]:
+        columns = csv_layout.export_columns(kind, plan.classes)
+        rows = ([csv_layout.row(kind, doc, columns) for doc in batch] for batch in batches(kind))
+        return csv_file(columns, rows)
+
+    if plan.kind is not None:
+        yield from csv_of(plan.kind)
+    else:
+        yield from zip_file((f"{kind.name}.csv", csv_of(kind)) for kind in plan.kinds)
 
 
 def write_export(
     ctx: Context,
     plan: ExportPlan,
-    out: IO[str],
-    progress: Callable[[int], None] | None = None,
+    out: IO[str] | IO[bytes],
+    progress: Progress | None = None,
 ) -> dict[str, int]:
-    """Write the JSON export of `plan` to `out`; return the count of records per table.
+    """Write the export of `plan` to `out`; return the count of records of each kind.
 
+    A JSON or a single CSV may go to a text stream; a ZIP needs a binary one.
     `progress`, when given, is called with the number of records written since its last call.
     """
-    classes = PROFILE_FIELD_CLASSES[plan.profile]
     counts: dict[str, int] = {}
-    header = {
-        "format": EXPORT_FORMAT,
-        "profile": plan.profile.value,
-        "generated_at": datetime.now(UTC).isoformat(),
-        "field_classes": sorted(c.value for c in classes),
-    }
-    out.write(json.dumps(header, ensure_ascii=False)[:-1] + ', "records": {')
-    sections: list[tuple[str, Iterator[dict[str, Any]]]] = [
-        (model.__tablename__, _rows(ctx, model, classes)) for model in EXPORTED_MODELS
-    ]
-    sections.append((action_organisations.name, _association_rows(ctx, classes)))
-    for index, (name, rows) in enumerate(sections):
-        out.write(("" if index == 0 else ", ") + json.dumps(name) + ": [")
-        count = 0
-        for row in rows:
-            out.write(("\n  " if count == 0 else ",\n  ") + json.dumps(row, ensure_ascii=False))
-            count += 1
-            if progress is not None and count % BATCH == 0:
-                progress(BATCH)
-        if progress is not None:
-            progress(count % BATCH)
-        out.write("]")
-        counts[name] = count
-    out.write("}}\n")
+    _write(out, stream_export(ctx, plan, progress, counts), binary=plan.suffix == "zip")
     return counts
 
 
-def _rows(
-    ctx: Context, model: type[Any], classes: frozenset[FieldClass]
-) -> Iterator[dict[str, Any]]:
-    decrypt = FieldClass.SECRET in classes and bool(secret_field_names(model))
-    # Columns only: no relationship is loaded, so each batch is all that is held.
-    for record in export_queries.stream_records(ctx.session, model, BATCH):
-        decrypted = None
-        if decrypt:
-            # A vault per record: its cache of unwrapped keys must not grow with the export.
-            decrypted = FieldVault(ctx.session, ctx.keys).unseal(record)
-        yield plain(visible_values(record, classes, decrypted))
-        ctx.session.expunge(record)
-
-
-def _association_rows(ctx: Context, classes: frozenset[FieldClass]) -> Iterator[dict[str, Any]]:
-    columns = [c for c in action_organisations.columns if field_class_of(c) in classes]
-    if not columns:
+def _write(out: IO[str] | IO[bytes], chunks: Iterable[bytes], *, binary: bool) -> None:
+    if isinstance(out, io.TextIOBase):
+        if binary:
+            raise ValueError("a ZIP is written to a binary file, not to text")
+        text = cast(IO[str], out)
+        for chunk in chunks:
+            text.write(chunk.decode("utf-8"))  # each chunk ends between two characters
         return
-    for row in export_queries.stream_rows(ctx.session, columns):
-        yield {column.key: plain(value) for column, value in zip(columns, row, strict=True)}
+    raw = cast(IO[bytes], out)
+    for chunk in chunks:
+        raw.write(chunk)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
 
 
 # -- redacted case summaries (partner, public) -----------------------------------------------
@@ -156,6 +282,7 @@ class SummaryCase:
 class SummaryPlan:
     profile: Profile
     cases: tuple[SummaryCase, ...]
+    fmt: str = "json"
 
     @property
     def reports(self) -> int:
@@ -166,51 +293,66 @@ class SummaryPlan:
         return sum(c.withheld for c in self.cases)
 
 
-def start_summary_export(ctx: Context, profile: Profile) -> SummaryPlan:
+def start_summary_export(ctx: Context, profile: Profile, *, fmt: str = "json") -> SummaryPlan:
     """Check the permission, decide which reports of every readable case `profile` may
     use, and record the export with its counts. Only reports' ids are kept meanwhile."""
     if profile not in summaries.SUMMARY_PROFILES:
         raise ValueError(f"{profile.value} exports records, not summaries")
+    check_format(fmt)
     ensure(ctx.principal, PROFILE_PERMISSIONS[profile])
     cases = tuple(
         SummaryCase(a.incident.id, tuple(r.id for r in a.usable), a.withheld)
         for a in summaries.shareable(ctx, profile)
     )
-    plan = SummaryPlan(profile, cases)
+    plan = SummaryPlan(profile, cases, fmt)
+    teams = export_queries.teams_in(ctx.session, readable_teams(ctx.principal))
     record_event(
         ctx.session,
         ctx.actor,
         AuditAction.EXPORT,
         detail={
             "profile": profile.value,
-            "format": "json",
+            "format": fmt,
             "summaries": len(cases),
             "reports": plan.reports,
             "reports_not_counted": plan.withheld,
+            "teams": [team.slug for team in teams],
         },
+        team_id=_one_team([team.id for team in teams]),
     )
     return plan
+
+
+def stream_summary_export(
+    ctx: Context, plan: SummaryPlan, progress: Progress | None = None
+) -> Iterator[bytes]:
+    """The bytes of the summaries of `plan`: one JSON document, or one CSV row a case.
+    `progress`, when given, is called with 1 for each case written."""
+
+    def built() -> Iterator[summaries.CaseSummary]:
+        for case in plan.cases:
+            assessment = summaries.reassess(
+                ctx, plan.profile, case.incident_id, case.report_ids, case.withheld
+            )
+            yield summaries.build(assessment)
+            if progress is not None:
+                progress(1)
+
+    if plan.fmt == "csv":
+        yield from csv_file(SUMMARY_COLUMNS, ([summary_row(s)] for s in built()))
+    else:
+        documents = ([summary_document(s)] for s in built())
+        yield from json_list_file(summary_header(plan.profile), "summaries", documents)
 
 
 def write_summary_export(
     ctx: Context,
     plan: SummaryPlan,
-    out: IO[str],
-    progress: Callable[[int], None] | None = None,
+    out: IO[str] | IO[bytes],
+    progress: Progress | None = None,
 ) -> int:
-    """Write the summaries of `plan` as one JSON document; return how many were written.
-    `progress`, when given, is called with 1 for each case written."""
-    out.write(json.dumps(summary_header(plan.profile), ensure_ascii=False)[:-1])
-    out.write(', "summaries": [')
-    for index, case in enumerate(plan.cases):
-        assessment = summaries.reassess(
-            ctx, plan.profile, case.incident_id, case.report_ids, case.withheld
-        )
-        document = summary_document(summaries.build(assessment))
-        out.write(("\n  " if index == 0 else ",\n  ") + json.dumps(document, ensure_ascii=False))
-        if progress is not None:
-            progress(1)
-    out.write("]}\n")
+    """Write the summaries of `plan` to `out`; return how many were written."""
+    _write(out, stream_summary_export(ctx, plan, progress), binary=False)
     return len(plan.cases)
 
 
@@ -228,63 +370,3 @@ def export_case_summary(ctx: Context, reference: str, profile: Profile) -> dict[
         detail=summaries.audit_detail(profile, "json", [summary]),
     )
     return {**summary_header(profile), "summaries": [summary_document(summary)]}
-
-
-def summary_header(profile: Profile) -> dict[str, Any]:
-    return {
-        "format": SUMMARY_FORMAT,
-        "profile": profile.value,
-        "generated_at": datetime.now(UTC).isoformat(),
-        "field_classes": [FieldClass.PUBLIC.value],
-        "consent_use": consent_uses.PROFILE_USES[profile].value,
-    }
-
-
-def summary_document(summary: summaries.CaseSummary) -> dict[str, Any]:
-    """A summary as JSON-ready data: what its page shows, no more; of a case that cannot
-    be shared, only its reference."""
-    if not summary.shareable:
-        return {"reference": summary.reference, "shareable": False}
-    return {
-        "reference": summary.reference,
-        "shareable": True,
-        "violation_types": [v.value for v in summary.violation_types],
-        "country": summary.country,
-        "region": summary.region,
-        "month": summary.month,
-        "estimated_victims": summary.estimated_victims,
-        "corroboration": {
-            "reports": summary.reports,
-            "independent_sources": summary.independent_sources,
-            "sources_by_kind": {c.kind.value: c.sources for c in summary.sources_by_kind},
-            "reliability_mix": {c.reliability.value: c.sources for c in summary.reliability_mix},
-            "reports_not_counted": summary.withheld,
-            "not_counted_because": (
-                summaries.withheld_reason(summary.profile) if summary.withheld else None
-            ),
-        },
-        "official_responses": [
-            {"kind": r.kind.value, "date": r.when, "authority": r.authority}
-            for r in summary.official_responses
-        ],
-        "actions": [_action_document(a) for a in summary.actions],
-    }
-
-
-def _action_document(action: summaries.ActionSummary) -> dict[str, Any]:
-    return {
-        "reference": action.reference,
-        "kind": action.kind.value,
-        "title": action.title,
-        "start_date": _iso(action.start_date),
-        "end_date": _iso(action.end_date),
-        "status": action.status.value,
-        "impact": action.impact.value,
-        "signatures": action.signatures,
-        "participants": action.participants,
-        "responses": [{"kind": r.kind.value, "date": _iso(r.date)} for r in action.responses],
-    }
-
-
-def _iso(value: date | None) -> str | None:
-    return value.isoformat() if value is not None else None

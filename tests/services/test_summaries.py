@@ -6,6 +6,7 @@ exported; revoking a consent takes a report out; the export is audited with its 
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from collections.abc import Callable
@@ -34,12 +35,12 @@ from incidents.models.vocabularies import (
 from incidents.redaction import Profile
 from incidents.services import consent, erasure, summaries
 from incidents.services.export import (
-    SUMMARY_FORMAT,
     export_case_summary,
     start_summary_export,
     write_summary_export,
 )
 from incidents.services.summaries import KindCount, ReliabilityCount
+from incidents.services.summary_documents import SUMMARY_COLUMNS, SUMMARY_FORMAT
 from tests.factories import (
     ActFactory,
     ActionLinkFactory,
@@ -247,7 +248,26 @@ def test_export_holds_only_shareable_cases_and_is_audited_with_counts(
         "summaries": 1,
         "reports": 3,
         "reports_not_counted": 3,
+        "teams": sorted(t.slug for t in db_session.scalars(select(Team))),
     }
+
+    plan = start_summary_export(ctx, Profile.PARTNER, fmt="csv")
+    out = io.StringIO()
+    assert write_summary_export(ctx, plan, out) == 1
+    header, *rows = list(csv.reader(io.StringIO(out.getvalue(), newline="")))
+    assert tuple(header) == SUMMARY_COLUMNS
+    (row,) = [dict(zip(header, r, strict=True)) for r in rows]
+    assert row["reference"] == case.incident.reference
+    assert (row["reports"], row["independent_sources"], row["reports_not_counted"]) == (
+        "3",
+        "2",
+        "3",
+    )
+    assert row["sources_by_kind"] == "witness: 2" and row["reliability_mix"] == "A: 1; B: 1"
+    assert row["actions"] == str(len(shared["actions"]))
+    assert row["official_responses"] == str(len(shared["official_responses"]))
+    event = events(db_session, AuditAction.EXPORT)[-1]
+    assert event.detail is not None and event.detail["format"] == "csv"
 
 
 def test_an_erased_case_is_not_shared(case: Case, ctx: Context) -> None:

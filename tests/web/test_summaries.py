@@ -130,7 +130,7 @@ def test_the_printable_page_has_one_case_per_sheet(
 
 
 def test_downloads_are_json_attachments_with_the_page_content(
-    client: FlaskClient, shared: Incident, lead: User, db_session: Session
+    client: FlaskClient, world: World, shared: Incident, lead: User, db_session: Session
 ) -> None:
     for path in (
         f"/incidents/{shared.reference}/summary/export?profile=public",
@@ -147,20 +147,16 @@ def test_downloads_are_json_attachments_with_the_page_content(
         assert summary["month"] == "2017-03"
         assert summary["corroboration"]["reports"] == 1
         assert summary["corroboration"]["sources_by_kind"] == {"journalist": 1}
+    counts = {
+        "profile": "public",
+        "format": "json",
+        "summaries": 1,
+        "reports": 1,
+        "reports_not_counted": 2,
+    }
     exported = [e.detail for e in events(db_session, AuditAction.EXPORT)]
-    assert (
-        exported[-2:]
-        == [
-            {
-                "profile": "public",
-                "format": "json",
-                "summaries": 1,
-                "reports": 1,
-                "reports_not_counted": 2,
-            }
-        ]
-        * 2
-    )
+    # The case's own event names its incident; the export of every case, the teams.
+    assert exported[-2:] == [counts, {**counts, "teams": [world.team.slug]}]
 
 
 def test_each_page_view_is_audited_with_its_counts(
