@@ -15,6 +15,7 @@ class AuditAction(enum.StrEnum):
     EVIDENCE_RECEIVED = "evidence.received"
     EVIDENCE_ACCESSED = "evidence.accessed"
     EXPORT = "export"
+    IMPORT = "import"  # a file of records imported whole (each record has its own events)
     PERSON_MERGE = "person.merge"  # a duplicate's acts and consents moved to the person kept
     PERSON_UNMERGE = "person.unmerge"  # that merge undone: exactly what moved, moved back
     # advocacy: a report refused to an action for lack of consent, a link taken away
@@ -39,6 +40,10 @@ class AuditAction(enum.StrEnum):
     # the follow-up calendar feed's token: made (or replaced), or taken away
     USER_CALENDAR_TOKEN_NEW = "user.calendar_token_new"  # noqa: S105 (an action name)
     USER_CALENDAR_TOKEN_REVOKE = "user.calendar_token_revoke"  # noqa: S105 (an action name)
+    # personal API tokens: made (shown once), or ended by their owner, an administrator
+    # or a change of the owner's access (roles, teams, disabling)
+    API_TOKEN_CREATE = "api_token.create"  # noqa: S105 (an action name)
+    API_TOKEN_REVOKE = "api_token.revoke"  # noqa: S105 (an action name)
     TEAM_CREATE = "team.create"
     # keys and indexes
     KEYS_ADD = "keys.add"

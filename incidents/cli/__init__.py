@@ -20,8 +20,10 @@ from incidents.cli.audit import audit_group
 from incidents.cli.database import db_group
 from incidents.cli.demo import demo_command
 from incidents.cli.evidence import evidence_group
+from incidents.cli.imports import import_command
 from incidents.cli.keys import keys_group
 from incidents.cli.records import erase_command, export_command
+from incidents.cli.tokens import tokens_group
 from incidents.errors import IncidentsError
 
 
@@ -60,9 +62,11 @@ for command in (
     db_group,
     users_group,
     teams_group,
+    tokens_group,
     keys_group,
     erase_command,
     export_command,
+    import_command,
     evidence_group,
     audit_group,
     demo_command,

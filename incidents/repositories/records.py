@@ -121,3 +121,31 @@ def next_reference(session: Session, prefix: str, width: int = 4) -> str:
         except IntegrityError:  # another writer created the counter first
             value = session.execute(statement).scalar_one()
     return f"{prefix}-{value:0{width}d}"
+
+
+def reference_taken(session: Session, model: type[Any], reference: str) -> bool:
+    """Whether a record of `model` has `reference`, or an erased one had it."""
+    return by_reference(session, model, reference) is not None or (
+        tombstone(session, reference) is not None
+    )
+
+
+def reserve_reference(session: Session, reference: str) -> None:
+    """Move the counter of the reference's prefix (`INC-2017` of `INC-2017-0042`) to at
+    least its number, so that `next_reference` never issues it again."""
+    prefix, _, number = reference.rpartition("-")
+    value = int(number)
+    raise_counter = (
+        update(ReferenceCounter)
+        .where(ReferenceCounter.prefix == prefix, ReferenceCounter.last_value < value)
+        .values(last_value=value)
+    )
+    known = session.scalar(select(ReferenceCounter.prefix).where(ReferenceCounter.prefix == prefix))
+    if known is None:
+        try:
+            with session.begin_nested():
+                session.add(ReferenceCounter(prefix=prefix, last_value=value))
+            return
+        except IntegrityError:  # another writer created the counter first
+            pass
+    session.execute(raise_counter)

@@ -89,11 +89,13 @@ def link_report(
     raw: Mapping[str, object],
     *,
     audit_refusal: bool = True,
+    record_id: uuid.UUID | None = None,
 ) -> ActionLink:
     """Link the report named in `raw` ("report": its reference; "note") to `action` (or
     its reference), in the action's team. LinkRefused when consent is missing — audited
     unless `audit_refusal` is False (a page records it outside its savepoint, which the
-    refusal rolls back) — and ValidationError for no such report or one already linked."""
+    refusal rolls back) — and ValidationError for no such report or one already linked.
+    An import gives the id the link has in its file (`record_id`)."""
     found = _action(ctx, action)
     unknown = {name: "This field does not exist here." for name in raw if name not in LINK_FIELDS}
     if unknown:
@@ -110,7 +112,7 @@ def link_report(
             record_refusal(ctx, refused)
         raise refused
     values = {"action": found.reference, "report": report.reference, "note": raw.get("note")}
-    link: ActionLink = records.create(ctx, ACTION_LINK, values)
+    link: ActionLink = records.create(ctx, ACTION_LINK, values, record_id=record_id)
     return link
 
 

@@ -197,11 +197,11 @@ def section(ctx: Context, owner: Owner | str, *, conditions: bool = True) -> Con
 
 
 def owner_for_granting(ctx: Context, kind_name: str, reference: str) -> Owner:
-    """The person or source a grant is about to be recorded for: NotFound for another
-    team's or an erased record, PermissionDenied without case:write."""
-    record = _owner(ctx, reference, Permission.CASE_WRITE)
-    if _kind(record).name != kind_name:
-        raise NotFound(f"{reference} is not a {kind_name}")
+    """The person or source (`kind_name`, by reference or id) a grant is about to be
+    recorded for: NotFound for another team's or an erased record, PermissionDenied
+    without case:write."""
+    kind = PERSON if kind_name == PERSON.name else SOURCE
+    record: Owner = records.find(ctx, kind, reference, Permission.CASE_WRITE)
     if record_queries.is_erased(ctx.session, record.__tablename__, record.id):
         raise NotFound(f"{reference} was erased")
     return record
@@ -216,10 +216,17 @@ def for_revoking(ctx: Context, consent_id: uuid.UUID | str) -> ConsentTarget:
 # -- changing ----------------------------------------------------------------------------
 
 
-def grant(ctx: Context, owner: Owner | str, raw: Mapping[str, object]) -> Consent:
+def grant(
+    ctx: Context,
+    owner: Owner | str,
+    raw: Mapping[str, object],
+    *,
+    record_id: uuid.UUID | None = None,
+) -> Consent:
     """Record that `owner` consents to a use (`raw`: use, granted_on, notes), in the
     owner's team; the recorder is the user acting. A use already granted and not
-    withdrawn by the new grant's day is refused, as is an erased owner."""
+    withdrawn by the new grant's day is refused, as is an erased owner. An import gives
+    the id the grant has in its file (`record_id`)."""
     record = _owner(ctx, owner, Permission.CASE_WRITE)
     unknown = {name: "This field does not exist here." for name in raw if name not in GRANT_FIELDS}
     if unknown:
@@ -230,7 +237,11 @@ def grant(ctx: Context, owner: Owner | str, raw: Mapping[str, object]) -> Consen
     _refuse_overlap(ctx, record, raw)
     kind = _kind(record)
     created: Consent = records.create(
-        ctx, CONSENT, {**raw, kind.name: record.reference}, team_id=record.team_id
+        ctx,
+        CONSENT,
+        {**raw, kind.name: record.reference},
+        team_id=record.team_id,
+        record_id=record_id,
     )
     return created
 

@@ -44,6 +44,10 @@ TEAM = "team"
 LOCK_VERSION = "lock_version"
 WITHHELD = "withheld"
 SEALED = "sealed"
+# Links an export emptied because the record they named was erased (export_records.py).
+LINKS_TO_ERASED = "links_to_erased"
+# What a document says about itself: never a value of the record, never written back.
+ANNOTATIONS = (WITHHELD, SEALED, LINKS_TO_ERASED)
 BOOKKEEPING = (ID, REFERENCE, TEAM, LOCK_VERSION, "created_at", "updated_at")
 # Columns a document never carries: keys, their bookkeeping, the team (as `team`).
 _NEVER = frozenset({"id", "team_id", "reference", "lock_version", "data_key_id"})
@@ -189,7 +193,9 @@ def _field_values(
     if isinstance(spec, LinkList):
         return {spec.name: sorted(str(item.id) for item in getattr(record, spec.name) or [])}
     if isinstance(spec, Choices):
-        return {spec.name: [_plain(item) for item in getattr(record, spec.name) or []]}
+        # Sorted: the rows behind a list come in no fixed order, and the same record
+        # must make the same document (exports compared, imports found unchanged).
+        return {spec.name: sorted(_plain(item) for item in getattr(record, spec.name) or [])}
     if isinstance(spec, Moment):
         return {spec.name: _plain(getattr(record, spec.name))}
     return {spec.name: _plain(getattr(record, spec.name))}
@@ -237,7 +243,7 @@ def writable(
     as typed, for the validator to refuse.
     """
     recorded = {document_key(c) for c in recorded_columns(kind)}
-    ignored = set(BOOKKEEPING) | recorded | {WITHHELD, SEALED}
+    ignored = set(BOOKKEEPING) | recorded | set(ANNOTATIONS)
     raw: dict[str, object] = {}
     for key, value in doc.items():
         if key in ignored:

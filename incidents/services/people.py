@@ -74,9 +74,19 @@ def ensure_people_access(ctx: Context, *, write: bool = False) -> None:
         ensure(ctx.principal, Permission.CASE_WRITE)
 
 
-def create_person(ctx: Context, team_id: uuid.UUID, details: Mapping[str, object]) -> Person:
-    """Record a person in the team: identifying fields sealed and blind-indexed, audited."""
-    person: Person = records.create(ctx, PERSON, _tidy(details), team_id=team_id)
+def create_person(
+    ctx: Context,
+    team_id: uuid.UUID,
+    details: Mapping[str, object],
+    *,
+    record_id: uuid.UUID | None = None,
+    reference: str | None = None,
+) -> Person:
+    """Record a person in the team: identifying fields sealed and blind-indexed, audited;
+    an imported person keeps the id and, when it is free, the reference of its file."""
+    person: Person = records.create(
+        ctx, PERSON, _tidy(details), team_id=team_id, record_id=record_id, reference=reference
+    )
     return person
 
 

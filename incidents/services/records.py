@@ -9,10 +9,10 @@ values. What a kind needs beyond that is a service of its own that calls these.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.orm.exc import StaleDataError
@@ -31,6 +31,7 @@ from incidents.records.kind import RecordKind
 from incidents.records.kinds import kind_named, kind_of
 from incidents.repositories import person_merges
 from incidents.repositories import records as record_queries
+from incidents.services import references
 from incidents.services.blind_indexing import index_record
 
 
@@ -65,12 +66,20 @@ def ensure_may_create(ctx: Context, kind: RecordKind, team_id: uuid.UUID | None 
 
 
 def create(
-    ctx: Context, kind: RecordKind, raw: Mapping[str, object], *, team_id: uuid.UUID | None = None
+    ctx: Context,
+    kind: RecordKind,
+    raw: Mapping[str, object],
+    *,
+    team_id: uuid.UUID | None = None,
+    record_id: uuid.UUID | None = None,
+    reference: str | None = None,
 ) -> Any:
     """A new record of `kind` from what was entered (`raw`), in the team `team_id`.
 
     For a kind without a team of its own (an action's response) the team is that of the
-    record it belongs to; for a shared kind (organisations) there is none.
+    record it belongs to; for a shared kind (organisations) there is none. An import
+    gives the record the id it has in its file (`record_id`), so that importing the file
+    again finds it, and keeps its `reference` when that is free.
     """
     if kind.team_scoped:
         if team_id is None:
@@ -86,8 +95,12 @@ def create(
         columns["team_id"] = team_id
     if kind.creator is not None and isinstance(ctx.principal, User):
         columns[kind.creator] = ctx.principal.id
+    if record_id is not None:
+        columns["id"] = record_id
     # What was left empty takes the model's default (a status of "reported", say).
     record = kind.model(**{c: v for c, v in columns.items() if v is not None})
+    if reference is not None:
+        record.reference = references.kept(ctx, kind, reference)
     return insert(ctx, record, parsed.secrets, fields=parsed.given)
 
 
@@ -103,7 +116,7 @@ def insert(
     (by default, every column that holds a value but ids and bookkeeping, and the secrets)."""
     kind = kind_of(type(record))
     team_id = _ensure(ctx, kind, record, kind.write_permission)
-    _assign_reference(ctx, kind, record)
+    references.assign(ctx, kind, record)
     if secrets:
         ctx.vault.seal(record, **secrets)
     ctx.session.add(record)
@@ -263,6 +276,10 @@ def _lookup(ctx: Context, kind: RecordKind, key: str | uuid.UUID) -> Any:
     if isinstance(key, uuid.UUID):
         return record_queries.by_id(ctx.session, kind.model, key)
     if kind.prefix is not None and key.startswith(f"{kind.prefix}-"):
+        # Only a key of the shape every reference has is looked for, as the pages' URLs
+        # take no other: PostgreSQL refuses some text (a NUL) in a query outright.
+        if not re.fullmatch(kind.reference_pattern or "", key):
+            return None
         return record_queries.by_reference(ctx.session, kind.model, key)
     record_id = parse_id(key)
     return None if record_id is None else record_queries.by_id(ctx.session, kind.model, record_id)
@@ -322,16 +339,6 @@ def _merged_into(ctx: Context, kind: RecordKind, target: Any) -> str | None:
 
 def _no_such(kind: RecordKind, key: str) -> str:
     return f"There is no {kind.label} {key} in this team; check the reference."
-
-
-def _assign_reference(ctx: Context, kind: RecordKind, record: Any) -> None:
-    if kind.prefix is None or getattr(record, "reference", None):
-        return
-    prefix = kind.prefix
-    if kind.reference_year is not None:
-        when: date | None = getattr(record, kind.reference_year)
-        prefix = f"{prefix}-{(when or datetime.now(UTC).date()).year}"
-    record.reference = record_queries.next_reference(ctx.session, prefix)
 
 
 def _secrets_to_compare(
