@@ -1,10 +1,13 @@
-"""The screenshots of the Researcher's guide (README and the Help page) and of the Advocacy
-lead's guide (README), taken by the browser tests while they do what the guides describe.
+r"""The screenshots of the Researcher's guide (README and the Help page), of the Advocacy
+lead's guide (README) and of README's JSON API (a token, an import checked), taken by the
+browser tests while they do what the guides describe.
 
 The committed pictures are replaced only when asked:
 
     INCIDENTS_GUIDE_SCREENSHOTS=1 .venv/bin/pytest -n 0 tests/browser/test_researcher_guide.py
     INCIDENTS_GUIDE_SCREENSHOTS=1 .venv/bin/pytest -n 0 tests/browser/test_advocacy_guide.py
+    INCIDENTS_GUIDE_SCREENSHOTS=1 .venv/bin/pytest -n 0 \
+        tests/browser/test_import_export_in_chromium.py
 
 An ordinary run takes every shot too, into the test's temporary folder, so a shot that no
 longer fits its page (a section renamed, a button gone) fails the run, not the next
@@ -41,6 +44,11 @@ ADVOCACY_SHOTS = (
     "case-summary",
     "dashboard",
 )
+# The shots of README's part on the JSON API (its tokens, then importing), in its order.
+API_SHOTS = (
+    "api-token-shown",
+    "import-dry-run",
+)
 
 
 class Camera:
@@ -56,7 +64,7 @@ class Camera:
         """The first screen of `page`, or `section` (a locator) and `margin` pixels around
         it, at most `max_height` (one screen unless said) tall. The demo banner is left
         out: a real account has none."""
-        assert name in SHOTS + ADVOCACY_SHOTS, f"{name} is not a shot of a guide"
+        assert name in SHOTS + ADVOCACY_SHOTS + API_SHOTS, f"{name} is not a shot of a guide"
         page.evaluate("document.querySelectorAll('.banner').forEach(b => b.remove())")
         target = self.folder / f"{name}.png"
         if section is None:

@@ -42,6 +42,9 @@ BEFORE_ENROLMENT = {
     "account.two_factor_setup",
     # No session at all: a calendar program fetches the follow-up feed by its token.
     "dashboard.calendar_feed",
+    # The JSON API: a bearer token, never the cookie's login (a token is made only after
+    # a second factor where one is required); its description is public.
+    *(endpoint for endpoint, _method in MATRIX if endpoint.startswith("api.")),
 }
 
 

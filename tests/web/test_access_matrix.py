@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from incidents.models import User
-from incidents.services import person_merge
+from incidents.services import api_tokens, person_merge
 from tests import factories
 from tests.conftest import csrf_token
 from tests.factories import (
@@ -317,6 +317,89 @@ MATRIX[("dashboard.new_calendar_token", "POST")] = {**_ADVOCACY_READERS, ADMIN: 
 MATRIX[("dashboard.revoke_calendar_token", "POST")] = _everyone(302)
 MATRIX[("dashboard.calendar_feed", "GET")] = _everyone(404)
 
+# The export page: whoever holds an export permission (researchers, advocacy leads for
+# summaries, auditors for internal records); the admin holds none. A POST that chooses
+# nothing is a refused form.
+_EXPORTERS = {ANON: 302, RESEARCHER: 200, ADVOCACY: 200, AUDITOR: 200, ADMIN: 403}
+MATRIX[("exports.export_page", "GET")] = _EXPORTERS
+MATRIX[("exports.export_page", "POST")] = {
+    **_EXPORTERS,
+    RESEARCHER: 422,
+    ADVOCACY: 422,
+    AUDITOR: 422,
+}
+
+# The import page: whoever may write records (researchers case records, advocacy leads
+# advocacy work); a POST without a file is a refused form. The templates are of the kinds
+# the reader may import: a report's is no template for an advocacy lead.
+_IMPORTERS = {ANON: 302, RESEARCHER: 200, ADVOCACY: 200, AUDITOR: 403, ADMIN: 403}
+MATRIX[("imports.import_page", "GET")] = _IMPORTERS
+MATRIX[("imports.import_page", "POST")] = {**_IMPORTERS, RESEARCHER: REFUSED, ADVOCACY: REFUSED}
+MATRIX[("imports.csv_template", "GET")] = {**_IMPORTERS, ADVOCACY: 404}
+
+# Personal API tokens. Every logged-in user has the page that makes one (an administrator's
+# says their roles allow a token nothing); a form sent without its fields is refused. The
+# revoke button names another user's token: not found for everyone but an administrator,
+# who may revoke anyone's. The API answers a cookie alone with 401: only a bearer token
+# authenticates it.
+MATRIX[("account.new_api_token", "GET")] = {ANON: 302, **dict.fromkeys(LOGGED_IN, 200)}
+MATRIX[("account.new_api_token", "POST")] = {ANON: 302, **dict.fromkeys(LOGGED_IN, REFUSED)}
+MATRIX[("account.revoke_api_token", "POST")] = {ANON: 302, **dict.fromkeys(LOGGED_IN, 404)}
+MATRIX[("account.revoke_api_token", "POST")][ADMIN] = 302
+MATRIX[("admin.revoke_api_tokens", "POST")] = _admins_only(302)
+MATRIX[("api.me", "GET")] = _everyone(401)
+
+# The generic resources of the JSON API (incidents/api/records.py): with a cookie, every
+# role included, the answer is 401 — what each role gets with a token of its own is
+# tests/api/test_access.py. The API's description is public.
+API_RESOURCES = {  # plural -> (singular, written through the generic resource)
+    "organisations": ("organisation", True),
+    "incidents": ("incident", True),
+    "sources": ("source", True),
+    "reports": ("report", True),
+    "state_responses": ("state_response", True),
+    "people": ("person", True),
+    "consents": ("consent", False),
+    "acts": ("act", True),
+    "involvements": ("involvement", True),
+    "campaigns": ("campaign", True),
+    "advocacy_actions": ("advocacy_action", True),
+    "action_responses": ("action_response", True),
+}
+for _plural, (_one, _written) in API_RESOURCES.items():
+    MATRIX[(f"api.list_{_plural}", "GET")] = _everyone(401)
+    MATRIX[(f"api.get_{_one}", "GET")] = _everyone(401)
+    if _written:
+        MATRIX[(f"api.create_{_one}", "POST")] = _everyone(401)
+        MATRIX[(f"api.update_{_one}", "PATCH")] = _everyone(401)
+MATRIX[("api.openapi_json", "GET")] = _everyone(200)
+MATRIX[("api.reference_page", "GET")] = _everyone(200)
+# The API's own resources for evidence, consents given and withdrawn, links, follow-ups and
+# the audit log: with a cookie, 401 as well (each role's answer with a token of its own is
+# in tests/api/test_evidence.py, test_consents.py, test_action_links.py,
+# test_follow_ups.py and test_audit.py). Any id will do: the token is checked first.
+_SOME_ID = "0b5f4a1c-9d0e-4f6b-8a52-3c1d2e4f5a6b"
+API_SPECIAL_PATHS: dict[tuple[str, str], str] = {
+    ("api.list_evidence", "GET"): "/api/v1/evidence",
+    ("api.get_evidence", "GET"): f"/api/v1/evidence/{_SOME_ID}",
+    ("api.download_evidence", "GET"): f"/api/v1/evidence/{_SOME_ID}/file",
+    ("api.upload_evidence", "POST"): f"/api/v1/reports/{_SOME_ID}/evidence",
+    ("api.create_consent", "POST"): "/api/v1/consents",
+    ("api.revoke_consent", "POST"): f"/api/v1/consents/{_SOME_ID}/revoke",
+    ("api.list_action_links", "GET"): "/api/v1/action_links",
+    ("api.get_action_link", "GET"): f"/api/v1/action_links/{_SOME_ID}",
+    ("api.create_action_link", "POST"): "/api/v1/action_links",
+    ("api.delete_action_link", "DELETE"): f"/api/v1/action_links/{_SOME_ID}",
+    ("api.list_follow_ups", "GET"): "/api/v1/follow_ups",
+    ("api.get_follow_up", "GET"): f"/api/v1/follow_ups/{_SOME_ID}",
+    ("api.create_follow_up", "POST"): "/api/v1/follow_ups",
+    ("api.update_follow_up", "PATCH"): f"/api/v1/follow_ups/{_SOME_ID}",
+    ("api.list_audit_events", "GET"): "/api/v1/audit/events",
+    ("api.get_audit_event", "GET"): "/api/v1/audit/events/1",
+}
+for _route in API_SPECIAL_PATHS:
+    MATRIX[_route] = _everyone(401)
+
 
 def _routes(app: Flask) -> set[tuple[str, str]]:
     return {
@@ -351,6 +434,7 @@ _ADMIN_USER_PATHS = {
     "admin.enable_user": "/admin/users/{}/enable",
     "admin.reset_two_factor": "/admin/users/{}/two-factor/reset",
     "admin.set_password": "/admin/users/{}/password",
+    "admin.revoke_api_tokens": "/admin/users/{}/api-tokens/revoke",
 }
 
 
@@ -477,7 +561,34 @@ _DASHBOARD_PATHS = {
 }
 
 
+def _api_token_url(world: World) -> str:
+    """A token of a user who is not one of the world's: the revoke button's target."""
+    owner = UserFactory(teams=[world.team])
+    _, token = api_tokens.create(factories.context(), owner, "a script", ["cases:read"])
+    return f"/account/api-tokens/{token.id}/revoke"
+
+
+def _api_url(endpoint: str, world: World) -> str | None:
+    """The generic API resources: a list, or the world's incident for every item (the
+    cookie is refused before anything is looked up)."""
+    page = endpoint.removeprefix("api.")
+    for plural, (one, _written) in API_RESOURCES.items():
+        if page in (f"list_{plural}", f"create_{one}"):
+            return f"/api/v1/{plural}"
+        if page in (f"get_{one}", f"update_{one}"):
+            return f"/api/v1/{plural}/{world.incident.id}"
+    special = {endpoint: path for (endpoint, _method), path in API_SPECIAL_PATHS.items()}
+    if endpoint in special:
+        return special[endpoint]
+    return {"openapi_json": "/api/v1/openapi.json", "reference_page": "/api/v1/docs"}.get(page)
+
+
 def _url(endpoint: str, world: World) -> str:
+    api_url = _api_url(endpoint, world) if endpoint.startswith("api.") else None
+    if api_url is not None:
+        return api_url
+    if endpoint == "account.revoke_api_token":
+        return _api_token_url(world)
     if endpoint.startswith("summaries."):
         return _summary_url(endpoint, world)
     if endpoint in _DASHBOARD_PATHS:
@@ -523,6 +634,8 @@ def _url(endpoint: str, world: World) -> str:
         "account.two_factor_setup": "/account/two-factor",
         "account.new_recovery_codes": "/account/two-factor/recovery-codes",
         "account.end_other_sessions": "/account/sessions/end-others",
+        "account.new_api_token": "/account/api-tokens/new",
+        "api.me": "/api/v1/me",
         "incidents.index": "/",
         "incidents.list_incidents": "/incidents",
         "incidents.show_incident": f"/incidents/{world.incident.reference}",
@@ -537,6 +650,9 @@ def _url(endpoint: str, world: World) -> str:
         "admin.new_team": "/admin/teams/new",
         "admin.team_detail": f"/admin/teams/{world.team.slug}",
         "erasure.erase": f"/records/{world.incident.reference}/erase",
+        "exports.export_page": "/export",
+        "imports.import_page": "/import",
+        "imports.csv_template": "/import/templates/report.csv",
     }[endpoint]
 
 

@@ -1,6 +1,6 @@
 """The Help pages show the Researcher's and the Advocacy lead's guides with every screenshot
-the browser tests take; the README's two guides show the same pictures; the committed
-pictures stay small."""
+the browser tests take; the README's two guides show the same pictures, and its part on
+the JSON API the token's and the import's; the committed pictures stay small."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from incidents.models import User
-from tests.browser.guide_shots import ADVOCACY_SHOTS, GUIDE_FOLDER, SHOTS, VIEWPORT
+from tests.browser.guide_shots import ADVOCACY_SHOTS, API_SHOTS, GUIDE_FOLDER, SHOTS, VIEWPORT
 from tests.web.conftest import ROLES
 
 LOGGED_IN = [role for role in ROLES if role != "anonymous"]
@@ -96,12 +96,19 @@ def test_the_guide_is_for_logged_in_users_only(client: FlaskClient) -> None:
             ADVOCACY_SHOTS,
             "test_advocacy_guide.py",
             "/dashboard",
+            "## The JSON API",
+        ),
+        (
+            "## The JSON API",
+            API_SHOTS,
+            "test_import_export_in_chromium.py",
+            None,  # no pages of its own to list
             "## Configuration",
         ),
     ],
 )
 def test_the_readme_guide_shows_every_committed_picture(
-    heading: str, shots: tuple[str, ...], test: str, route: str, then: str
+    heading: str, shots: tuple[str, ...], test: str, route: str | None, then: str
 ) -> None:
     readme = README.read_text(encoding="utf-8")
     guide = readme[readme.index(f"\n{heading}\n") :]
@@ -109,13 +116,13 @@ def test_the_readme_guide_shows_every_committed_picture(
     shown = re.findall(r"!\[[^\]]+\]\((incidents/web/static/guide/[^)]+\.png)\)", guide)
     assert shown == [f"incidents/web/static/guide/{name}.png" for name in shots]
     assert f"INCIDENTS_GUIDE_SCREENSHOTS=1 .venv/bin/pytest -n 0 tests/browser/{test}" in guide
-    assert f"\n| `{route}` " in guide, f"{route} in the Pages table"
+    assert route is None or f"\n| `{route}` " in guide, f"{route} in the Pages table"
     assert readme[readme.index(guide) + len(guide) :].startswith(f"\n{then}\n"), "the order"
 
 
 def test_the_committed_pictures_are_the_guide_s_and_small() -> None:
     committed = sorted(p.stem for p in GUIDE_FOLDER.glob("*.png"))
-    every = SHOTS + ADVOCACY_SHOTS
+    every = SHOTS + ADVOCACY_SHOTS + API_SHOTS
     assert committed == sorted(every), "a picture without a place in a guide, or missing"
     for name in every:
         width, height = _png_size(GUIDE_FOLDER / f"{name}.png")
