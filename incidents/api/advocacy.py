@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import Field, create_model
 
+from incidents.api.answers import created, page_of, record_id
 from incidents.api.bodies import body_of
 from incidents.api.operations import ApiResult, operation
 from incidents.api.problems import ApiProblem, problem_response
@@ -29,7 +30,6 @@ from incidents.api.schemas import (
 )
 from incidents.context import Context
 from incidents.errors import EditConflict, NotFound, ValidationError
-from incidents.records.inputs import parse_id
 from incidents.records.kinds import ACTION_LINK, ADVOCACY_ACTION, FOLLOW_UP
 from incidents.services import action_links, advocacy_work, api_records, follow_ups
 from incidents.web.boundary import attempt
@@ -76,6 +76,12 @@ def _filters(query: Any, *names: str) -> dict[str, str]:
     return {name: value for name in names if (value := getattr(query, name)) is not None}
 
 
+def _action_and_values(body: Request) -> tuple[str, dict[str, Any]]:
+    """The action a new link or follow-up is for (a reference or an id), and the rest."""
+    raw = body.model_dump(exclude_unset=True)
+    return str(raw.pop("action")), raw
+
+
 def _no_such_action(key: str) -> ValidationError:
     return ValidationError.on(
         "action", f"There is no {ADVOCACY_ACTION.label} {key} in this team; check the reference."
@@ -109,10 +115,8 @@ def _with_flags(ctx: Context, documents: list[dict[str, Any]]) -> list[dict[str,
 def list_action_links(ctx: Context, query: Any) -> dict[str, Any]:
     """The links of your teams' actions, each flagged when consent withdrawn since means
     its report may no longer serve the action."""
-    page = api_records.list_documents(
-        ctx, ACTION_LINK, _filters(query, "action", "report"), query.cursor, query.limit
-    )
-    return {"items": _with_flags(ctx, page.items), "next": page.next}
+    page = page_of(ctx, ACTION_LINK, _filters(query, "action", "report"), query)
+    return {**page, "items": _with_flags(ctx, page["items"])}
 
 
 @operation(
@@ -147,8 +151,7 @@ def create_action_link(ctx: Context, body: Request) -> Any:
     its incident consent to what the action does with it. A refusal is a 422 problem
     (`consent-missing`) naming the uses missing and how many people, never who; it is
     recorded in the audit log all the same."""
-    raw = body.model_dump(exclude_unset=True)
-    action = str(raw.pop("action"))
+    action, raw = _action_and_values(body)
     try:
         with attempt():  # what the refusal rolls back; its audit event is kept apart
             link = action_links.link_report(ctx, action, raw, audit_refusal=False)
@@ -162,10 +165,7 @@ def create_action_link(ctx: Context, body: Request) -> Any:
     except NotFound:
         raise _no_such_action(action) from None
     document = api_records.document_of(ctx, ACTION_LINK, link)
-    return ApiResult(
-        _with_flags(ctx, [document])[0],
-        headers={"Location": f"/api/v1/action_links/{link.id}"},
-    )
+    return created(_with_flags(ctx, [document])[0], "get_action_link", link.id)
 
 
 @operation(
@@ -181,9 +181,7 @@ def create_action_link(ctx: Context, body: Request) -> Any:
 def delete_action_link(ctx: Context, key: str, if_match: int) -> None:
     """Removes the link (recorded in the audit log on the action). To undo it, link the
     report again, if consent still allows it."""
-    link_id = parse_id(key)
-    if link_id is None:
-        raise NotFound(f"no link {key}")
+    link_id = record_id(key, "link")
     removal = action_links.for_removal(ctx, link_id)
     if removal.lock_version != if_match:
         raise EditConflict(
@@ -207,10 +205,7 @@ def delete_action_link(ctx: Context, key: str, if_match: int) -> None:
 )
 def list_follow_ups(ctx: Context, query: Any) -> dict[str, Any]:
     """What is due next on your teams' actions, by whom; `done_at` is set once done."""
-    page = api_records.list_documents(
-        ctx, FOLLOW_UP, _filters(query, "action"), query.cursor, query.limit
-    )
-    return {"items": page.items, "next": page.next}
+    return page_of(ctx, FOLLOW_UP, _filters(query, "action"), query)
 
 
 @operation(
@@ -243,15 +238,13 @@ def get_follow_up(ctx: Context, key: str) -> dict[str, Any]:
 def create_follow_up(ctx: Context, body: Request) -> ApiResult:
     """A new follow-up; the assignee must be a colleague of the action's team who works
     on its advocacy."""
-    raw = body.model_dump(exclude_unset=True)
-    action = str(raw.pop("action"))
+    action, raw = _action_and_values(body)
     try:
         follow_up = follow_ups.create(ctx, action, raw)
     except NotFound:
         raise _no_such_action(action) from None
-    return ApiResult(
-        api_records.document_of(ctx, FOLLOW_UP, follow_up),
-        headers={"Location": f"/api/v1/follow_ups/{follow_up.id}"},
+    return created(
+        api_records.document_of(ctx, FOLLOW_UP, follow_up), "get_follow_up", follow_up.id
     )
 
 
@@ -269,9 +262,7 @@ def create_follow_up(ctx: Context, body: Request) -> ApiResult:
 def update_follow_up(ctx: Context, key: str, body: Request, if_match: int) -> dict[str, Any]:
     """Changes the fields sent, from the version named in If-Match (an older one is a
     409 and nothing is saved); `done` marks it done now, or not done."""
-    follow_up_id = parse_id(key)
-    if follow_up_id is None:
-        raise NotFound(f"no follow-up {key}")
+    follow_up_id = record_id(key, "follow-up")
     raw = body.model_dump(exclude_unset=True)
     done = raw.pop("done", None)
     # Always through the update, even with nothing to change: it checks If-Match.

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from flask import url_for
 from pydantic import BaseModel, Field
 
+from incidents.api.answers import created
 from incidents.api.bodies import body_of
 from incidents.api.operations import ApiResult, operation
 from incidents.api.schemas import Request, create_model_of, document_model
@@ -103,7 +103,7 @@ def create_consent(ctx: Context, body: BaseModel) -> ApiResult:
     owner = _owner(ctx, raw)
     given = consent.grant(ctx, owner, {k: v for k, v in raw.items() if k not in OWNERS})
     document = api_records.document_of(ctx, CONSENT, given, open_secrets=False)
-    return ApiResult(document, headers={"Location": url_for("api.get_consent", key=given.id)})
+    return created(document, "get_consent", given.id)
 
 
 @operation(

@@ -20,20 +20,20 @@ import logging
 from datetime import UTC
 from typing import Annotated, Any
 
-from flask import request, url_for
+from flask import request
 from pydantic import AwareDatetime, Field
 from pydantic import ValidationError as ShapeError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
+from incidents.api.answers import created, page_of, record_id
 from incidents.api.operations import ApiResult, operation
 from incidents.api.problems import ApiProblem
 from incidents.api.records import list_query_model
 from incidents.api.schemas import Page, Request, document_model
 from incidents.api.validation import field_problems
 from incidents.context import Context
-from incidents.errors import NotFound, ValidationError
-from incidents.records.inputs import parse_id
+from incidents.errors import ValidationError
 from incidents.records.kinds import EVIDENCE
 from incidents.services import api_records
 from incidents.services.evidence import download, intake
@@ -80,8 +80,7 @@ def list_evidence(ctx: Context, query: Any) -> dict[str, Any]:
     """The evidence files of your teams' reports (`?report=` for one report's): hash,
     size, type and dates; the file name and description are sealed in a list."""
     filters = {"report": query.report} if query.report else {}
-    page = api_records.list_documents(ctx, EVIDENCE, filters, query.cursor, query.limit)
-    return {"items": page.items, "next": page.next}
+    return page_of(ctx, EVIDENCE, filters, query)
 
 
 @operation(
@@ -142,7 +141,7 @@ def upload_evidence(ctx: Context, key: str) -> ApiResult:
     except EvidenceTooLarge:
         raise _too_large(limit) from None
     document = api_records.document_of(ctx, EVIDENCE, evidence, open_secrets=False)
-    return ApiResult(document, headers={"Location": url_for("api.get_evidence", key=evidence.id)})
+    return created(document, "get_evidence", evidence.id)
 
 
 def _too_large(limit: str) -> ApiProblem:
@@ -169,9 +168,7 @@ def download_evidence(ctx: Context, key: str) -> Response:
     """The file as it was received, as an attachment (its media type when it is one
     evidence may have). The last part is held back unless the whole file matches the
     SHA-256 recorded at intake: an interrupted download is shorter than Content-Length."""
-    evidence_id = parse_id(key)
-    if evidence_id is None:
-        raise NotFound(f"no evidence {key}")
+    evidence_id = record_id(key, "evidence")
     try:
         return file_response(*download.open_evidence(ctx, evidence_id))
     except download.EvidenceErased:

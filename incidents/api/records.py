@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
-from flask import url_for
 from pydantic import Field, create_model
 
-from incidents.api.operations import ApiResult, operation
+from incidents.api.answers import created, page_of
+from incidents.api.operations import operation
 from incidents.api.problems import ApiProblem, problem_response
 from incidents.api.schemas import (
     MAX_KEY,
@@ -172,8 +172,7 @@ def _register(resource: Resource) -> None:
     def list_records(ctx: Context, query: Any) -> dict[str, Any]:
         """A page of the records of your teams, in order of id; secret fields are named
         under `sealed` and never decrypted. Follow `next` for the next page."""
-        page = api_records.list_documents(ctx, kind, _filters(query), query.cursor, query.limit)
-        return {"items": page.items, "next": page.next}
+        return page_of(ctx, kind, _filters(query), query)
 
     @operation(
         "GET",
@@ -213,12 +212,11 @@ def _register(resource: Resource) -> None:
         values = body.model_dump(mode="json", exclude_unset=True)
         team = values.pop("team", None)
         confirmed = bool(values.pop("confirmed_different", False))
-        created = api_writes.create(ctx, kind, values, team, confirmed_different=confirmed)
-        if created.record is None:  # committed all the same: the comparison is audited
-            return problem_response(_possible_duplicates(created.duplicates))
-        doc = api_records.document_of(ctx, kind, created.record, open_secrets=False)
-        key = doc.get("reference") or doc["id"]
-        return ApiResult(doc, 201, {"Location": url_for(f"api.get_{one}", key=key)})
+        outcome = api_writes.create(ctx, kind, values, team, confirmed_different=confirmed)
+        if outcome.record is None:  # committed all the same: the comparison is audited
+            return problem_response(_possible_duplicates(outcome.duplicates))
+        doc = api_records.document_of(ctx, kind, outcome.record, open_secrets=False)
+        return created(doc, f"get_{one}", doc.get("reference") or doc["id"])
 
     @operation(
         "PATCH",

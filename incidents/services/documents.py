@@ -15,16 +15,14 @@ another installation.
 
 from __future__ import annotations
 
-import enum
 import uuid
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
 
 from incidents.context import Context
 from incidents.db import FieldClass, field_class_of
-from incidents.records.action_parts import Colleague, Moment
+from incidents.records.action_parts import Colleague
 from incidents.records.fields import (
     Choices,
     FuzzyDate,
@@ -35,6 +33,7 @@ from incidents.records.fields import (
 )
 from incidents.records.kind import RecordKind
 from incidents.repositories import accounts as account_queries
+from incidents.serialise import plain
 from incidents.services.editing import fuzzy_date_text
 
 # Keys every document may carry that no one writes through the input fields.
@@ -184,9 +183,9 @@ def _field_values(
     if isinstance(spec, FuzzyDate):
         precision = getattr(record, spec.precision_field)
         when = fuzzy_date_text(getattr(record, spec.name), precision)
-        return {spec.name: when or None, spec.precision_field: _plain(precision)}
+        return {spec.name: when or None, spec.precision_field: plain(precision)}
     if isinstance(spec, Link):
-        return {spec.name: _plain(getattr(record, f"{spec.name}_id"))}
+        return {spec.name: plain(getattr(record, f"{spec.name}_id"))}
     if isinstance(spec, Colleague):
         user_id = getattr(record, f"{spec.name}_id")
         return {spec.name: None if user_id is None else names.emails.get(user_id)}
@@ -195,10 +194,8 @@ def _field_values(
     if isinstance(spec, Choices):
         # Sorted: the rows behind a list come in no fixed order, and the same record
         # must make the same document (exports compared, imports found unchanged).
-        return {spec.name: sorted(_plain(item) for item in getattr(record, spec.name) or [])}
-    if isinstance(spec, Moment):
-        return {spec.name: _plain(getattr(record, spec.name))}
-    return {spec.name: _plain(getattr(record, spec.name))}
+        return {spec.name: sorted(plain(item) for item in getattr(record, spec.name) or [])}
+    return {spec.name: plain(getattr(record, spec.name))}
 
 
 def _recorded_value(column: str, value: Any, opened: str | None, names: Names) -> Any:
@@ -206,17 +203,7 @@ def _recorded_value(column: str, value: Any, opened: str | None, names: Names) -
         return opened
     if column.endswith("_by_id") and isinstance(value, uuid.UUID):
         return names.emails.get(value)
-    return _plain(value)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
+    return plain(value)
 
 
 def user_columns(kind: RecordKind) -> tuple[str, ...]:

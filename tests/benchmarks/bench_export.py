@@ -16,7 +16,6 @@ the timed run is untraced); the bytes are counted and dropped, as a download wou
 from __future__ import annotations
 
 import argparse
-import secrets
 import sys
 import tempfile
 import time
@@ -26,9 +25,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from incidents import create_app, migrate
 from incidents.context import Context
-from incidents.crypto.keys import generate_master_key, write_key_file
 from incidents.extensions import db, evidence_store
 from incidents.models import Act, Incident, Person, Report, Team
 from incidents.models.vocabularies import ActType, Channel, DatePrecision
@@ -36,6 +33,7 @@ from incidents.permissions import Operator
 from incidents.redaction import Profile
 from incidents.services import records
 from incidents.services.export import start_export, write_export
+from tests.benchmarks.bench_keys import make_app  # one throw-away installation for both
 
 OPERATOR = Operator("benchmark")
 TEXT = "Показания свидетеля: задержан у блокпоста, удерживался шесть дней. " * 4  # ~0.5 KB
@@ -54,24 +52,6 @@ class Discard:
 
     def flush(self) -> None:
         """Nothing is kept, so nothing waits."""
-
-
-def make_app(workdir: Path) -> Any:
-    key_path = workdir / "master.key"
-    key = generate_master_key()
-    write_key_file(key_path, [key], key.key_id)
-    app = create_app(
-        {
-            "env": "testing",
-            "instance_path": str(workdir),
-            "database_url": f"sqlite:///{workdir / 'bench.db'}",
-            "secret_key": secrets.token_urlsafe(48),
-            "master_key_file": str(key_path),
-        }
-    )
-    with app.app_context():
-        migrate.upgrade(db.engine)
-    return app
 
 
 def context(app: Any) -> Context:

@@ -25,7 +25,8 @@ from typing import Any
 from incidents.redaction import Profile
 from incidents.services.export import start_export, write_export
 from incidents.services.imports import plan_import
-from tests.benchmarks.bench_export import add_cases, context, make_app
+from tests.benchmarks.bench_export import add_cases, context
+from tests.benchmarks.bench_keys import make_app
 
 
 def export_file(cases: int, workdir: Path) -> tuple[Path, int]:
