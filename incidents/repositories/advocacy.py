@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 from incidents.models.advocacy import AdvocacyAction, Campaign
 from incidents.models.organisation import Organisation
 from incidents.models.vocabularies import ActionKind, ActionStatus, Impact, Priority
+from incidents.repositories.records import where_given
 
 
 @dataclass(frozen=True)
@@ -70,15 +71,16 @@ def action_page(
 def filtered_actions(statement: Select[Any], query: ActionQuery) -> Select[Any]:
     """`statement` (of actions) narrowed to what `query` asks for: the action list's
     filters, which the API's list of actions takes too."""
-    for column, value in (
-        (AdvocacyAction.kind, query.kind),
-        (AdvocacyAction.status, query.status),
-        (AdvocacyAction.priority, query.priority),
-        (AdvocacyAction.impact, query.impact),
-        (AdvocacyAction.campaign_id, query.campaign),
-    ):
-        if value is not None:
-            statement = statement.where(column == value)
+    statement = where_given(
+        statement,
+        [
+            (AdvocacyAction.kind, query.kind),
+            (AdvocacyAction.status, query.status),
+            (AdvocacyAction.priority, query.priority),
+            (AdvocacyAction.impact, query.impact),
+            (AdvocacyAction.campaign_id, query.campaign),
+        ],
+    )
     if query.date_from is not None:
         ends = func.coalesce(AdvocacyAction.end_date, AdvocacyAction.start_date)
         statement = statement.where(ends >= query.date_from)

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -54,6 +54,15 @@ def newest(
     if teams is not None:
         statement = statement.where(model.team_id.in_(list(teams)))
     return session.scalars(statement.order_by(model.created_at.desc()).limit(limit)).all()
+
+
+def where_given(statement: Select[Any], equalities: Sequence[tuple[Any, object]]) -> Select[Any]:
+    """`statement` narrowed by each (column, value) whose value was given: a list page's
+    choice filters, where nothing chosen means no filter."""
+    for column, value in equalities:
+        if value is not None:
+            statement = statement.where(column == value)
+    return statement
 
 
 def count_records(session: Session, model: type[Any]) -> int:

@@ -22,6 +22,7 @@ from incidents.models.vocabularies import (
     SourceKind,
     SourceReliability,
 )
+from incidents.repositories.records import where_given
 
 
 @dataclass(frozen=True)
@@ -73,16 +74,17 @@ def filtered_reports(statement: Select[Any], query: ReportQuery) -> Select[Any]:
         statement = statement.join(Incident, Incident.id == Report.incident_id).where(
             Incident.reference == query.incident
         )
-    for column, value in (
-        (Report.status, query.status),
-        (Report.channel, query.channel),
-        (Report.credibility, query.credibility),
-        (Source.kind, query.source_kind),
-        (Source.reliability, query.reliability),
-        (Source.reference, query.source),
-    ):
-        if value is not None:
-            statement = statement.where(column == value)
+    statement = where_given(
+        statement,
+        [
+            (Report.status, query.status),
+            (Report.channel, query.channel),
+            (Report.credibility, query.credibility),
+            (Source.kind, query.source_kind),
+            (Source.reliability, query.reliability),
+            (Source.reference, query.source),
+        ],
+    )
     if query.received_from is not None:
         statement = statement.where(Report.received_on >= query.received_from)
     if query.received_to is not None:
@@ -122,13 +124,14 @@ def source_page(
 def filtered_sources(statement: Select[Any], query: SourceQuery) -> Select[Any]:
     """`statement` (of sources) narrowed to what `query` asks for: the source list's
     filters, which the API's list of sources takes too."""
-    for column, value in (
-        (Source.kind, query.kind),
-        (Source.reliability, query.reliability),
-        (Source.risk_level, query.risk_level),
-    ):
-        if value is not None:
-            statement = statement.where(column == value)
+    statement = where_given(
+        statement,
+        [
+            (Source.kind, query.kind),
+            (Source.reliability, query.reliability),
+            (Source.risk_level, query.risk_level),
+        ],
+    )
     if query.reference:
         statement = statement.where(Source.reference.startswith(query.reference, autoescape=True))
     return statement
