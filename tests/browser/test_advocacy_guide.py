@@ -208,6 +208,7 @@ def test_an_advocacy_lead_runs_a_campaign_from_its_actions_to_the_dashboard(
     # Fewer reports may be shared with partners than published without a name.
     assert counted == {"Partner": "2", "Public": "3"}, counted
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
+    page.wait_for_load_state()
     for chart in ("chart-incidents", "chart-regions", "chart-actions", "chart-coverage"):
         assert page.locator(f"svg#{chart}").count() == 1, chart
     for table in ("table-incidents", "table-regions", "table-actions", "table-coverage"):

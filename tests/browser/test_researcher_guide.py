@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from incidents.crypto.keys import MasterKey
@@ -172,9 +173,11 @@ def test_a_researcher_logs_a_report_from_a_new_source_and_finds_the_person_again
 
     # The incident counts it: one more report, one more independent source, a third B2.
     page.get_by_role("link", name=INCIDENT).first.click()
+    page.wait_for_load_state()
     corroboration = page.locator("#corroboration")
     # The demo's four reports come from four sources; this one is the fifth of each.
-    assert corroboration.locator("dl data").all_inner_texts() == ["5", "5"]
+    # (The wait: a click only starts the navigation; reading at once may see no figures.)
+    expect(corroboration.locator("dl data")).to_have_text(["5", "5"])
     figures = corroboration.inner_text()
     assert "Witness: 1 source (1 report)" in figures and "NGO: 1 source" in figures, figures
     assert "B2 3 reports" in figures, figures
