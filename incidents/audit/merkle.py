@@ -134,10 +134,17 @@ def _largest_power_of_two_below(n: int) -> int:
 # -- verification (RFC 9162 §2.1.3.2 and §2.1.4.2) --------------------------------------
 
 
+def _are_hashes(*hashes: bytes) -> bool:
+    """Every value is a SHA-256 hash: an empty or short value is never a node of a tree."""
+    return all(isinstance(h, bytes) and len(h) == HASH_SIZE for h in hashes)
+
+
 def root_from_inclusion_proof(index: int, size: int, leaf: bytes, proof: Sequence[bytes]) -> bytes:
     """The root that `proof` leads to from `leaf` at `index`; ValueError for a malformed proof."""
     if not 0 <= index < size:
         raise ValueError(f"leaf index {index} is outside a tree of {size}")
+    if not _are_hashes(leaf, *proof):
+        raise ValueError(f"the leaf and every hash of the proof must be {HASH_SIZE} bytes")
     fn, sn = index, size - 1
     result = leaf
     for sibling in proof:
@@ -162,7 +169,7 @@ def verify_inclusion(
     index: int, size: int, leaf: bytes, proof: Sequence[bytes], root: bytes
 ) -> bool:
     try:
-        return root_from_inclusion_proof(index, size, leaf, proof) == root
+        return _are_hashes(root) and root_from_inclusion_proof(index, size, leaf, proof) == root
     except ValueError:
         return False
 
@@ -171,7 +178,7 @@ def verify_consistency(
     old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
 ) -> bool:
     """True when the tree of `new_size` leaves with `new_root` extends the old one."""
-    if not 0 < old_size <= new_size:
+    if not 0 < old_size <= new_size or not _are_hashes(old_root, new_root, *proof):
         return False
     if old_size == new_size:
         return not proof and old_root == new_root

@@ -27,13 +27,16 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from incidents.audit.encoding import decode_base64, decode_hash, parse_size
+from incidents.audit.note import SIGNATURE_DASH, parse_note
 from incidents.errors import ConfigurationError, ValidationError
 
 ALGORITHM_ED25519 = 0x01
-SIGNATURE_DASH = "\u2014 "  # an em dash and a space start every signature line
 PRIVATE_PREFIX = "PRIVATE+KEY+"
-# Key names and origins: no spaces or plus signs (C2SP signed-note), printable.
+# The names of our own keys: printable ASCII without spaces or '+'. C2SP signed-note
+# also allows other Unicode; notes signed by such keys are still read (note.is_key_name).
 NAME = re.compile(r"^[!-*,-~]+$")
+KEY_ID_HEX = re.compile(r"[0-9a-f]{8}")
 
 
 def key_id(name: str, public_key: bytes) -> bytes:
@@ -77,14 +80,13 @@ def parse_vkey(text: str) -> Verifier:
     if len(parts) != 3 or not NAME.match(parts[0]):
         raise ValidationError("a verifier key looks like <name>+<8 hex digits>+<base64>")
     name, hex_id, encoded = parts
-    try:
-        raw = base64.b64decode(encoded, validate=True)
-    except binascii.Error:
-        raise ValidationError("the verifier key's last part is not base64") from None
+    if not KEY_ID_HEX.fullmatch(hex_id):
+        raise ValidationError("a verifier key's key id is 8 lowercase hex digits")
+    raw = decode_base64(encoded, "the verifier key's last part")
     if len(raw) != 33 or raw[0] != ALGORITHM_ED25519:
         raise ValidationError("the verifier key is not an Ed25519 key")
     verifier = Verifier(name, raw[1:])
-    if verifier.key_id.hex() != hex_id.lower():
+    if verifier.key_id.hex() != hex_id:
         raise ValidationError("the verifier key's id does not match its name and key")
     return verifier
 
@@ -173,7 +175,7 @@ class Checkpoint:
     def body(self) -> str:
         lines = [self.origin, str(self.size), base64.b64encode(self.root).decode("ascii")]
         if self.signed_at is not None:
-            lines.append(f"time {self.signed_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}")
+            lines.append(f"time {_utc_text(self.signed_at)}")
         return "\n".join(lines) + "\n"
 
 
@@ -186,26 +188,18 @@ def open_checkpoint(note: str, verifier: Verifier) -> Checkpoint:
     """The checkpoint in a signed note, once `verifier`'s signature on it checks out.
 
     ValidationError (one line) for anything else: not a note, not a checkpoint, no
-    signature by this key, or a signature that does not verify.
+    signature by this key, or a signature that does not verify. Signatures by other keys
+    (a witness, a former key) are ignored, as C2SP signed-note requires, even when they
+    share the name or the key id (but not both) with `verifier`.
     """
-    text, separator, signatures = note.partition("\n\n")
-    if not separator or not signatures:
-        raise ValidationError("not a signed note: no blank line before the signatures")
-    text += "\n"
+    parsed = parse_note(note)
     found = False
     others: list[str] = []
-    for line in signatures.splitlines():
-        if not line.startswith(SIGNATURE_DASH):
-            raise ValidationError("not a signed note: a signature line must start with '— '")
-        name, _, encoded = line[len(SIGNATURE_DASH) :].partition(" ")
-        try:
-            raw = base64.b64decode(encoded, validate=True)
-        except binascii.Error:
-            raise ValidationError("a signature line of the note is not base64") from None
-        if name != verifier.name or raw[:4] != verifier.key_id:
-            others.append(f"{name}+{raw[:4].hex()}")
-            continue  # another key's signature (a witness, a former key): not ours to check
-        if not verifier.verify(text.encode("utf-8"), raw[4:]):
+    for signature in parsed.signatures:
+        if signature.name != verifier.name or signature.key_id != verifier.key_id:
+            others.append(f"{signature.name}+{signature.key_id.hex()}")
+            continue
+        if not verifier.verify(parsed.text.encode("utf-8"), signature.signature):
             raise ValidationError(
                 f"the checkpoint's signature by {verifier.name} does not verify: it was "
                 "altered or signed by another key"
@@ -216,22 +210,24 @@ def open_checkpoint(note: str, verifier: Verifier) -> Checkpoint:
             f"the checkpoint carries no signature by the key {verifier.vkey} "
             f"(see `incidents audit public-key`); it is signed by {', '.join(others)}"
         )
-    return parse_checkpoint_body(text)
+    return parse_checkpoint_body(parsed.text)
 
 
 def parse_checkpoint_body(text: str) -> Checkpoint:
-    lines = text.split("\n")[:-1]
+    """A note text in the form of C2SP tlog-checkpoint: at least three non-empty lines
+    (origin, tree size, base64 root), then optional extension lines, each non-empty."""
+    if not text.endswith("\n"):
+        raise ValidationError("not a checkpoint: its text must end with a newline")
+    lines = text[:-1].split("\n")
     if len(lines) < 3:
         raise ValidationError("not a checkpoint: it needs an origin, a size and a root hash")
+    if any(not line for line in lines):
+        raise ValidationError("not a checkpoint: its lines must not be empty")
+    if any(ch < " " for line in lines for ch in line):
+        raise ValidationError("not a checkpoint: it holds a control character")
     origin, size_text, root_text = lines[:3]
-    if not (size_text.isascii() and size_text.isdigit()):
-        raise ValidationError("not a checkpoint: the second line must be the tree size")
-    try:
-        root = base64.b64decode(root_text, validate=True)
-    except binascii.Error:
-        raise ValidationError("not a checkpoint: the third line must be a base64 hash") from None
-    if len(root) != 32:
-        raise ValidationError("not a checkpoint: the root hash must be 32 bytes")
+    size = parse_size(size_text, "not a checkpoint: its tree size (the second line)")
+    root = decode_hash(root_text, "not a checkpoint: its root hash (the third line)")
     signed_at = None
     for extension in lines[3:]:
         if extension.startswith("time "):
@@ -240,5 +236,11 @@ def parse_checkpoint_body(text: str) -> Checkpoint:
                     tzinfo=UTC
                 )
             except ValueError:
-                raise ValidationError("the checkpoint's time line is not a UTC time") from None
-    return Checkpoint(origin, int(size_text), root, signed_at)
+                signed_at = None
+            if signed_at is None or _utc_text(signed_at) != extension[5:]:
+                raise ValidationError("the checkpoint's time line is not a UTC time")
+    return Checkpoint(origin, size, root, signed_at)
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

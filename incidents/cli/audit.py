@@ -144,9 +144,10 @@ def audit_consistency(ctx: Context, checkpoint_file: Path, output: str) -> None:
 @audit_group.command("check-proof")
 @click.argument("proof", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--key", "vkey", required=True, help="The log's verifier key (name+id+base64).")
-def audit_check_proof(proof: Path, vkey: str) -> None:
+@click.option("--origin", default=None, help="The log's origin (default: the key's name).")
+def audit_check_proof(proof: Path, vkey: str, origin: str | None) -> None:
     """Check a proof from `prove` or `consistency` with the verifier key alone."""
-    click.echo(f"ok: {check_proof(read_text(proof) or '', parse_vkey(vkey))}")
+    click.echo(f"ok: {check_proof(read_text(proof) or '', parse_vkey(vkey), origin)}")
 
 
 def _json(document: dict[str, Any]) -> str:
