@@ -50,8 +50,18 @@ MAX_EXPANSION = 50
 UNPACKED_FREELY = 16 * 1024 * 1024
 _ENCRYPTED = 0x1  # the flag bit of a member with a password
 _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
-# What unpacking a damaged member raises (a wrong CRC, a broken stream, a cut archive).
-_DAMAGED = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, OSError)
+# What reading a damaged archive or member raises: a wrong CRC, a broken stream, a cut
+# archive, ValueError for offsets before the start of the file, NotImplementedError for
+# a version or method zipfile does not read.
+_DAMAGED = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+)
 _LINE = "line"
 _KEYS = (ID, REFERENCE, TEAM, LOCK_VERSION)
 _EMPTY = "The CSV is empty: start it with the header row of its template."
@@ -99,7 +109,7 @@ def open_zip(source: IO[bytes], name: str | None) -> ImportFile:
     try:
         archive = zipfile.ZipFile(source)
         members = _members(archive, found)
-    except (zipfile.BadZipFile, OSError):
+    except _DAMAGED:
         found.problems.append(
             RowError(
                 None, None, None, "The file is not a ZIP archive that can be read: make it again."
@@ -154,7 +164,8 @@ def _members(
     by_kind: dict[str, zipfile.ZipInfo] = {}
     for info in archive.infolist():
         path = PurePosixPath(info.filename)
-        if info.is_dir() or path.name.startswith(".") or "__MACOSX" in path.parts:
+        # Not info.is_dir(): a damaged archive may name a member with nothing at all.
+        if info.filename.endswith("/") or path.name.startswith(".") or "__MACOSX" in path.parts:
             continue
         kind = kind_called(path.stem) if path.suffix.lower() == ".csv" else None
         if kind is None or kind.name in by_kind:
@@ -163,9 +174,10 @@ def _members(
                     None,
                     None,
                     None,
-                    f"The ZIP holds {path.name}: it may hold one CSV per kind of record, each "
-                    "named after its kind (report.csv); remove or rename that file.",
-                    source=path.name,
+                    f"The ZIP holds {path.name or 'a file without a name'}: it may hold one "
+                    "CSV per kind of record, each named after its kind (report.csv); remove "
+                    "or rename that file.",
+                    source=path.name or None,
                 )
             )
             continue

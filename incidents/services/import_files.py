@@ -368,6 +368,11 @@ def _syntax_error(source: IO[bytes]) -> RowError:
             reason = "more follows the end of the JSON object"
         match = _POSITION.search(str(error))
         offset = int(match.group(1)) if match else None
+    except ValueError:  # the slow parser's string reader: a tab or line break between quotes
+        reason = (
+            "a tab, line break or other control character between quotes must be written "
+            "as an escape (\\t, \\n)"
+        )
     if offset is None:
         return RowError(None, None, None, _fix(reason))
     return RowError(None, _line_at(source, offset), None, _fix(reason), unit="line")
