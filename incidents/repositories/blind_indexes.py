@@ -6,8 +6,20 @@ import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, false, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    and_,
+    case,
+    delete,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import Session, aliased
 
 from incidents.crypto.blind_index import Lookup
 from incidents.models.blind_index import BlindIndexEntry
@@ -114,12 +126,15 @@ def records_with_every_term(
 ) -> set[uuid.UUID]:
     """Records of `table` in `team_ids` with an entry of `lookup` for each one of `terms`.
 
-    The rarest word goes first and each next word is looked up only among the records
-    that had the words before it, on the covering (index_name, value, record_id) index:
-    a common first name in the query costs one count, not a row per person who bears it.
-    Team and erasure are checked on the rarest word's few hits. A value is not paired with its
-    master key here: values under different keys do not collide beyond the truncation
-    that decryption confirms anyway.
+    Two statements whatever the number of words, on the covering (index_name, value,
+    record_id) index: one counts the entries of every word's values, then the rarest
+    word's records are kept when each other word has an entry of the same record — one
+    subquery for all the other words, not one nested in the next per word (which outgrew
+    SQLite's parser at nine words, so a long full name could not be searched). A common
+    first name in the query so costs one count, not a row per person who bears it.
+    Team and erasure are checked on the rarest word's few hits. A value is not paired
+    with its master key here: values under different keys do not collide beyond the
+    truncation that decryption confirms anyway.
     """
     if not terms or (team_ids is not None and not team_ids):
         return set()
@@ -134,32 +149,52 @@ def records_with_every_term(
         if not values:
             return set()
         value_lists.append(values)
-
-    def with_values(values: list[bytes]) -> Select[uuid.UUID]:
-        return select(BlindIndexEntry.record_id).where(
-            BlindIndexEntry.index_name == lookup.index_name, BlindIndexEntry.value.in_(values)
-        )
-
     if len(value_lists) > 1:
-        value_lists.sort(
-            key=lambda values: (
-                session.scalar(select(func.count()).select_from(with_values(values).subquery()))
-                or 0
-            )
-        )
+        counts = _entries_per_value(session, lookup.index_name, value_lists)
+        value_lists.sort(key=lambda values: sum(counts.get(value, 0) for value in values))
+    rarest, *others = value_lists
     erased = exists().where(
         Erasure.record_table == BlindIndexEntry.record_table,
         Erasure.record_id == BlindIndexEntry.record_id,
     )
-    # Team and erasure are checked where the rows are fewest: on the rarest word's hits.
-    narrowed = with_values(value_lists[0]).where(
+    narrowed = select(BlindIndexEntry.record_id).where(
+        BlindIndexEntry.index_name == lookup.index_name,
+        BlindIndexEntry.value.in_(rarest),
         BlindIndexEntry.record_table == table,
         _in_teams(team_ids),
         ~erased,
     )
-    for values in value_lists[1:]:
-        narrowed = with_values(values).where(BlindIndexEntry.record_id.in_(narrowed))
+    if others:
+        narrowed = narrowed.where(_has_every_word(lookup.index_name, others) == len(others))
     return set(session.scalars(narrowed.distinct()))
+
+
+def _entries_per_value(
+    session: Session, index_name: str, value_lists: list[list[bytes]]
+) -> dict[bytes, int]:
+    every_value = list({value for values in value_lists for value in values})
+    rows = session.execute(
+        select(BlindIndexEntry.value, func.count())
+        .where(BlindIndexEntry.index_name == index_name, BlindIndexEntry.value.in_(every_value))
+        .group_by(BlindIndexEntry.value)
+    )
+    return {value: count for value, count in rows}
+
+
+def _has_every_word(index_name: str, value_lists: list[list[bytes]]) -> ScalarSelect[int]:
+    """For the record of the enclosing row: how many of the words (each a list of values)
+    it has an entry for — one flag per word, added up, so a flat sum however many words."""
+    other = aliased(BlindIndexEntry)
+    flags = [func.max(case((other.value.in_(values), 1), else_=0)) for values in value_lists]
+    return (
+        select(sum(flags[1:], flags[0]))
+        .where(
+            other.record_id == BlindIndexEntry.record_id,
+            other.index_name == index_name,
+            other.value.in_([value for values in value_lists for value in values]),
+        )
+        .scalar_subquery()
+    )
 
 
 def _in_teams(team_ids: Collection[uuid.UUID] | None) -> ColumnElement[bool]:

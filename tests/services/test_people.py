@@ -544,3 +544,63 @@ def test_a_search_matching_too_many_people_asks_for_more_and_decrypts_nothing(
         _search(context_for, provider, researcher, "Movsar")
     assert len(_decryptions(db_session)) == before
     assert len(_search(context_for, provider, researcher, "Movsar Example2")) == 1
+
+
+# Twelve made-up words, as long Chechen, Arabic or Spanish full names can be.
+LONG_FULL_NAME = (
+    "Movsar Aslanovich Demoev Primerov Testoev Fiktivov Obraztsov Vymyslov Shablonov "
+    "Zelimkhan Timurovich Ruslanov"
+)
+LONG_NAME = LONG_FULL_NAME.split(" ")
+
+
+def test_a_long_full_name_is_found_by_any_of_its_words_in_few_statements(
+    app: Flask,
+    db_session: Session,
+    context_for: ContextFor,
+    create: Create,
+    provider: KeyProvider,
+    researcher: User,
+) -> None:
+    """Twelve words (nine outgrew SQLite's parser once): the person is found, a namesake
+    lacking one of the words is not, and the statements do not grow with the words."""
+    target = create(" ".join(LONG_NAME))
+    create(" ".join([*LONG_NAME[:-1], "Ivanov"]))  # every word but the last
+    eleven = [LONG_NAME[-1], *reversed(LONG_NAME[1:-1])]
+
+    def found(words: list[str]) -> list[tuple[str, MatchKind]]:
+        matches = _search(context_for, provider, researcher, " ".join(words))
+        return [(m.reference, m.kind) for m in matches]
+
+    assert found(list(reversed(LONG_NAME))) == [(target.reference, MatchKind.EXACT)]
+    with helpers.count_statements(app) as many_words:
+        assert found(eleven) == [(target.reference, MatchKind.PARTIAL)]
+    with helpers.count_statements(app) as two_words:
+        assert found(eleven[:2]) == [(target.reference, MatchKind.PARTIAL)]
+    assert many_words.count == two_words.count, many_words
+
+
+def test_a_long_name_search_with_one_byte_collisions_returns_only_the_person(
+    db_session: Session,
+    context_for: ContextFor,
+    create: Create,
+    provider: KeyProvider,
+    researcher: User,
+) -> None:
+    indexer = BlindIndexer(provider, 1)
+    target = create(" ".join(LONG_NAME), width=1)
+    # Every word of this impostor has the index value of one of the target's words.
+    impostor = create(
+        " ".join(
+            _colliding(indexer, "person_name_token", normalise_name(word), f"fake{n}x")
+            for n, word in enumerate(LONG_NAME)
+        ),
+        width=1,
+    )
+    before = len(_decryptions(db_session))
+
+    matches = _search(context_for, provider, researcher, " ".join(LONG_NAME[1:]), width=1)
+
+    assert [m.reference for m in matches] == [target.reference]
+    decrypted = {e.target_ref for e in _decryptions(db_session)[before:]}
+    assert impostor.reference in decrypted  # a candidate of the index, refused on decryption
