@@ -19,7 +19,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from incidents import unit_of_work
+from incidents import sqlite_locking, unit_of_work
 from incidents.audit.signing import Signer
 from incidents.crypto.keys import KeyProvider
 from incidents.storage.store import EvidenceStore
@@ -45,17 +45,8 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-SQLITE_BEGIN = "sqlite_begin"  # execution option: "DEFERRED" for a read-only check
-
-
-def _begin_sqlite(connection: Any) -> None:
-    # IMMEDIATE takes the write lock at the start, waiting up to busy_timeout for it. A
-    # deferred transaction that has read and then writes (every audited change does:
-    # the audit log reads its tree head, then appends) fails at once with "database is
-    # locked" when another writer got in between. SQLite is for development and the
-    # demo: one writer at a time is what it offers anyway.
-    mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
-    connection.exec_driver_sql(f"BEGIN {'DEFERRED' if mode == 'DEFERRED' else 'IMMEDIATE'}")
+# How SQLite transactions begin, and why: incidents/sqlite_locking.py.
+SQLITE_BEGIN = sqlite_locking.SQLITE_BEGIN  # execution option: "DEFERRED" for a read-only check
 
 
 def make_engine(url: str) -> Engine:
@@ -63,7 +54,10 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _configure_sqlite)
-        event.listen(engine, "begin", _begin_sqlite)
+        event.listen(engine, "begin", sqlite_locking.begin)
+        event.listen(engine, "before_cursor_execute", sqlite_locking.note_savepoint)
+        event.listen(engine, "release_savepoint", sqlite_locking.savepoint_closed)
+        event.listen(engine, "rollback_savepoint", sqlite_locking.savepoint_closed)
     return engine
 
 

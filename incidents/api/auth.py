@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from flask import g, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from incidents.extensions import limiter
 from incidents.models.user import User
@@ -26,6 +27,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 BEARER = "bearer"
 _CALLER = "api_caller"  # in `g`: the token's user, or None once the token was refused
+_CALLER_FAILED = "api_caller_failed"  # in `g`: the database error checking the token met
 
 
 class TokenRefused(Exception):
@@ -44,6 +46,9 @@ def bearer_token() -> str | None:
 def _caller() -> User | None:
     """The user the request's token acts for, or None; checked once per request (the rate
     limit's key and the authentication both ask)."""
+    failed: SQLAlchemyError | None = g.get(_CALLER_FAILED)
+    if failed is not None:
+        raise failed
     if _CALLER not in g:
         token = bearer_token()
         caller = None
@@ -52,6 +57,9 @@ def _caller() -> User | None:
                 caller = api_tokens.authenticate(boundary.api_context(), token)
             except api_tokens.InvalidToken:
                 caller = None
+            except SQLAlchemyError as error:
+                setattr(g, _CALLER_FAILED, error)  # asked again, the same error, not a new one
+                raise
         setattr(g, _CALLER, caller)
     found: User | None = g.get(_CALLER)
     return found
@@ -67,8 +75,15 @@ def authenticate_request() -> None:
 
 
 def rate_limit_key() -> str:
-    """What a call is counted against: its token, or its address without a valid one."""
-    user = _caller()
+    """What a call is counted against: its token, or its address without a valid one.
+
+    The database failing here (busy, gone) is counted against the address and left for
+    `authenticate_request` to raise: the limiter takes any error of its key for its own
+    storage failing, and would count in memory from then on."""
+    try:
+        user = _caller()
+    except SQLAlchemyError:
+        return address_key()
     grant = None if user is None else user.token_grant
     return address_key() if grant is None else f"api-token:{grant.token_id}"
 

@@ -27,6 +27,7 @@ from incidents.records.inputs import parse_id
 from incidents.repositories import accounts as account_queries
 from incidents.services import api_tokens, passwords, sessions
 from incidents.services.passwords import PasswordRejected
+from incidents.sqlite_locking import write_lock_released
 
 MAX_NAME_LENGTH = 200
 MAX_SLUG_LENGTH = 63
@@ -143,12 +144,15 @@ def create_user(
         raise ValidationError.on(
             "display_name", f"Give the user a name of at most {MAX_NAME_LENGTH} characters."
         )
-    if account_queries.user_by_email(ctx.session, email) is not None:
-        raise ValidationError.on("email", f"A user with the e-mail {email} exists already.")
+    _refuse_taken_email(ctx, email)
+    with write_lock_released(ctx.session) as released:
+        password_hash = hash_password(password, personal_words(email, display_name))
+    if released:  # someone may have taken the e-mail while the hash was made
+        _refuse_taken_email(ctx, email)
     user = User(
         email=email,
         display_name=display_name,
-        password_hash=hash_password(password, personal_words(email, display_name)),
+        password_hash=password_hash,
         password_changed_at=utcnow(),
     )
     user.roles = [UserRole(role=role) for role in roles]
@@ -166,6 +170,11 @@ def create_user(
     return user
 
 
+def _refuse_taken_email(ctx: Context, email: str) -> None:
+    if account_queries.user_by_email(ctx.session, email) is not None:
+        raise ValidationError.on("email", f"A user with the e-mail {email} exists already.")
+
+
 def set_password(ctx: Context, user: User, password: str, now: datetime | None = None) -> None:
     """An administrator's (or the operator's) new password for `user`; their sessions end."""
     ensure_manager(ctx)
@@ -179,9 +188,11 @@ def change_password(
     their current password is checked; every session of the user ends."""
     if not (isinstance(ctx.principal, User) and ctx.principal.id == user.id):
         ensure_manager(ctx)
-    user.password_hash = hash_password(
-        password, personal_words(user.email, user.display_name), field
-    )
+    with write_lock_released(ctx.session):
+        password_hash = hash_password(
+            password, personal_words(user.email, user.display_name), field
+        )
+    user.password_hash = password_hash
     user.password_changed_at = now or utcnow()
     sessions.end_all_sessions(ctx, user, sessions.EndReason.PASSWORD, now)
     record_event(

@@ -19,21 +19,37 @@ from incidents.records.inputs import parse_id
 from incidents.repositories import accounts as account_queries
 from incidents.services import passwords
 from incidents.services.accounts import change_password, normalise_email
+from incidents.sqlite_locking import write_lock_released
 
 # The password step is good for this long while the second factor is entered.
 PENDING_SECONDS = 300
 
 
 def authenticate(ctx: Context, email: str, password: str) -> User | None:
-    """The active user with this e-mail and password, else None (same cost either way)."""
+    """The active user with this e-mail and password, else None (same cost either way).
+
+    The hash is checked with SQLite's write lock let go (incidents/sqlite_locking.py);
+    when it was, the account is read again before anything is written for it, and a
+    password changed meanwhile is not the one that was checked.
+    """
     user = account_queries.user_by_email(ctx.session, normalise_email(email))
-    if not passwords.verify_password(user.password_hash if user else None, password):
+    checked = user.password_hash if user else None
+    with write_lock_released(ctx.session) as released:
+        right = passwords.verify_password(checked, password)
+        renewed = passwords.rehash(password) if right and _outdated(checked) else None
+    if user is None or not right:
         return None
-    if user is None or not user.is_active:
+    if released:
+        ctx.session.refresh(user)
+    if not user.is_active or user.password_hash != checked:
         return None
-    if passwords.needs_rehash(user.password_hash):
-        user.password_hash = passwords.rehash(password)
+    if renewed is not None:
+        user.password_hash = renewed
     return user
+
+
+def _outdated(password_hash: str | None) -> bool:
+    return password_hash is not None and passwords.needs_rehash(password_hash)
 
 
 def start_pending_login(
@@ -77,7 +93,14 @@ def _password_version(user: User) -> str:
 def check_password(ctx: Context, password: str) -> bool:
     """Re-authentication: is this the acting user's current password?"""
     user = ctx.user
-    return user.is_active and passwords.verify_password(user.password_hash, password)
+    if not user.is_active:
+        return False
+    checked = user.password_hash
+    with write_lock_released(ctx.session) as released:
+        right = passwords.verify_password(checked, password)
+    if right and released:
+        ctx.session.refresh(user)
+    return right and user.is_active and user.password_hash == checked
 
 
 def record_login_failure(ctx: Context, user: User | None = None, step: str = "password") -> None:

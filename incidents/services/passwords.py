@@ -7,12 +7,16 @@ common passwords, and its estimate of how guessable the whole password is).
 
 from __future__ import annotations
 
-import uuid
+import base64
+import os
+import secrets
+import threading
 from collections.abc import Iterable
 from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.low_level import ARGON2_VERSION
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
@@ -23,9 +27,35 @@ MIN_GUESS_SCORE = 2
 ZXCVBN_MAX_LENGTH = 72
 
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
+# At most one hash per processor at a time: each takes 64 MiB and its processor for tens
+# of milliseconds, so thirty people logging in at once would otherwise take 2 GiB and
+# starve every other thread of the processors — among them the one holding SQLite's
+# write lock, which others then wait on past their timeout. Logins queue here instead.
+_hashing = threading.BoundedSemaphore(os.cpu_count() or 1)
+
+
+def _unmatchable_hash() -> str:
+    """An Argon2id hash string with the hasher's parameters and random salt and digest.
+
+    Checking a password against it costs what checking a real hash costs (the check
+    computes the full hash before comparing), and no password matches it. It is written
+    out rather than computed, so that starting the program (every `incidents` command)
+    does not spend a full Argon2 computation on it.
+    """
+
+    def encoded(length: int) -> str:
+        return base64.b64encode(secrets.token_bytes(length)).decode("ascii").rstrip("=")
+
+    parameters = f"m={_hasher.memory_cost},t={_hasher.time_cost},p={_hasher.parallelism}"
+    return (
+        f"$argon2id$v={ARGON2_VERSION}${parameters}"
+        f"${encoded(_hasher.salt_len)}${encoded(_hasher.hash_len)}"
+    )
+
+
 # Verified against when no account matches, so an unknown e-mail costs as much time as a
 # wrong password and the two cannot be told apart.
-_DUMMY_HASH = _hasher.hash("not-a-password-" + uuid.uuid4().hex)
+_DUMMY_HASH = _unmatchable_hash()
 
 
 class PasswordRejected(ValueError):
@@ -65,13 +95,16 @@ def check_password(password: str, user_inputs: Iterable[str] = ()) -> None:
 
 def hash_password(password: str, user_inputs: Iterable[str] = ()) -> str:
     check_password(password, user_inputs)
-    return _hasher.hash(password)
+    with _hashing:
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when `password` matches; with no hash, spend the same time and say no."""
     try:
-        return bool(_hasher.verify(password_hash or _DUMMY_HASH, password)) and bool(password_hash)
+        with _hashing:
+            matches = _hasher.verify(password_hash or _DUMMY_HASH, password)
+        return bool(matches) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -82,4 +115,5 @@ def needs_rehash(password_hash: str) -> bool:
 
 def rehash(password: str) -> str:
     """A fresh hash of a password already accepted once (no rule check: it is in use)."""
-    return _hasher.hash(password)
+    with _hashing:
+        return _hasher.hash(password)

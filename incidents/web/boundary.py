@@ -80,6 +80,26 @@ def discard() -> None:
         db.session.rollback()
 
 
+def on_sqlite() -> bool:
+    return db.engine.dialect.name == "sqlite"
+
+
+def start_over() -> None:
+    """Forget everything this request did, to run it once more from the start: its
+    database session rolled back and closed, `g` emptied (the login, the call context),
+    and the cookie session and its messages as the browser sent them."""
+    discard()
+    if db.has_session():
+        g.pop("db_session").close()
+    for name in list(vars(g)):
+        delattr(g, name)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    as_sent = app.session_interface.open_session(app, request)
+    session.clear()
+    session.update(as_sent or {})
+    request_ctx.flashes = None
+
+
 def abandon() -> None:
     """The request's commit failed: nothing it did happened, so the browser keeps its
     cookie as it was and hears none of what the view said it had done."""

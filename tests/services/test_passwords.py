@@ -4,7 +4,8 @@ Argon2id."""
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, extract_parameters
+from argon2.exceptions import VerifyMismatchError
 
 from incidents.services import passwords
 from incidents.services.passwords import (
@@ -69,6 +70,16 @@ def test_verification_says_no_without_a_hash_or_with_a_broken_one() -> None:
     assert not passwords.verify_password("", STRONG)
     assert not passwords.verify_password("$argon2id$broken", STRONG)
     assert not passwords.verify_password("plain text", "plain text")
+
+
+def test_an_unknown_account_costs_a_full_argon2_check() -> None:
+    """Without a hash the password is checked against a stand-in with the real hashes'
+    parameters, so an unknown e-mail takes as long as a wrong password."""
+    stand_in = passwords._DUMMY_HASH
+    assert extract_parameters(stand_in) == extract_parameters(passwords.hash_password(STRONG))
+    assert not passwords.needs_rehash(stand_in)
+    with pytest.raises(VerifyMismatchError):  # a well-formed hash, checked in full, no match
+        PasswordHasher().verify(stand_in, STRONG)
 
 
 def test_a_weaker_hash_is_marked_for_rehashing() -> None:
