@@ -88,3 +88,13 @@ class EditConflict(IncidentsError):
 
 class AuditLogBroken(IncidentsError):
     """The audit log fails verification; the message names the first event that does not fit."""
+
+
+class StorageFull(IncidentsError):
+    """A file could not be stored for lack of disk space; nothing of it was kept."""
+
+    def __init__(self, what: str = "the file") -> None:
+        super().__init__(
+            f"Not enough disk space to store {what}; nothing was saved. "
+            "Ask an administrator to free space on the server, then try again."
+        )

@@ -31,7 +31,13 @@ def unit_of_work(session: Session) -> Iterator[None]:
     except BaseException:
         session.rollback()
         raise
-    session.commit()
+    try:
+        session.commit()
+    except BaseException:
+        # A commit refused (the disk full, the database gone) leaves the transaction to
+        # be rolled back, not closed as if its events were lost on the way.
+        session.rollback()
+        raise
 
 
 def close(session: Session, *, strict: bool) -> None:

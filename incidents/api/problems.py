@@ -14,7 +14,6 @@ is a second set of permission checks, only their translation.
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -31,8 +30,12 @@ from incidents.errors import (
     MasterKeyError,
     NotFound,
     PermissionDenied,
+    StorageFull,
     ValidationError,
 )
+from incidents.outages import RETRY_AFTER_SECONDS, database_unreachable, disk_full
+from incidents.sqlite_locking import BUSY_RETRY_AFTER_SECONDS, database_busy
+from incidents.web.crashes import log_crash
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +79,8 @@ STATUS_TEXT: dict[int, tuple[str, str]] = {
     428: ("Precondition Required", "Send If-Match with the ETag you read."),
     429: ("Too Many Requests", "Wait a little, then try again."),
     500: ("Internal Server Error", "The error has been logged. Nothing was changed."),
+    503: ("Service Unavailable", "Wait a little, then send the request again."),
+    507: ("Insufficient Storage", "The server has no room for the file. Nothing was saved."),
 }
 
 
@@ -225,11 +230,47 @@ def _from_http(error: HTTPException) -> Response:
 
 def _from_server_error(error: HTTPException) -> Response:
     original = getattr(error, "original_exception", None)
+    if original is not None and database_busy(original):
+        return _database_busy()
+    if original is not None and database_unreachable(original):
+        return _database_unreachable(original)
+    if original is not None and disk_full(original):
+        log.error("no disk space to write: %s", type(original).__name__)
+        return problem_response(ApiProblem(507, STORAGE_FULL))
     if original is not None:
-        frames = traceback.extract_tb(original.__traceback__)
-        where = " <- ".join(f"{f.filename}:{f.lineno} {f.name}" for f in reversed(frames))
-        log.error("unhandled %s at %s", type(original).__name__, where)
+        crash = log_crash(original)
+        detail = f"The error has been logged as crash {crash}. Nothing was changed."
+        return problem_response(ApiProblem(500, detail))
     return problem_response(ApiProblem(500))
+
+
+def _from_storage_full(error: StorageFull) -> Response:
+    return problem_response(ApiProblem(507, str(error)))
+
+
+STORAGE_FULL = str(StorageFull("what was sent"))
+
+
+def _database_unreachable(original: BaseException) -> Response:
+    # An outage, not a bug: the client is told to wait and send again; nothing was saved.
+    log.error("database unreachable: %s", type(original).__name__)
+    detail = (
+        "The database is not answering. Nothing saved before is lost; this request was "
+        "not carried out. Send it again after Retry-After seconds."
+    )
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    return problem_response(ApiProblem(503, detail, headers=headers))
+
+
+def _database_busy() -> Response:
+    # SQLite writes one thing at a time; this request waited longer than it allows.
+    log.warning("database busy: a request gave up waiting for SQLite's write lock")
+    detail = (
+        "The database is busy saving for others (SQLite writes one thing at a time). "
+        "This request was not carried out. Send it again after Retry-After seconds."
+    )
+    headers = {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)}
+    return problem_response(ApiProblem(503, detail, headers=headers))
 
 
 _HANDLERS: tuple[tuple[type[Exception], Callable[[Any], Response]], ...] = (
@@ -242,6 +283,7 @@ _HANDLERS: tuple[tuple[type[Exception], Callable[[Any], Response]], ...] = (
     (EditConflict, _from_edit_conflict),
     (DecryptionError, _from_undecryptable),
     (MasterKeyError, _from_undecryptable),
+    (StorageFull, _from_storage_full),
     (InternalServerError, _from_server_error),
     (HTTPException, _from_http),
 )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import traceback
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -15,7 +15,14 @@ from incidents.errors import (
     MasterKeyError,
     NotFound,
     PermissionDenied,
+    StorageFull,
 )
+from incidents.extensions import login_manager
+from incidents.outages import database_unreachable, disk_full
+from incidents.services.evidence.policy import human_size
+from incidents.sqlite_locking import BUSY_RETRY_AFTER_SECONDS, database_busy
+from incidents.web.crashes import log_crash
+from incidents.web.outage import database_unreachable_page, disk_full_page
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +38,7 @@ MESSAGES = {
     413: ("Too large", "What you sent is larger than this installation accepts."),
     429: ("Too many attempts", "Please wait a little and try again."),
     500: ("Something went wrong", "The error has been logged. Nothing you entered was shown."),
+    507: ("Disk full", "The server has no room for what you sent. Nothing was saved."),
 }
 
 
@@ -43,9 +51,40 @@ def render_error(
     ), status
 
 
+def too_large_message(app: Flask) -> str:
+    """What a form may hold, in the limits Flask applies before any view runs."""
+    body = human_size(int(app.config["MAX_CONTENT_LENGTH"] or 0))
+    field = human_size(int(app.config["MAX_FORM_MEMORY_SIZE"] or 0))
+    return (
+        f"What you sent is larger than this installation accepts: up to {body} in one form, "
+        f"and up to {field} in one text field. Nothing was saved. Go back and send less at "
+        "once: a larger file of records is imported at the command line (incidents import), "
+        "an evidence file on its report's page, which takes larger ones."
+    )
+
+
+BUSY_MESSAGE = (
+    "Too many people are saving at this moment for this installation's database (SQLite "
+    "saves one thing at a time). Nothing was changed. Wait a few seconds, then try again."
+)
+
+
+def database_busy_page() -> ResponseReturnValue:
+    """503 for a request that waited its turn to write to SQLite for longer than the
+    database allows (incidents/sqlite_locking.py): a moment of crowding, not a bug."""
+    log.warning("database busy: a request gave up waiting for SQLite's write lock")
+    # The request was rolled back, expiring the user it had loaded: the page shows no
+    # account menu rather than wait on the database once more for it.
+    g._login_user = login_manager.anonymous_user()
+    body, status = render_error(503, BUSY_MESSAGE, "Busy: please try again")
+    return body, status, {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)}
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[str, int]:
+        if error.code == 413:
+            return render_error(413, too_large_message(app))
         return render_error(error.code or 500)
 
     @app.errorhandler(CSRFError)
@@ -68,6 +107,11 @@ def init_app(app: Flask) -> None:
         # typed; this answer is for whatever does not.
         return render_error(409, f"{error}. Open the record again to see the changes.")
 
+    @app.errorhandler(StorageFull)
+    def storage_full(error: StorageFull) -> tuple[str, int]:
+        # A page that stores files answers this beside its form; this is for any other.
+        return render_error(507, str(error))
+
     @app.errorhandler(DecryptionError)
     @app.errorhandler(MasterKeyError)
     def undecryptable(error: DecryptionError | MasterKeyError) -> tuple[str, int]:
@@ -80,12 +124,25 @@ def init_app(app: Flask) -> None:
         )
 
     @app.errorhandler(InternalServerError)
-    def server_error(error: InternalServerError) -> tuple[str, int]:
+    def server_error(error: InternalServerError) -> ResponseReturnValue:
         # The log gets the exception type and where it was raised, never its message:
         # messages (SQL parameters, input echoes) may quote what a user typed.
         original = error.original_exception
+        if original is not None and database_busy(original):
+            return database_busy_page()
+        if original is not None and database_unreachable(original):
+            # Wherever it was lost (the login check, the view, the commit), the database
+            # being away is an outage to wait out, not a bug: 503, with what was typed.
+            log.error("database unreachable: %s", type(original).__name__)
+            return database_unreachable_page()
+        if original is not None and disk_full(original):
+            log.error("no disk space to write: %s", type(original).__name__)
+            return disk_full_page()
         if original is not None:
-            frames = traceback.extract_tb(original.__traceback__)
-            where = " <- ".join(f"{f.filename}:{f.lineno} {f.name}" for f in reversed(frames))
-            log.error("unhandled %s at %s", type(original).__name__, where)
+            crash = log_crash(original)
+            return render_error(
+                500,
+                f"The error has been logged as crash {crash}: tell your administrator that "
+                "number. Nothing you entered was shown.",
+            )
         return render_error(500)

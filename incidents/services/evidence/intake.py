@@ -18,9 +18,10 @@ from incidents.audit.actions import AuditAction
 from incidents.audit.log import record_event
 from incidents.context import Context
 from incidents.crypto.stream import Readable, StreamEncryptor, read_full
-from incidents.errors import ValidationError
+from incidents.errors import StorageFull, ValidationError
 from incidents.models.evidence import Evidence
 from incidents.models.report import Report
+from incidents.outages import disk_full
 from incidents.permissions import Permission
 from incidents.records.kinds import REPORT
 from incidents.repositories import records as record_queries
@@ -59,8 +60,9 @@ def add_evidence(
     `declared_type` is the media type the sender gave (a browser's, from the file's name).
     Raises ValidationError (media type from the content, or disagreeing with the name or
     `declared_type`; size — the setting evidence_max_bytes; empty file; description),
-    NotFound or PermissionDenied. Everything happens in a savepoint of the
-    caller's transaction, and the stored file goes if it rolls back.
+    StorageFull (no space left for the file), NotFound or PermissionDenied. Everything
+    happens in a savepoint of the caller's transaction, and the stored file goes if it
+    rolls back.
     """
     report = records.find(ctx, REPORT, report.id, Permission.CASE_WRITE)
     if record_queries.is_erased(ctx.session, REPORT.table, report.id):
@@ -85,23 +87,30 @@ def add_evidence(
         cipher = ctx.vault.cipher_for(evidence, create=True)
         key = new_storage_key()
         lifecycle.delete_on_rollback(ctx.session, ctx.store, key)
-        with ctx.store.open_write(key) as target:
-            encryptor = StreamEncryptor(cipher, evidence.id, target, chunk_bytes)
-            piece = head
-            while piece:
-                size += len(piece)
-                if size > max_bytes:
-                    raise EvidenceTooLarge.over(max_bytes)
-                digest.update(piece)
+        try:
+            with ctx.store.open_write(key) as target:
+                encryptor = StreamEncryptor(cipher, evidence.id, target, chunk_bytes)
+                piece = head
+                while piece:
+                    size += len(piece)
+                    if size > max_bytes:
+                        raise EvidenceTooLarge.over(max_bytes)
+                    digest.update(piece)
+                    if text_check is not None:
+                        text_check.feed(piece)
+                    encryptor.write(piece)
+                    if progress is not None:
+                        progress(len(piece))
+                    piece = stream.read(chunk_bytes)
                 if text_check is not None:
-                    text_check.feed(piece)
-                encryptor.write(piece)
-                if progress is not None:
-                    progress(len(piece))
-                piece = stream.read(chunk_bytes)
-            if text_check is not None:
-                text_check.feed(b"", final=True)
-            encryptor.finish()
+                    text_check.feed(b"", final=True)
+                encryptor.finish()
+        except OSError as exc:
+            # The writer has removed its partial file and the savepoint is undone: say
+            # so plainly rather than as an error of the server.
+            if disk_full(exc):
+                raise StorageFull("the file") from None
+            raise
         evidence.sha256 = digest.hexdigest()
         evidence.size_bytes = size
         evidence.media_type = media_type

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from incidents.errors import DecryptionError, ValidationError
+from incidents.errors import DecryptionError, StorageFull, ValidationError
 from incidents.models.report import Report
 from incidents.services import incidents as incident_service
 from incidents.services import reports as report_service
@@ -25,6 +25,7 @@ from incidents.web.errors import render_error
 from incidents.web.evidence.downloads import file_response
 from incidents.web.evidence.uploads import may_upload
 from incidents.web.incidents import render_incident
+from incidents.web.outage import INSUFFICIENT_STORAGE
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,10 @@ def upload(reference: str) -> Any:
                 description,
                 declared_type=sent.mimetype if sent is not None else None,
             )
-    except ValidationError as exc:
+    except (ValidationError, StorageFull) as exc:
         status = 413 if isinstance(exc, EvidenceTooLarge) else 422
+        if isinstance(exc, StorageFull):
+            status = INSUFFICIENT_STORAGE
         form = {"report": reference, "error": str(exc), "description": description}
         return _upload_form_page(report, form, status)
     flash(
