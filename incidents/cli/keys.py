@@ -47,10 +47,10 @@ def keys_status(ctx: Context) -> None:
 
 
 def _add_primary_key(ctx: Context) -> Context:
-    """Add a primary master key (the key file is written at once, so its audit event is
-    committed at once too) and carry on with the updated keys."""
-    _key, updated = keys.add_primary_key(ctx)
-    ctx.session.commit()  # the key file already holds the key: record it now
+    """Add a primary master key and carry on with the updated keys. The key file is
+    written at once, so its audit event is committed just before it is."""
+    # The event commits before the key file is written: no key in use goes unlogged.
+    _key, updated = keys.add_primary_key(ctx, before_writing=ctx.session.commit)
     use_key_provider(updated)
     return ctx.with_keys(updated)
 

@@ -58,15 +58,23 @@ def _writable(provider: KeyProvider) -> KeyFileProvider:
     return provider
 
 
-def add_primary_key(ctx: Context) -> tuple[MasterKey, KeyFileProvider]:
+def add_primary_key(
+    ctx: Context, before_writing: Callable[[], None] | None = None
+) -> tuple[MasterKey, KeyFileProvider]:
     """Generate a master key and make it the primary for new writes; old keys stay held.
-    The key file is written at once; the caller carries on with the returned provider."""
+
+    The audit event is recorded first and `before_writing` called (the command line
+    commits there), then the key file is written at once: a process killed in between
+    leaves an event naming a key never used, never a key in use that the log does not
+    name. The caller carries on with the returned provider.
+    """
     ensure(ctx.principal, Permission.KEYS_MANAGE)
     key_file = _writable(ctx.keys)
     key = generate_master_key(development=key_file.is_development)
-    updated = key_file.add_primary(key)
     record_event(ctx.session, ctx.actor, AuditAction.KEYS_ADD, detail={"key_id": key.key_id})
-    return key, updated
+    if before_writing is not None:
+        before_writing()
+    return key, key_file.add_primary(key)
 
 
 def pending_rewraps(ctx: Context) -> int:
@@ -132,14 +140,25 @@ def rewrap_batch(
 def rewrap_all(
     ctx: Context, batch_size: int = DEFAULT_BATCH, on_batch: Callable[[int], None] | None = None
 ) -> int:
-    """Re-wrap every data key not under the primary; `on_batch` commits each batch."""
+    """Re-wrap every data key not under the primary; `on_batch` commits each batch.
+
+    Batches go forward by id. A record written meanwhile by a process that still had the
+    old key as its primary gets a data key that may lie behind the last batch: the pass
+    that reaches the end starts over from the first id, and the rotation is complete only
+    when a pass from the start finds nothing left to re-wrap.
+    """
     done, after = 0, None
-    while (batch := rewrap_batch(ctx, batch_size, after)).count:
-        done += batch.count
-        after = batch.last_id
-        if on_batch is not None:
-            on_batch(batch.count)
-    return done
+    while True:
+        batch = rewrap_batch(ctx, batch_size, after)
+        if batch.count:
+            done += batch.count
+            after = batch.last_id
+            if on_batch is not None:
+                on_batch(batch.count)
+        elif after is None:
+            return done
+        else:
+            after = None
 
 
 def retire_key(ctx: Context, key_id: str) -> KeyFileProvider:

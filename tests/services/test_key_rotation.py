@@ -101,6 +101,39 @@ def test_rewrap_moves_every_data_key_then_the_old_key_can_go(
         assert vault.unseal(record, "narrative") == {"narrative": f"account {index}"}
 
 
+def test_a_data_key_written_under_the_old_key_behind_the_batches_is_rewrapped_too(
+    db_session: Session, operator: Context, master_key: MasterKey
+) -> None:
+    """A process that still had the old primary writes a record while the rotation runs;
+    its data key's id lies before the batch the rotation has reached."""
+    for i in range(4):
+        IncidentFactory(secrets={"narrative": f"account {i}"})
+    _, provider = keys.add_primary_key(operator)
+    rotated = operator.with_keys(provider)
+    team, record = uuid.uuid4(), uuid.uuid4()
+    behind = {
+        "id": uuid.UUID(int=1),  # before every id the batches have passed
+        "record_table": "persons",
+        "record_id": record,
+        "team_id": team,
+        "master_key_id": master_key.key_id,
+        "wrapped_key": envelope.wrap_data_key(
+            master_key, envelope.new_data_key(), "persons", record, team
+        ),
+    }
+
+    written: list[bool] = []
+
+    def write_behind(_count: int) -> None:  # after each batch, as a commit would come
+        if not written:
+            db_session.execute(insert(DataKey), [behind])
+            written.append(True)
+
+    keys.rewrap_all(rotated, batch_size=2, on_batch=write_behind)
+    assert written
+    assert _wrapped_by(db_session, master_key.key_id) == 0
+
+
 def test_the_primary_key_cannot_be_retired(operator: Context, master_key: MasterKey) -> None:
     with pytest.raises(MasterKeyError, match="primary"):
         keys.retire_key(operator, master_key.key_id)
