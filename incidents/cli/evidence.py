@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import uuid
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 
 from incidents.cli.boundary import as_operator
 from incidents.cli.output import byte_progress, whole_file
 from incidents.context import Context
-from incidents.services.evidence import download, intake
+from incidents.services.evidence import download, intake, sweep
 from incidents.services.evidence.policy import EvidenceTooLarge, human_size
 
 
@@ -76,3 +79,47 @@ def evidence_get(ctx: Context, evidence_id: uuid.UUID, output: Path) -> None:
         f"wrote {output}: {details.media_type}, "
         f"{human_size(details.size_bytes)}, sha256 {details.sha256} verified"
     )
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class Duration(click.ParamType[timedelta, Any]):
+    """A length of time: a number and s, m, h or d ("90m", "1h", "0s")."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> timedelta:
+        if isinstance(value, timedelta):
+            return value
+        match = re.fullmatch(r"(\d{1,7})([smhd])", str(value).strip())
+        if match is None:
+            self.fail(f"{value!r} is not a duration like 30m, 1h or 2d", param, ctx)
+        return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+
+
+@evidence_group.command("sweep")
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@click.option(
+    "--older-than",
+    type=Duration(),
+    default="1h",
+    show_default=True,
+    help="Only files last written longer ago than this (an upload in progress is younger).",
+)
+@as_operator
+def evidence_sweep(ctx: Context, dry_run: bool, older_than: timedelta) -> str:
+    """Remove stored files no evidence row names, and unfinished `.partial` temporaries.
+
+    A process killed during an upload or an erasure can leave them; nothing reads them.
+    """
+    outcome = sweep.sweep_store(ctx, older_than=older_than, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for entry in outcome.orphans:
+        click.echo(f"{verb} {entry.key}: no evidence names it")
+    for entry in outcome.temporaries:
+        click.echo(f"{verb} {entry.name}: an unfinished write")
+    count = f"{len(outcome.orphans)} unnamed files and {len(outcome.temporaries)} temporaries"
+    return f"{verb} {count}" + (" (dry run)" if dry_run else "")

@@ -22,3 +22,10 @@ def evidence_of_reports(
         .where(Evidence.report_id.in_(report_ids), Evidence.team_id.in_(team_ids))
         .order_by(Evidence.received_at, Evidence.id)
     ).all()
+
+
+def storage_keys(session: Session) -> set[str]:
+    """The names of every stored file an evidence row names."""
+    return set(
+        session.scalars(select(Evidence.storage_key).where(Evidence.storage_key.is_not(None)))
+    )

@@ -15,6 +15,8 @@ import os
 import re
 import secrets
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Protocol, Self
@@ -24,8 +26,22 @@ from incidents.errors import ConfigurationError, IncidentsError
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
 _KEY = re.compile(r"[0-9a-f]{64}")
+_FOLDER = re.compile(r"[0-9a-f]{2}")
 _OPEN_FLAGS = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 TEMPORARY_SUFFIX = ".partial"
+# What _PendingFile writes to before its rename: ".<key>.<16 hex digits>.partial".
+_TEMPORARY = re.compile(rf"\.([0-9a-f]{{64}})\.[0-9a-f]{{16}}{re.escape(TEMPORARY_SUFFIX)}")
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    """A file in the store: complete (its name is its key) or a temporary (`temporary`)
+    that an unfinished write left beside where its key's file would be."""
+
+    name: str
+    key: str
+    modified: datetime
+    temporary: bool
 
 
 class InvalidStorageKey(IncidentsError):
@@ -109,8 +125,7 @@ class _PendingFile:
                 raise FileExistsError(f"the evidence store already holds {self._final.name}")
             os.replace(self._temporary, self._final)
         except BaseException:
-            self._handle.close()
-            self._temporary.unlink(missing_ok=True)
+            self._remove_temporary()
             raise
         _sync_folder(self._final.parent)
 
@@ -118,7 +133,13 @@ class _PendingFile:
         if self._done:
             return
         self._done = True
-        self._handle.close()
+        self._remove_temporary()
+
+    def _remove_temporary(self) -> None:
+        # Closing flushes what is still buffered, which fails again on a full disk: the
+        # descriptor is closed all the same, and the temporary must go whatever it says.
+        with contextlib.suppress(OSError):
+            self._handle.close()
         self._temporary.unlink(missing_ok=True)
 
     def __enter__(self) -> Self:
@@ -191,6 +212,37 @@ class DirectoryEvidenceStore:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def entries(self) -> Iterator[StoredEntry]:
+        """Every file the store made: complete ones and the temporaries of unfinished
+        writes (a write killed before its rename leaves one), with when each was last
+        written. Anything else in the folder is not the store's and is not listed."""
+        for folder in sorted(self.root.iterdir()):
+            if not (_FOLDER.fullmatch(folder.name) and folder.is_dir()):
+                continue
+            for path in sorted(folder.iterdir()):
+                complete = _KEY.fullmatch(path.name)
+                temporary = _TEMPORARY.fullmatch(path.name)
+                if not (complete or temporary):
+                    continue
+                try:
+                    modified = path.stat(follow_symlinks=False).st_mtime
+                except FileNotFoundError:  # renamed or removed since the folder was read
+                    continue
+                key = complete.group(0) if complete else temporary.group(1)  # type: ignore[union-attr]
+                yield StoredEntry(
+                    path.name, key, datetime.fromtimestamp(modified, UTC), temporary is not None
+                )
+
+    def remove_entry(self, entry: StoredEntry) -> bool:
+        """Remove a file `entries` listed; False when it was gone already."""
+        if not (_KEY.fullmatch(entry.name) or _TEMPORARY.fullmatch(entry.name)):
+            raise InvalidStorageKey("not a file of the evidence store")
+        try:
+            (self._path(entry.key).parent / entry.name).unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
     def keys(self) -> Iterator[str]:
         """The names of the complete files held (not those still being written)."""
