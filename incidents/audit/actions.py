@@ -14,6 +14,7 @@ class AuditAction(enum.StrEnum):
     SECRET_DECRYPT = "secret.decrypt"  # noqa: S105 (an action name)
     EVIDENCE_RECEIVED = "evidence.received"
     EVIDENCE_ACCESSED = "evidence.accessed"
+    EVIDENCE_SWEEP = "evidence.sweep"  # stored files no evidence row names, removed
     EXPORT = "export"
     IMPORT = "import"  # a file of records imported whole (each record has its own events)
     PERSON_MERGE = "person.merge"  # a duplicate's acts and consents moved to the person kept
@@ -50,6 +51,9 @@ class AuditAction(enum.StrEnum):
     KEYS_REWRAP = "keys.rewrap"
     KEYS_RETIRE = "keys.retire"
     BLIND_INDEX_REBUILD = "blind_index.rebuild"
+    # backups: an archive written (its event is not in it), an installation restored
+    BACKUP_CREATE = "backup.create"
+    BACKUP_RESTORE = "backup.restore"
     # the log itself
     AUDIT_CHECKPOINT = "audit.checkpoint"
     AUDIT_VERIFY_FAILED = "audit.verify_failed"

@@ -17,14 +17,18 @@ from sqlalchemy.exc import DBAPIError
 from incidents import create_app
 from incidents.cli.accounts import teams_group, users_group
 from incidents.cli.audit import audit_group
+from incidents.cli.backup import backup_group, restore_command
 from incidents.cli.database import db_group
 from incidents.cli.demo import demo_command
 from incidents.cli.evidence import evidence_group
+from incidents.cli.health import check_command
 from incidents.cli.imports import import_command
 from incidents.cli.keys import keys_group
 from incidents.cli.records import erase_command, export_command
 from incidents.cli.tokens import tokens_group
 from incidents.errors import IncidentsError
+from incidents.outages import DISK_FULL, database_unreachable, disk_full
+from incidents.sqlite_locking import database_busy
 
 
 def _app_factory() -> Any:
@@ -69,7 +73,10 @@ for command in (
     import_command,
     evidence_group,
     audit_group,
+    backup_group,
+    restore_command,
     demo_command,
+    check_command,
 ):
     cli.add_command(command)
 
@@ -94,10 +101,25 @@ def main() -> None:
     except IncidentsError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    except OSError as exc:
+        if not disk_full(exc):
+            raise
+        click.echo(f"error: {DISK_FULL}", err=True)
+        sys.exit(1)
     except DBAPIError as exc:
+        if disk_full(exc):
+            click.echo(f"error: {DISK_FULL}", err=True)
+            sys.exit(1)
         # The driver's first line says what the database refused (unreachable, a value
         # it will not store); the statement and its parameters, which may quote what
         # was typed, stay out of it.
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        if database_unreachable(exc):
+            reason = f"not answering ({reason}); nothing was changed, run it again once it is back"
+        elif database_busy(exc):
+            reason = (
+                f"busy ({reason}: the server or another command held the SQLite write lock "
+                "for over 5 s); nothing was changed, run it again"
+            )
         click.echo(f"error: database: {reason}", err=True)
         sys.exit(1)

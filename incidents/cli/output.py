@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 import click
 
@@ -38,14 +39,25 @@ def byte_progress(length: int, label: str) -> Iterator[Callable[[int], None] | N
         yield bar
 
 
+# Checkpoints and proofs are kilobytes; a larger file is not one, and is not read whole.
+MAX_TEXT_FILE_CHARACTERS = 4_000_000
+
+
 def read_text(path: Path | None) -> str | None:
+    """A UTF-8 file exactly as written (line endings untouched: they are signed too)."""
     if path is None:
         return None
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open(encoding="utf-8", newline="") as handle:
+            text = handle.read(MAX_TEXT_FILE_CHARACTERS + 1)
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not UTF-8 text"
         raise click.ClickException(f"cannot read {path}: {reason}") from None
+    if len(text) > MAX_TEXT_FILE_CHARACTERS:
+        raise click.ClickException(
+            f"cannot read {path}: larger than {MAX_TEXT_FILE_CHARACTERS} characters"
+        )
+    return text
 
 
 @contextlib.contextmanager
@@ -91,3 +103,39 @@ def whole_file(output: Path, mode: int = 0o644) -> Iterator[int]:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+@contextlib.contextmanager
+def durable_new_file(output: Path, mode: int = 0o600) -> Iterator[BinaryIO]:
+    """A binary file that appears as `output` only when whole and on disk.
+
+    It is written under a hidden name of its own (two writers never share one), synced,
+    then linked into place, which fails rather than replaces if `output` appeared
+    meanwhile; a writer killed half-way leaves only its hidden `.partial` file."""
+    if output.exists():
+        raise click.ClickException(f"{output} exists; refusing to overwrite it")
+    partial = output.with_name(f".{output.name}.{secrets.token_hex(4)}.partial")
+    try:
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(descriptor, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(partial, output)
+        _sync_folder(output.parent)
+    except FileExistsError:
+        raise click.ClickException(f"{output} exists; refusing to overwrite it") from None
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the new name durable (a no-op where folders cannot be opened)."""
+    with contextlib.suppress(OSError):
+        descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
