@@ -58,17 +58,22 @@ def serve_demo(instance: Path, master_key: MasterKey, **settings: Any) -> Iterat
             db.engine.dispose()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_demo(
     tmp_path_factory: pytest.TempPathFactory, master_key: MasterKey
 ) -> Iterator[LiveDemo]:
+    """One demo server for every module that uses it: migrating and seeding the demo takes
+    seconds. Tests that add to it (accounts, log events) use names of their own, and none
+    takes anything away; a module that changes the case serves a demo of its own."""
     # Two-factor required, as in production: the demo accounts are the exemption.
     with serve_demo(tmp_path_factory.mktemp("live"), master_key, require_two_factor=True) as live:
         yield live
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
+    """One Chromium for the run (each test opens a context of its own): starting it takes
+    seconds."""
     if not Path(CHROMIUM).exists():
         message = f"Chromium not found at {CHROMIUM} (Debian package chromium)"
         if REQUIRE_BROWSER:

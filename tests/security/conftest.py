@@ -29,14 +29,12 @@ from incidents.crypto.keys import MasterKey
 from incidents.db import Base
 from incidents.extensions import db, limiter
 from incidents.models import User, UserSession
-from incidents.services import sessions
-from incidents.web.boundary import SESSION_TOKEN_KEY
-from tests import helpers
 from tests.conftest import REQUIRE_POSTGRES, make_test_app
 from tests.factories import DEFAULT_PASSWORD
+from tests.helpers import enter
 from tests.web.conftest import World, world
 
-__all__ = ["world"]  # the page tests' fixture, shared here
+__all__ = ["enter", "world"]  # what the page tests have, shared here
 
 REDIS_URL = os.environ.get("INCIDENTS_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 REDIS_TEST_DB = 15
@@ -182,21 +180,6 @@ def token(client: FlaskClient, path: str, base_url: str = "http://localhost") ->
     match = CSRF_VALUE.search(page)
     assert match, f"no CSRF token at {path}"
     return match.group(1)
-
-
-def enter(client: FlaskClient, session: Session, user: User) -> FlaskClient:
-    """Put `user` in `client` as a completed login does (web.boundary.begin_session), without
-    the form: checking an Argon2 hash takes a third of a second, and the tests that use this
-    are about what happens after login. The tests of logging in use the form."""
-    ctx = helpers.context(session, client.application, None)  # nobody, as before a login
-    session_token, _ = sessions.start_session(ctx, user, "tests")
-    session.flush()
-    with client.session_transaction() as cookie:
-        cookie.clear()
-        cookie[SESSION_TOKEN_KEY] = session_token
-        cookie["_user_id"] = str(user.id)  # what flask_login.login_user records
-        cookie["_fresh"] = True
-    return client
 
 
 @pytest.fixture

@@ -6,11 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from incidents.models import Incident, Team, User
 from incidents.models.vocabularies import Role
 from tests.factories import IncidentFactory, TeamFactory, UserFactory
+from tests.helpers import enter
 
 ROLES = ["anonymous", *[role.value for role in Role]]
 
@@ -46,10 +48,25 @@ def world(db_session: Session) -> World:
 
 
 @pytest.fixture
-def as_role(world: World, login_as: Callable[[User], User]) -> Callable[[str], User | None]:
+def signed_in(client: FlaskClient, world: World, db_session: Session) -> Callable[[str], User]:
+    """`signed_in(role)`: the world's user of `role`, logged in as a completed login leaves
+    the browser. The pages are under test here, and an Argon2 check per login would be
+    most of their time; the login form has tests of its own (`login_as`,
+    tests/security/test_18_sessions.py)."""
+
+    def sign(role: str) -> User:
+        user = world.users[role]
+        enter(client, db_session, user)
+        return user
+
+    return sign
+
+
+@pytest.fixture
+def as_role(signed_in: Callable[[str], User]) -> Callable[[str], User | None]:
     """Log in as the world's user of `role` ("anonymous": stay logged out)."""
 
     def log_in(role: str) -> User | None:
-        return None if role == "anonymous" else login_as(world.users[role])
+        return None if role == "anonymous" else signed_in(role)
 
     return log_in

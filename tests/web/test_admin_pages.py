@@ -95,8 +95,8 @@ def _sent_to_login(client: FlaskClient) -> bool:
 
 
 @pytest.fixture
-def admin(world: World, login_as: Callable[[User], User]) -> User:
-    return login_as(world.users[Role.ADMIN.value])
+def admin(signed_in: Callable[[str], User]) -> User:
+    return signed_in(Role.ADMIN.value)
 
 
 @pytest.fixture

@@ -36,8 +36,8 @@ def _post(client: FlaskClient, path: str, **fields: Any) -> Any:
 
 
 @pytest.fixture
-def lead(world: World, login_as: Callable[[User], User]) -> User:
-    return login_as(world.users["advocacy_lead"])
+def lead(signed_in: Callable[[str], User]) -> User:
+    return signed_in("advocacy_lead")
 
 
 def _organisation(name: str) -> Organisation:

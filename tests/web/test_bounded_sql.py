@@ -92,8 +92,8 @@ def _grower(make: Callable[[int], object]) -> Callable[[int], None]:
 
 
 @pytest.fixture
-def log_in(world: World, login_as: Callable[[User], User]) -> Callable[[str], User]:
-    return lambda role: login_as(world.users[role])
+def log_in(signed_in: Callable[[str], User]) -> Callable[[str], User]:
+    return signed_in
 
 
 # -- detail pages ---------------------------------------------------------------------

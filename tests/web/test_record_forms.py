@@ -29,8 +29,8 @@ def _post(client: FlaskClient, path: str, **fields: Any) -> Any:
 
 
 @pytest.fixture
-def researcher(world: World, login_as: Callable[[User], User]) -> User:
-    return login_as(world.users["researcher"])
+def researcher(signed_in: Callable[[str], User]) -> User:
+    return signed_in("researcher")
 
 
 def test_every_field_is_labelled_and_secret_ones_are_marked(

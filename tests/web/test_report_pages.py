@@ -46,8 +46,8 @@ def _count(session: Session, model: type[Any]) -> int:
 
 
 @pytest.fixture
-def researcher(world: World, login_as: Callable[[User], User]) -> User:
-    return login_as(world.users["researcher"])
+def researcher(signed_in: Callable[[str], User]) -> User:
+    return signed_in("researcher")
 
 
 def test_a_researcher_logs_a_report_from_a_new_source_of_an_incident(

@@ -60,8 +60,8 @@ def shared(world: World) -> Incident:
 
 
 @pytest.fixture
-def lead(world: World, login_as: Callable[[User], User]) -> User:
-    return login_as(world.users["advocacy_lead"])
+def lead(signed_in: Callable[[str], User]) -> User:
+    return signed_in("advocacy_lead")
 
 
 def test_the_partner_summary_shows_the_public_facts_and_counts(

@@ -30,8 +30,8 @@ REFUSED = 422
 
 
 @pytest.fixture
-def researcher(world: World, login_as: Callable[[User], User]) -> User:
-    return login_as(world.users["researcher"])
+def researcher(signed_in: Callable[[str], User]) -> User:
+    return signed_in("researcher")
 
 
 def _report(world: World, received: str = "2017-04-01", **values: object) -> Report:
