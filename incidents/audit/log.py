@@ -162,21 +162,29 @@ def _row(event: AuditEvent) -> dict[str, Any]:
     return {name: getattr(event, name) for name in _COLUMNS}
 
 
+# What an event's leaf covers, besides its position (incidents/audit/canonical.py).
+_HASHED = (
+    "occurred_at",
+    "actor_id",
+    "actor",
+    "action",
+    "target_table",
+    "target_id",
+    "target_ref",
+    "team_id",
+    "fields",
+    "detail",
+)
+
+
 def event_bytes(event: AuditEvent) -> bytes:
     """The canonical bytes of an event object (see incidents/audit/canonical.py)."""
-    return canonical_bytes(
-        position=event.id,
-        occurred_at=event.occurred_at,
-        actor_id=event.actor_id,
-        actor=event.actor,
-        action=event.action,
-        target_table=event.target_table,
-        target_id=event.target_id,
-        target_ref=event.target_ref,
-        team_id=event.team_id,
-        fields=event.fields,
-        detail=event.detail,
-    )
+    return row_bytes({"id": event.id, **{name: getattr(event, name) for name in _HASHED}})
+
+
+def row_bytes(row: Mapping[str, Any]) -> bytes:
+    """The canonical bytes of an event read as a row of its columns (a backup's, say)."""
+    return canonical_bytes(position=row["id"], **{name: row[name] for name in _HASHED})
 
 
 def pending_events(session: Session) -> int:

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from incidents.audit import merkle
-from incidents.audit.canonical import canonical_bytes
+from incidents.audit.log import row_bytes
 from incidents.audit.signing import Checkpoint, Verifier, open_checkpoint
 from incidents.errors import ValidationError
 from incidents.services.backup.archive import BackupError
@@ -130,19 +130,7 @@ class AuditTally:
             raise BackupError(
                 f"audit event {self.size + 1} is missing (the log jumps to {position})"
             )
-        data = canonical_bytes(
-            position=position,
-            occurred_at=row["occurred_at"],
-            actor_id=row["actor_id"],
-            actor=row["actor"],
-            action=row["action"],
-            target_table=row["target_table"],
-            target_id=row["target_id"],
-            target_ref=row["target_ref"],
-            team_id=row["team_id"],
-            fields=row["fields"],
-            detail=row["detail"],
-        )
+        data = row_bytes(row)
         leaf = merkle.leaf_hash(data)
         if leaf != row["leaf_hash"]:
             raise BackupError(f"audit event {position} does not match its recorded hash")
