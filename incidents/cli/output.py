@@ -96,13 +96,25 @@ def whole_file(output: Path, mode: int = 0o644) -> Iterator[int]:
     try:
         descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
         yield descriptor
+        # The caller has closed the descriptor: sync through a new one, so that a power
+        # cut after the rename cannot leave the name pointing at a file not yet on disk.
+        _sync(partial)
         partial.replace(output)
+        _sync(output.parent)
     except OSError as exc:
         partial.unlink(missing_ok=True)
         raise click.ClickException(f"cannot write {output}: {exc.strerror}") from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+def _sync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 @contextlib.contextmanager
