@@ -91,11 +91,13 @@ class Operation:
     @property
     def error_statuses(self) -> tuple[int, ...]:
         """Every error status the operation may answer with (each a Problem)."""
-        statuses = {401, 403, 429, 500, *self.errors}
+        # 503: the database is down or busy, whatever the operation; 507: no room left
+        # for what a request with a body would write.
+        statuses = {401, 403, 429, 500, 503, *self.errors}
         if self.path_arguments:
             statuses.add(404)
         if self.body is not None or self.form is not None:
-            statuses |= {400, 413, 415, 422}
+            statuses |= {400, 413, 415, 422, 507}
         if self.query is not None:
             statuses.add(422)
         if self.needs_if_match:
