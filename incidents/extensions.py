@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from incidents import sqlite_locking, unit_of_work
 from incidents.audit.signing import Signer
-from incidents.crypto.keys import KeyProvider
+from incidents.crypto.keys import KeyFileProvider, KeyProvider, reloaded_if_changed
 from incidents.storage.store import EvidenceStore
 
 _EXTENSION = "incidents.db"
@@ -109,8 +109,14 @@ KEY_PROVIDER = "incidents.keys"
 
 
 def key_provider() -> KeyProvider:
-    """The master key provider built by create_app for this application."""
+    """The master key provider built by create_app for this application; a key file
+    another process has replaced since (a rotation) is read again."""
     provider: KeyProvider = current_app.extensions[KEY_PROVIDER]
+    if isinstance(provider, KeyFileProvider):
+        current = reloaded_if_changed(provider)
+        if current is not provider:
+            current_app.extensions[KEY_PROVIDER] = current
+        return current
     return provider
 
 

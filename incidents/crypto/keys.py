@@ -12,6 +12,7 @@ import binascii
 import contextlib
 import glob
 import json
+import logging
 import os
 import re
 import secrets
@@ -26,6 +27,8 @@ from incidents.errors import MasterKeyError
 KEY_BYTES = 32
 KEY_FILE_FORMAT = "incidents-master-keys/1"
 _KEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -106,12 +109,31 @@ class StaticKeyProvider:
         return any(key.development for key in self._keys.values())
 
 
+FileState = tuple[int, int, int]  # inode, modification time (ns), size
+
+
+def file_state(path: Path) -> FileState | None:
+    """What changes when a key file is replaced (written whole and renamed into place)."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return (found.st_ino, found.st_mtime_ns, found.st_size)
+
+
 class KeyFileProvider(StaticKeyProvider):
     """Keys from a key file, which `add_primary` and `remove` rewrite atomically."""
 
-    def __init__(self, keys: Iterable[MasterKey], primary_id: str, path: Path) -> None:
+    def __init__(
+        self,
+        keys: Iterable[MasterKey],
+        primary_id: str,
+        path: Path,
+        read_from: FileState | None = None,
+    ) -> None:
         super().__init__(keys, primary_id, f"master key file {path}")
         self.path = path
+        self.read_from = read_from  # the file as it was before these keys were read
 
     def _keys_in_order(self) -> list[MasterKey]:
         return [self._keys[key_id] for key_id in self.key_ids()]
@@ -159,6 +181,9 @@ def _master_key(key_id: str, material: bytes, where: str, development: bool = Fa
 
 def load_key_file(path: Path) -> KeyFileProvider:
     """Read a key file written by write_key_file; raise MasterKeyError with one clear line."""
+    # Taken before reading: a file replaced in between is then seen as changed, and read
+    # again, rather than its new keys missed.
+    state = file_state(path)
     try:
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -189,7 +214,32 @@ def load_key_file(path: Path) -> KeyFileProvider:
         if not isinstance(development, bool):
             raise MasterKeyError(f"{where}: 'development' must be true or false")
         keys.append(_master_key(entry["id"], material, where, development))
-    return KeyFileProvider(keys, primary, path)
+    return KeyFileProvider(keys, primary, path, state)
+
+
+def reloaded_if_changed(provider: KeyFileProvider) -> KeyFileProvider:
+    """The provider for the key file as it is now: `provider` itself while the file is
+    unchanged, a fresh one once another process (`keys rotate`, `keys retire`) replaced
+    it — so a running server wraps new data keys under the new primary at once.
+
+    A file that cannot be read now, or that would bring a development key into an
+    installation that had none, leaves the keys already held (and is tried again on the
+    next call): a server does not lose its keys to a bad edit of the file.
+    """
+    if file_state(provider.path) == provider.read_from:
+        return provider
+    try:
+        fresh = load_key_file(provider.path)
+    except MasterKeyError as exc:
+        log.warning("keeping the master keys already loaded: %s", exc)
+        return provider
+    if fresh.is_development and not provider.is_development:
+        log.warning(
+            "keeping the master keys already loaded: %s now holds a development key",
+            provider.origin,
+        )
+        return provider
+    return fresh
 
 
 def write_key_file(path: Path, keys: Iterable[MasterKey], primary_id: str) -> None:
