@@ -162,24 +162,14 @@ def _row(event: AuditEvent) -> dict[str, Any]:
     return {name: getattr(event, name) for name in _COLUMNS}
 
 
-# What an event's leaf covers, besides its position (incidents/audit/canonical.py).
-_HASHED = (
-    "occurred_at",
-    "actor_id",
-    "actor",
-    "action",
-    "target_table",
-    "target_id",
-    "target_ref",
-    "team_id",
-    "fields",
-    "detail",
-)
+# What an event's leaf covers besides its position (incidents/audit/canonical.py): every
+# column between its id and its leaf hash.
+_HASHED = _COLUMNS[1:-1]
 
 
 def event_bytes(event: AuditEvent) -> bytes:
     """The canonical bytes of an event object (see incidents/audit/canonical.py)."""
-    return row_bytes({"id": event.id, **{name: getattr(event, name) for name in _HASHED}})
+    return row_bytes(_row(event))
 
 
 def row_bytes(row: Mapping[str, Any]) -> bytes:
