@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from incidents.audit import sequencer
 from incidents.context import Context
 from incidents.crypto.keys import KeyProvider
 from incidents.extensions import db
@@ -75,7 +76,10 @@ def enter(client: FlaskClient, session: Session, user: User) -> FlaskClient:
 def count_events(
     session: Session, action: str | None = None, target: Any = None, actor: str | None = None
 ) -> int:
-    """How many audit events there are (of `action`, about `target`, by `actor`)."""
+    """How many audit events there are (of `action`, about `target`, by `actor`): on
+    PostgreSQL those still queued are integrated first (as a commit would)."""
+    session.flush()
+    sequencer.integrate_queued(session)
     statement = select(func.count()).select_from(AuditEvent)
     for condition in _conditions(action, target, actor):
         statement = statement.where(condition)
@@ -85,7 +89,11 @@ def count_events(
 def events(
     session: Session, action: str | None = None, target: Any = None, actor: str | None = None
 ) -> list[AuditEvent]:
-    """The audit events (of `action`, about `target`, by `actor`), in log order."""
+    """The audit events (of `action`, about `target`, by `actor`), in log order: on
+    PostgreSQL those still queued are integrated first (as a commit would), so that each
+    event's id is its position."""
+    session.flush()
+    sequencer.integrate_queued(session)
     statement = select(AuditEvent)
     for condition in _conditions(action, target, actor):
         statement = statement.where(condition)

@@ -15,6 +15,7 @@ class AuditAction(enum.StrEnum):
     EVIDENCE_RECEIVED = "evidence.received"
     EVIDENCE_ACCESSED = "evidence.accessed"
     EVIDENCE_SWEEP = "evidence.sweep"  # stored files no evidence row names, removed
+    EVIDENCE_MOVE = "evidence.move"  # stored files copied to the other store, or old copies gone
     EXPORT = "export"
     IMPORT = "import"  # a file of records imported whole (each record has its own events)
     PERSON_MERGE = "person.merge"  # a duplicate's acts and consents moved to the person kept

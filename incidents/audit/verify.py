@@ -5,7 +5,9 @@ the columns (so an edited column changes the leaf), compared with the leaf hash 
 beside it, and appended to a fresh tree. The tree is then compared with the head the
 database recorded at each append and with every signed checkpoint given. Rows are
 streamed through the driver's own cursor (a server-side cursor on PostgreSQL), read as
-text and spliced into the canonical form without parsing: about 2 µs an event.
+text and spliced into the canonical form without parsing: about 2 µs an event. Queued
+events (incidents/audit/sequencer.py) are not leaves yet, nor rows of audit_events: the
+pass covers the tree only.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy import Connection, String, Text, cast, func, literal_column, sel
 
 from incidents.audit import merkle
 from incidents.audit.canonical import canonical_from_text
-from incidents.audit.log import TreeStateMissing
+from incidents.audit.rows import TreeStateMissing
 from incidents.audit.signing import Checkpoint
 from incidents.models.audit import AuditEvent, AuditTreeState
 
@@ -81,7 +83,7 @@ def _text_columns(connection: Connection) -> Any:
 
 
 def stream_rows(connection: Connection, batch: int = BATCH) -> Iterator[Sequence[Any]]:
-    """Every audit row as text, in position order, in bounded memory.
+    """Every leaf's row as text, in position order, in bounded memory.
 
     The statement is built with Core and run on the driver's cursor: SQLAlchemy's row
     objects would cost more than the hashing itself.

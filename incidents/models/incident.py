@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, relationship
 
 from incidents.db import (
@@ -32,6 +32,8 @@ class Incident(Versioned, TeamScoped, Base):
     __tablename__ = "incidents"
     __table_args__ = (
         CheckConstraint("estimated_victims IS NULL OR estimated_victims >= 0", name="victims"),
+        # A team's list pages by reference through this: its page reads its own rows.
+        Index("ix_incidents_team_id_reference", "team_id", "reference"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

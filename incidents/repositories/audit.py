@@ -1,4 +1,11 @@
-"""Queries on the audit log: the auditor's filtered pages, a record's history, the head."""
+"""Queries on the audit log: the auditor's filtered pages, a record's history, the head.
+
+A filtered page reads only the events it shows, however long the log: a filter by record
+or by actor is a union of keyset scans, one per value the filter stands for (a target id
+or reference, an actor's label), each on its (value, id) index and each stopping at a
+page. The labels an actor filter matches are found first by skipping through the index
+of labels, one seek per distinct label, never a scan of the events.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +14,8 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, func, or_, select, union_all
+from sqlalchemy.orm import Session, aliased
 
 from incidents.audit.actions import AuditAction
 from incidents.audit.filters import EventFilter
@@ -17,6 +24,11 @@ from incidents.models.audit import AuditEvent, AuditTreeState
 
 def _start_of(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+# An actor filter matching more labels than this (a word of many e-mails) is not worth a
+# scan per label: its events are common, and the newest-first scan finds a page soon.
+MAX_KEYED_SCANS = 20
 
 
 def event_page(
@@ -28,30 +40,78 @@ def event_page(
 ) -> Sequence[AuditEvent]:
     """Newest first, keyset-paged on the position: events of the teams (None: of every
     team) and of no team."""
-    statement = select(AuditEvent)
-    if team_ids is not None:
-        statement = statement.where(
-            or_(AuditEvent.team_id.is_(None), AuditEvent.team_id.in_(team_ids))
-        )
-    if filters.actor:
-        statement = statement.where(
-            func.lower(AuditEvent.actor).contains(filters.actor.lower(), autoescape=True)
-        )
-    if filters.action:
-        statement = statement.where(AuditEvent.action.startswith(filters.action, autoescape=True))
+    conditions = _conditions(team_ids, filters, before)
     if filters.record:
-        statement = statement.where(
-            or_(AuditEvent.target_ref == filters.record, AuditEvent.target_id == filters.record)
+        keys = [AuditEvent.target_id == filters.record, AuditEvent.target_ref == filters.record]
+    elif filters.actor:
+        labels = actor_labels(session, filters.actor)
+        if not labels:
+            return []
+        if len(labels) > MAX_KEYED_SCANS:
+            conditions.append(_actor_contains(filters.actor))
+            return session.scalars(_newest(select(AuditEvent).where(*conditions), limit)).all()
+        keys = [AuditEvent.actor == label for label in labels]
+    else:
+        return session.scalars(_newest(select(AuditEvent).where(*conditions), limit)).all()
+    # Each scan in a subquery of its own: SQLite orders and limits a compound's members
+    # only so.
+    scans = [
+        select(scan.c.id).select_from(scan)
+        for scan in (
+            _newest(select(AuditEvent.id).where(*conditions, key), limit).subquery() for key in keys
         )
+    ]
+    positions = union_all(*scans).subquery()
+    statement = select(AuditEvent).where(AuditEvent.id.in_(select(positions.c.id)))
+    return session.scalars(_newest(statement, limit)).all()
+
+
+def _newest(statement: Select[Any], limit: int) -> Select[Any]:
+    return statement.order_by(AuditEvent.id.desc()).limit(limit)
+
+
+def _actor_contains(words: str) -> ColumnElement[bool]:
+    return func.lower(AuditEvent.actor).contains(words.lower(), autoescape=True)
+
+
+def _conditions(
+    team_ids: Collection[uuid.UUID] | None, filters: EventFilter, before: int | None
+) -> list[ColumnElement[bool]]:
+    """Every filter but the record's (each keyed scan is one of its values); an actor
+    filter beside a record filter is a condition on the record's few events."""
+    found: list[ColumnElement[bool]] = []
+    if team_ids is not None:
+        found.append(or_(AuditEvent.team_id.is_(None), AuditEvent.team_id.in_(team_ids)))
+    if filters.actor and filters.record:
+        found.append(_actor_contains(filters.actor))
+    if filters.action:
+        found.append(AuditEvent.action.startswith(filters.action, autoescape=True))
     if filters.since:
-        statement = statement.where(AuditEvent.occurred_at >= _start_of(filters.since))
+        found.append(AuditEvent.occurred_at >= _start_of(filters.since))
     if filters.until and filters.until < date.max:  # date.max: no day after it, no bound
-        statement = statement.where(
-            AuditEvent.occurred_at < _start_of(filters.until + timedelta(days=1))
-        )
+        found.append(AuditEvent.occurred_at < _start_of(filters.until + timedelta(days=1)))
     if before is not None:
-        statement = statement.where(AuditEvent.id < before)
-    return session.scalars(statement.order_by(AuditEvent.id.desc()).limit(limit)).all()
+        found.append(AuditEvent.id < before)
+    return found
+
+
+def actor_labels(session: Session, contains: str) -> list[str]:
+    """The distinct actor labels of the log that contain `contains` (any case), found by
+    a loose scan of the label index: one seek from each label to the next."""
+    later = aliased(AuditEvent)
+    labels = select(func.min(AuditEvent.actor).label("actor")).cte("labels", recursive=True)
+    following = select(func.min(later.actor)).where(later.actor > labels.c.actor)
+    labels = labels.union_all(
+        select(following.scalar_subquery()).where(labels.c.actor.is_not(None))
+    )
+    return list(
+        session.scalars(
+            select(labels.c.actor).where(
+                labels.c.actor.is_not(None),
+                func.lower(labels.c.actor).contains(contains.lower(), autoescape=True),
+            )
+        )
+    )
 
 
 def events_about(session: Session, target_ids: Collection[str]) -> Sequence[AuditEvent]:
@@ -96,6 +156,7 @@ def last_checkpoint(session: Session) -> AuditEvent | None:
 
 
 def event_by_position(session: Session, position: int) -> AuditEvent | None:
+    """The leaf at `position`, if the tree has one there."""
     return session.get(AuditEvent, position)
 
 

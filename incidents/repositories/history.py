@@ -6,10 +6,10 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from incidents.models.audit import AuditEvent
+from incidents.models.audit import AuditEvent, QueuedAuditEvent
 from incidents.models.user import User
 
 
@@ -17,19 +17,40 @@ def newest_events_about(
     session: Session, table: str, record_id: uuid.UUID, limit: int
 ) -> Sequence[Row[Any]]:
     """Up to `limit` events whose target is the record `record_id` of `table`, newest
-    first: their position, time, actor, action, fields and detail (one statement)."""
+    first: their time, actor, action, fields and detail (one statement).
+
+    Events still queued for the tree (PostgreSQL's writers, incidents/audit/sequencer.py)
+    are the newest: a change is in its record's history as soon as it commits, not once
+    its leaf is integrated. The queue is short (bounded), so reading it needs no index.
+    """
+    newest = [
+        select(
+            literal(rank).label("rank"),
+            model.id,
+            model.occurred_at,
+            model.actor_id,
+            model.actor,
+            model.action,
+            model.fields,
+            model.detail,
+        )
+        .where(model.target_id == str(record_id), model.target_table == table)
+        .order_by(model.id.desc())
+        .limit(limit)
+        .subquery()
+        for rank, model in ((0, QueuedAuditEvent), (1, AuditEvent))
+    ]
+    both = union_all(*(select(*part.c) for part in newest)).subquery()
     return session.execute(
         select(
-            AuditEvent.id,
-            AuditEvent.occurred_at,
-            AuditEvent.actor_id,
-            AuditEvent.actor,
-            AuditEvent.action,
-            AuditEvent.fields,
-            AuditEvent.detail,
+            both.c.occurred_at,
+            both.c.actor_id,
+            both.c.actor,
+            both.c.action,
+            both.c.fields,
+            both.c.detail,
         )
-        .where(AuditEvent.target_id == str(record_id), AuditEvent.target_table == table)
-        .order_by(AuditEvent.id.desc())
+        .order_by(both.c.rank, both.c.id.desc())
         .limit(limit)
     ).all()
 

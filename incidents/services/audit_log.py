@@ -3,7 +3,10 @@
 Verification reads every row (incidents/audit/verify.py); a checkpoint is only signed
 for a log that verifies, and is itself recorded in the log, so later verifications
 check the history against it too. Proofs are built from the recomputed tree, never
-from stored hashes alone. The auditor's pages are incidents/services/auditor.py.
+from stored hashes alone. Each first integrates the queued leaves it can (in short
+transactions of their own, incidents/audit/sequencer.py) and covers the tree's leaves;
+the outcome counts the events still queued. The auditor's pages are
+incidents/services/auditor.py.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from incidents.audit import merkle
+from incidents.audit import merkle, sequencer
 from incidents.audit.actions import AuditAction
 from incidents.audit.log import event_bytes, record_event
 from incidents.audit.proofs import consistency_document, inclusion_document
@@ -53,6 +56,7 @@ class VerifyOutcome:
     consistency_path: list[bytes] | None = None
     log_checkpoints: int = 0
     skipped: list[str] = field(default_factory=list)
+    queued: int = 0  # events committed but not yet in the tree when the pass ended
 
     @property
     def ok(self) -> bool:
@@ -80,6 +84,8 @@ class VerifyOutcome:
                 f"extends the held checkpoint of {self.held.size} events "
                 f"(consistency proof of {len(self.consistency_path or [])} hashes checked)"
             )
+        if self.queued:
+            parts.append(f"{self.queued} events queued, not yet in the tree")
         return "; ".join(parts)
 
 
@@ -144,6 +150,7 @@ def verify_log(
     ensure(ctx.principal, Permission.AUDIT_READ)
     origin = ctx.settings.audit_log_origin
     held = read_checkpoint(held_note, verifier, origin) if held_note is not None else None
+    sequencer.integrate_queued(ctx.session)  # what is queued joins the tree first, if it can
     recorded = _log_checkpoints(ctx.session, verifier, origin)
     targets = [*recorded.found]
     outcome = VerifyOutcome(Verification(), held=held, skipped=recorded.skipped)
@@ -158,6 +165,7 @@ def verify_log(
         keep_leaves=keep_leaves or held is not None,
     )
     check_newer_head(result, recorded_head(connection))
+    outcome.queued = sequencer.queued_count(connection)
     for position, problem in recorded.forged:
         result.fail(problem, position)
     outcome.verification = result
@@ -195,10 +203,10 @@ def prove_inclusion(
 ) -> dict[str, Any]:
     """An inclusion proof of event `position` in the current log, or in a held checkpoint's."""
     ensure(ctx.principal, Permission.AUDIT_READ)
-    event = audit_queries.event_by_position(ctx.session, position)
-    if event is None:
-        raise NotFound(f"there is no audit event {position}")
     outcome = _verified(verify_log(ctx, signer.verifier, held_note, progress, keep_leaves=True))
+    event = audit_queries.event_by_position(ctx.session, position)
+    if event is None or position > outcome.size:
+        raise NotFound(f"there is no audit event {position}")
     assert outcome.verification.leaves is not None
     if outcome.held is not None:
         size, note = outcome.held.size, held_note or ""
@@ -236,6 +244,7 @@ def record_checkpoint(ctx: Context, signer: Signer, outcome: VerifyOutcome) -> s
         AuditAction.AUDIT_CHECKPOINT,
         detail={"size": outcome.size, "root": b64(outcome.root), "checkpoint": note},
     )
+    sequencer.integrate_in_transaction(ctx.session)  # read back as a leaf, as it commits
     return note
 
 

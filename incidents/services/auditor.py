@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from incidents.audit import sequencer
 from incidents.audit.actions import AuditAction
 from incidents.audit.filters import EventFilter
 from incidents.audit.log import record_event
@@ -77,8 +78,10 @@ class EventPage:
 def event_page(
     ctx: Context, filters: EventFilter, before: int | None = None, limit: int = PAGE_SIZE
 ) -> EventPage:
-    """One page of the log, newest first: events of the user's teams and of no team."""
+    """One page of the log, newest first: events of the user's teams and of no team.
+    Queued events join the tree first, if the head is free (the page lists the tree)."""
     ensure(ctx.principal, Permission.AUDIT_READ)
+    sequencer.integrate_queued(ctx.session)
     teams = readable_teams(ctx.principal)
     rows = audit_queries.event_page(ctx.session, teams, filters, before, limit + 1)
     shown = _rows(rows[:limit])
@@ -89,6 +92,7 @@ def event_at(ctx: Context, position: int) -> EventRow:
     """The event at `position` in the log, if the log page would show it: an event of
     another team is NotFound, as for a position the log has not reached."""
     ensure(ctx.principal, Permission.AUDIT_READ)
+    sequencer.integrate_queued(ctx.session)
     in_range = 1 <= position <= LARGEST_POSITION
     event = audit_queries.event_by_position(ctx.session, position) if in_range else None
     teams = readable_teams(ctx.principal)
@@ -172,6 +176,7 @@ def verify_for_auditor(
             AuditAction.AUDIT_VERIFY_FAILED,
             detail={"problem": outcome.problem},
         )
+        sequencer.integrate_in_transaction(ctx.session)  # what holds "verify now" back
         return AuditorVerification(outcome)
     return AuditorVerification(outcome, record_checkpoint(ctx, signer, outcome))
 

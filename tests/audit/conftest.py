@@ -10,13 +10,14 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from incidents.audit import merkle
+from incidents.audit import merkle, sequencer
 from incidents.audit.actions import AuditAction
-from incidents.audit.log import Actor, event_bytes, record_event
+from incidents.audit.log import Actor, record_event, row_bytes
+from incidents.audit.rows import COLUMNS
 from incidents.audit.signing import Signer, generate_signer
 from incidents.context import Context
 from incidents.crypto.keys import MasterKey, StaticKeyProvider
-from incidents.models.audit import AuditEvent
+from incidents.models.audit import AuditEvent, AuditTreeState
 from incidents.services import audit_log
 from incidents.services.audit_log import VerifyOutcome
 from incidents.settings import Settings
@@ -66,16 +67,29 @@ def operator_context(
     return Context.build(session, keys, DirectoryEvidenceStore(store_root), settings, TEST_OPERATOR)
 
 
+def tree_size(session: Session) -> int:
+    return int(session.scalar(select(AuditTreeState.size).where(AuditTreeState.id == 1)) or 0)
+
+
+def settle(session: Session) -> None:
+    """Integrate what the test queued (PostgreSQL queues; SQLite has integrated already),
+    as a writer's commit would: on the test's connection, in savepoints."""
+    session.flush()
+    sequencer.integrate_queued(session)
+    session.expire_all()
+
+
 def append(session: Session, count: int, action: AuditAction = ACTION) -> list[int]:
-    """Record `count` events; their positions."""
-    positions = []
+    """Record `count` events and integrate them; their positions."""
+    settle(session)  # what was queued before takes the positions before these
+    start = tree_size(session)
     for number in range(count):
-        event = record_event(
+        record_event(
             session, ACTOR, action, fields=["b", "a"], detail={"n": number, "név": "ünïcode"}
         )
-        positions.append(event.id)
-    session.flush()
-    return positions
+    settle(session)
+    assert tree_size(session) == start + count, "only the test's own events were queued"
+    return list(range(start + 1, start + count + 1))
 
 
 def verify(ctx: Context, signer: Signer, held: str | None = None) -> VerifyOutcome:
@@ -95,8 +109,11 @@ def sql(session: Session, statement: str, **params: Any) -> None:
 
 
 def all_event_bytes(session: Session) -> list[bytes]:
+    """The canonical bytes of every leaf of the tree (queued events are not leaves yet)."""
     session.expire_all()
-    return [event_bytes(e) for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    columns = [AuditEvent.__table__.c[name] for name in COLUMNS]
+    leaves = select(*columns).order_by(AuditEvent.id)
+    return [row_bytes(row) for row in session.execute(leaves).mappings()]
 
 
 def reference_root(session: Session) -> bytes:

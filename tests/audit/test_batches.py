@@ -1,5 +1,5 @@
 """record_events appends several events in one go: the same leaves, positions and root as
-appending them one by one, in three statements however many there are."""
+appending them one by one, in a fixed number of statements however many there are."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from incidents.audit import log
+from incidents.audit import log, sequencer
 from incidents.audit.actions import AuditAction
 from incidents.audit.log import NewEvent, event_bytes, pending_events, record_event, record_events
 from incidents.audit.merkle import leaf_hash
@@ -19,7 +19,7 @@ from incidents.audit.signing import Signer
 from incidents.cli import cli
 from incidents.context import Context
 from incidents.models.audit import AuditEvent, AuditTreeState
-from tests.audit.conftest import ACTOR, reference_root, verify
+from tests.audit.conftest import ACTOR, reference_root, settle, verify
 from tests.factories import IncidentFactory, TeamFactory
 from tests.helpers import count_statements, invoke
 
@@ -48,6 +48,17 @@ def _head(session: Session) -> tuple[int, bytes, bytes]:
     return state.size, state.root, state.frontier
 
 
+def _leaves_stored(session: Session, count: int) -> list[AuditEvent]:
+    """The last `count` leaves of the tree, oldest first."""
+    session.expire_all()
+    newest = select(AuditEvent).order_by(AuditEvent.id.desc())
+    return list(reversed(session.scalars(newest.limit(count)).all()))
+
+
+def _queued(session: Session) -> int:
+    return sequencer.queued_count(session.connection())
+
+
 def _leaves(session: Session, after: int) -> list[tuple[int, bytes, bytes]]:
     session.expire_all()
     rows = session.scalars(select(AuditEvent).where(AuditEvent.id > after).order_by(AuditEvent.id))
@@ -60,33 +71,55 @@ def test_a_batch_builds_the_tree_one_by_one_appends_build(
 ) -> None:
     monkeypatch.setattr(log, "utcnow", lambda: FIXED)  # the same clock for both ways
     incident = IncidentFactory()
-    db_session.flush()
+    settle(db_session)
     start, _, _ = _head(db_session)
     new = _new(count, incident)
 
     one_by_one = db_session.begin_nested()
     for item in new:
         record_event(db_session, ACTOR, item.action, item.target, item.fields, item.detail)
+        settle(db_session)  # each its own integration, as one writer's commit after another
     sequential = (_head(db_session), _leaves(db_session, start))
     one_by_one.rollback()
     assert _head(db_session)[0] == start
 
     events = record_events(db_session, ACTOR, new)
-    assert [e.id for e in events] == list(range(start + 1, start + count + 1))
+    if db_session.get_bind().dialect.name == "sqlite":  # integrated at once
+        assert [e.id for e in events] == list(range(start + 1, start + count + 1))
+        assert [e.leaf_hash for e in events] == [leaf for _, leaf, _ in sequential[1]]
+    else:  # queued: no position, no hash until integrated, however many there are
+        assert [(e.id, e.leaf_hash) for e in events] == [(None, None)] * count
+    settle(db_session)
     assert (_head(db_session), _leaves(db_session, start)) == sequential
+    assert [position for position, _, _ in sequential[1]] == list(
+        range(start + 1, start + count + 1)
+    )
     assert _head(db_session)[1] == reference_root(db_session)
-    assert [e.leaf_hash for e in events] == [leaf for _, leaf, _ in sequential[1]]
 
 
-def test_a_batch_is_three_statements_however_many_events(app: Flask, db_session: Session) -> None:
-    db_session.flush()
+def test_a_batch_is_a_fixed_number_of_statements_however_many_events(
+    app: Flask, db_session: Session
+) -> None:
+    """SQLite: the head read, one INSERT, the head moved. PostgreSQL: one INSERT of queued
+    leaves, nothing of the head; their integration is as many statements for 1 as for 40."""
+    settle(db_session)
+    sqlite = db_session.get_bind().dialect.name == "sqlite"
     with count_statements(app) as one:
         record_events(db_session, ACTOR, _new(1))
+    with count_statements(app) as one_integrated:
+        settle(db_session)
     with count_statements(app) as forty:
         record_events(db_session, ACTOR, _new(40))
-    assert one.count == forty.count == 3, f"{one!r}\n---\n{forty!r}"
+    with count_statements(app) as forty_integrated:
+        settle(db_session)
+    assert one.count == forty.count == (3 if sqlite else 1), f"{one!r}\n---\n{forty!r}"
     (insert,) = [sql for sql in forty.sql if sql.lstrip().upper().startswith("INSERT")]
     assert insert.count("VALUES") == 1 and insert.count("), (") == 39  # one multi-row INSERT
+    if not sqlite:
+        assert all("audit_tree_state" not in sql for sql in forty.sql), "the head is not taken"
+        assert one_integrated.count == forty_integrated.count, (
+            f"{one_integrated!r}\n---\n{forty_integrated!r}"
+        )
 
 
 def test_an_empty_batch_touches_nothing(app: Flask, db_session: Session) -> None:
@@ -110,8 +143,8 @@ def test_the_events_keep_their_targets_teams_fields_and_details(db_session: Sess
             NewEvent(AuditAction.RECORD_UPDATE, detail={"b": 2, "a": [1]}, team_id=other_team.id),
         ],
     )
-    db_session.expire_all()
-    first, second = (db_session.get(AuditEvent, e.id) for e in events)
+    settle(db_session)
+    first, second = _leaves_stored(db_session, len(events))
     assert first is not None and second is not None
     assert (first.action, first.target_table, first.target_id, first.target_ref) == (
         "secret.decrypt",
@@ -136,13 +169,16 @@ def test_the_events_keep_their_targets_teams_fields_and_details(db_session: Sess
 
 def test_pending_events_count_a_batch_and_a_rollback_settles_them(db_session: Session) -> None:
     before = pending_events(db_session)
+    settle(db_session)
+    size = _head(db_session)[0]
     savepoint = db_session.begin_nested()
     record_events(db_session, ACTOR, _new(5))
     record_event(db_session, ACTOR, AuditAction.RECORD_UPDATE)
     assert pending_events(db_session) == before + 6
-    size = _head(db_session)[0]
     savepoint.rollback()
-    assert _head(db_session)[0] == size - 6, "the rolled-back batch left no leaf"
+    settle(db_session)
+    assert _head(db_session)[0] == size, "the rolled-back batch left no leaf"
+    assert _queued(db_session) == 0, "nor a queued one"
     assert pending_events(db_session) == before + 6  # a savepoint settles nothing
 
 

@@ -20,7 +20,15 @@ from incidents.models.vocabularies import Role
 from incidents.services import audit_log
 from incidents.services import incidents as incident_service
 from tests.audit import rfc6962
-from tests.audit.conftest import ACTION, append, reference_root, sql, verify
+from tests.audit.conftest import (
+    ACTION,
+    all_event_bytes,
+    append,
+    reference_root,
+    settle,
+    sql,
+    verify,
+)
 from tests.factories import IncidentFactory, TeamFactory, UserFactory
 from tests.helpers import count_events
 
@@ -45,13 +53,13 @@ def test_each_event_is_the_next_leaf_and_the_head_is_the_rfc_root(db_session: Se
 
 def test_the_stored_head_matches_the_reference_at_every_size(db_session: Session) -> None:
     start, _ = _head(db_session)
-    data: list[bytes] = []
+    data = all_event_bytes(db_session)
     for _ in range(9):
-        event = record_event(db_session, Actor("x"), ACTION, detail={"k": [3, {"b": 1}]})
-        db_session.flush()
-        data.append(event_bytes(event))
-        if start == 0:
-            assert _head(db_session)[1] == rfc6962.mth(data)
+        record_event(db_session, Actor("x"), ACTION, detail={"k": [3, {"b": 1}]})
+        settle(db_session)
+        data = all_event_bytes(db_session)
+        assert _head(db_session)[1] == rfc6962.mth(data)
+    assert len(data) == start + 9
 
 
 def test_a_rolled_back_change_leaves_no_event_and_no_tree_change(db_session: Session) -> None:

@@ -26,6 +26,7 @@ from tests.audit.conftest import (
     append,
     drop_guards,
     rehash_everything,
+    settle,
     sql,
     verify,
 )
@@ -228,6 +229,7 @@ def test_checkpoints_and_proofs_are_refused_for_a_broken_log(
 
 
 def _recorded_checkpoint(session: Session) -> tuple[int, dict[str, object]]:
+    settle(session)  # the checkpoint's event, a leaf of the tree
     position, detail = audit_queries.checkpoint_events(session)[-1]
     return position, dict(detail)
 

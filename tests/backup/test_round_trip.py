@@ -103,7 +103,8 @@ def test_every_table_holds_rows_so_the_round_trip_covers_them(
 ) -> None:
     rows, state = before
     empty = sorted(name for name, found in rows.items() if not found)
-    assert len(empty) <= 6, empty  # a few bookkeeping tables (sessions, drafts) stay empty
+    # A few bookkeeping tables (sessions, drafts, the audit queue once integrated) stay empty.
+    assert len(empty) <= 7, empty
     assert len(state.evidence) == EVIDENCE + 1 and state.records  # the demo brings one
 
 

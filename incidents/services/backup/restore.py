@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, MetaData, func, insert, inspect, sele
 from sqlalchemy.exc import DBAPIError
 
 from incidents import migrate
+from incidents.audit.sequencer import integrate_restored
 from incidents.audit.signing import Verifier
 from incidents.audit.verify import (
     HeldCheckpoint,
@@ -35,6 +36,7 @@ from incidents.services.backup.archive import BackupError
 from incidents.services.backup.manifest import ContentHeader, Manifest
 from incidents.services.backup.reader import read_archive
 from incidents.services.backup.tables import NOT_DATA, SEEDED, TableLayout
+from incidents.storage.database_store import DatabaseEvidenceStore
 from incidents.storage.store import TEMPORARY_SUFFIX, DirectoryEvidenceStore, EvidenceStore
 
 
@@ -111,6 +113,13 @@ class _Loader:
 
     def begin(self, header: ContentHeader) -> None:
         _migrate_to(self.target.engine, header.revision)
+        store = self.target.store
+        if isinstance(store, DatabaseEvidenceStore) and not store.installed():
+            raise BackupError(
+                f"the archive's schema (revision {header.revision}) predates evidence kept in "
+                'the database: restore it with evidence_store = "directory", then run '
+                "`incidents evidence move --to database`"
+            )
         self.revision = header.revision
         self.tables = header.tables
         self.connection = self.target.engine.connect()
@@ -141,6 +150,9 @@ class _Loader:
                 table = next(t for t in self.tables if t.name == SEEDED).table(MetaData())
                 self.connection.execute(update(table).where(table.c.id == row["id"]).values(row))
         _reset_sequences(self.connection, self.tables)
+        # Events the snapshot held queued (rows of audit_queue) join the tree now, so that
+        # the check below covers them too.
+        integrate_restored(self.connection)
 
     def check_audit(self, held: HeldCheckpoint) -> None:
         assert self.connection is not None
@@ -178,10 +190,15 @@ def _reset_sequences(connection: Connection, tables: list[TableLayout]) -> None:
 def _clear_leftovers(store: EvidenceStore) -> int:
     """Remove what an interrupted restore left in the store of an empty installation:
     temporaries it was writing; return how many complete files are there besides."""
-    if not isinstance(store, DirectoryEvidenceStore):
+    if isinstance(store, DirectoryEvidenceStore):
+        for partial in store.root.glob(f"*/*{TEMPORARY_SUFFIX}"):
+            partial.unlink(missing_ok=True)
+    elif isinstance(store, DatabaseEvidenceStore) and store.installed():  # its pending rows
+        for entry in list(store.entries()):
+            if entry.temporary:
+                store.remove_entry(entry)
+    else:
         return 0
-    for partial in store.root.glob(f"*/*{TEMPORARY_SUFFIX}"):
-        partial.unlink(missing_ok=True)
     return sum(1 for _key in store.keys())  # noqa: SIM118 (the store's listing, not a dict)
 
 
