@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, literal, or_, select
 from sqlalchemy.orm import Session
 
 from incidents.models.advocacy import ActionLink, AdvocacyAction
@@ -175,3 +175,58 @@ def people_of_incident(session: Session, incident_id: uuid.UUID) -> list[Person]
     """The people with an act in the incident, in a stable order — one statement."""
     acted = select(Act.person_id).where(Act.incident_id == incident_id)
     return list(session.scalars(select(Person).where(Person.id.in_(acted)).order_by(Person.id)))
+
+
+# -- many reports at once ------------------------------------------------------------------
+
+
+Ids = Collection[uuid.UUID] | Select[Any]  # ids, or a query of them
+
+
+def _among(column: Any, ids: Ids) -> ColumnElement[bool]:
+    among: ColumnElement[bool] = column.in_(ids if isinstance(ids, Select) else list(ids))
+    return among
+
+
+def _none(ids: Ids) -> bool:
+    return not isinstance(ids, Select) and not ids
+
+
+def people_of_incidents(
+    session: Session, incident_ids: Ids
+) -> list[tuple[uuid.UUID, uuid.UUID, bool]]:
+    """(incident, person, person erased) for each person with an act in these incidents,
+    each pair once — one statement."""
+    if _none(incident_ids):
+        return []
+    rows = session.execute(
+        select(Act.incident_id, Act.person_id, _erased(Person.__tablename__, Act.person_id))
+        .where(_among(Act.incident_id, incident_ids))
+        .distinct()
+    )
+    return [(incident, person, bool(gone)) for incident, person, gone in rows]
+
+
+def grants_in_force(
+    session: Session,
+    uses: Collection[ConsentUse],
+    on: date,
+    *,
+    source_ids: Ids = (),
+    person_ids: Ids = (),
+) -> list[tuple[ConsentUse, uuid.UUID | None, uuid.UUID | None]]:
+    """(use, source, person) of each grant of `uses` in force on `on`, as `allowed` counts
+    them, by one of these sources or people — one statement."""
+    owners = [
+        _among(column, ids)
+        for column, ids in ((Consent.source_id, source_ids), (Consent.person_id, person_ids))
+        if not _none(ids)
+    ]
+    if not owners or not uses:
+        return []
+    rows = session.execute(
+        select(Consent.use, Consent.source_id, Consent.person_id).where(
+            Consent.use.in_(list(uses)), _in_force(on), or_(*owners)
+        )
+    )
+    return [(use, source, person) for use, source, person in rows]

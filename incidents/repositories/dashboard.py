@@ -11,33 +11,37 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    distinct,
+    exists,
+    extract,
+    func,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from incidents.models.advocacy import AdvocacyAction
-from incidents.models.consent import Consent
 from incidents.models.erasure import Erasure
 from incidents.models.incident import Incident, IncidentViolation
-from incidents.models.person import Act, Person
+from incidents.models.person import Act
 from incidents.models.report import Report
 from incidents.models.user import User
-from incidents.models.vocabularies import ConsentUse, DatePrecision, Impact, ViolationType
+from incidents.models.vocabularies import DatePrecision, Impact, ViolationType
 
 Teams = Collection[uuid.UUID] | None
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])  # any statement, its row type kept
 
 
-@dataclass(frozen=True)
-class IncidentDate:
-    """One violation type of one incident, with the incident's start and its precision."""
-
-    incident_id: uuid.UUID
-    start_date: date | None
-    precision: DatePrecision
-    violation_type: ViolationType | None
+MONTH_PRECISE = (DatePrecision.DAY, DatePrecision.MONTH)  # a start known to the month
+MonthKey = tuple[int, int] | None  # (year, month); None: not known to the month
 
 
 @dataclass(frozen=True)
@@ -58,21 +62,52 @@ def _in_teams(statement: S, column: Any, teams: Teams) -> S:
     return statement if teams is None else statement.where(column.in_(list(teams)))
 
 
-def incident_dates(session: Session, teams: Teams) -> list[IncidentDate]:
-    """Each violation type of each incident of `teams` (one row with no type for an
-    incident without any), erased incidents aside."""
+def _year_month(column: Any) -> tuple[ColumnElement[int], ColumnElement[int]]:
+    return extract("year", column), extract("month", column)
+
+
+def _month_key(year: Any, month: Any) -> MonthKey:
+    return None if year is None else (int(year), int(month))
+
+
+def _dated() -> ColumnElement[bool]:
+    return and_(Incident.start_date.is_not(None), Incident.start_precision.in_(MONTH_PRECISE))
+
+
+def incidents_per_month_and_type(
+    session: Session, teams: Teams
+) -> list[tuple[MonthKey, ViolationType | None, int]]:
+    """(month, violation type, incidents) of `teams`, of the incidents dated to the month
+    (None for those without any type), erased aside — counted by the database."""
+    year, month = _year_month(Incident.start_date)
     statement = (
-        select(
-            Incident.id,
-            Incident.start_date,
-            Incident.start_precision,
-            IncidentViolation.violation_type,
-        )
+        select(year, month, IncidentViolation.violation_type, func.count(distinct(Incident.id)))
         .outerjoin(IncidentViolation, IncidentViolation.incident_id == Incident.id)
-        .where(~_erased(Incident.__tablename__, Incident.id))
+        .where(_dated(), ~_erased(Incident.__tablename__, Incident.id))
+        .group_by(year, month, IncidentViolation.violation_type)
     )
     rows = session.execute(_in_teams(statement, Incident.team_id, teams))
-    return [IncidentDate(*row) for row in rows]
+    return [(_month_key(y, m), kind, int(n)) for y, m, kind, n in rows]
+
+
+def incidents_per_month(session: Session, teams: Teams) -> list[tuple[MonthKey, int]]:
+    """(month, incidents) of `teams`, erased aside, with one row (None, incidents) for
+    those not dated to the month — counted by the database, in one statement."""
+    year, month = _year_month(Incident.start_date)
+    alive = ~_erased(Incident.__tablename__, Incident.id)
+    per_month = _in_teams(
+        select(year, month, func.count(Incident.id)).where(_dated(), alive),
+        Incident.team_id,
+        teams,
+    ).group_by(year, month)
+    nothing = null().cast(Integer)
+    undated = _in_teams(
+        select(nothing, nothing, func.count(Incident.id)).where(~_dated(), alive),
+        Incident.team_id,
+        teams,
+    )
+    rows = session.execute(union_all(per_month, undated))
+    return [(_month_key(y, m), int(n)) for y, m, n in rows]
 
 
 def incidents_by_region(session: Session, teams: Teams) -> list[tuple[str | None, str | None, int]]:
@@ -89,10 +124,13 @@ def incidents_by_region(session: Session, teams: Teams) -> list[tuple[str | None
     ]
 
 
-def action_dates(session: Session, teams: Teams) -> list[tuple[date | None, Impact]]:
-    """(start date, impact) of every advocacy action of `teams`."""
-    statement = select(AdvocacyAction.start_date, AdvocacyAction.impact)
-    return [(d, i) for d, i in session.execute(_in_teams(statement, AdvocacyAction.team_id, teams))]
+def actions_per_month(session: Session, teams: Teams) -> list[tuple[MonthKey, Impact, int]]:
+    """(month of the start, impact, actions) of `teams`; month None for the undated."""
+    year, month = _year_month(AdvocacyAction.start_date)
+    statement = select(year, month, AdvocacyAction.impact, func.count(AdvocacyAction.id))
+    statement = _in_teams(statement, AdvocacyAction.team_id, teams)
+    rows = session.execute(statement.group_by(year, month, AdvocacyAction.impact))
+    return [(_month_key(y, m), impact, int(n)) for y, m, impact, n in rows]
 
 
 def reports_of_teams(session: Session, teams: Teams) -> list[ReportLinks]:
@@ -106,40 +144,23 @@ def reports_of_teams(session: Session, teams: Teams) -> list[ReportLinks]:
     return [ReportLinks(id_, source, incident, bool(gone)) for id_, source, incident, gone in rows]
 
 
-def _incidents_of_reports(teams: Teams) -> Select[Any]:
+def incidents_of_reports(teams: Teams) -> Select[Any]:
+    """A query of the incidents the reports of `teams` belong to."""
     return _in_teams(
         select(Report.incident_id).where(Report.incident_id.is_not(None)), Report.team_id, teams
     )
 
 
-def people_of_incidents(session: Session, teams: Teams) -> list[tuple[uuid.UUID, uuid.UUID, bool]]:
-    """(incident, person, person erased) for every person with an act in an incident that
-    a report of `teams` belongs to — the people whose consent the report needs."""
-    statement = (
-        select(Act.incident_id, Act.person_id, _erased(Person.__tablename__, Act.person_id))
-        .where(Act.incident_id.in_(_incidents_of_reports(teams)))
-        .distinct()
-    )
-    return [(i, p, bool(gone)) for i, p, gone in session.execute(statement)]
-
-
-def grants_in_force(
-    session: Session, teams: Teams, uses: Collection[ConsentUse], on: date
-) -> list[tuple[ConsentUse, uuid.UUID | None, uuid.UUID | None]]:
-    """(use, source, person) of every grant of `uses` in force on `on` (as the consent
-    service counts them) by a source of a report of `teams` or a person of its incident."""
-    sources = _in_teams(
+def sources_of_reports(teams: Teams) -> Select[Any]:
+    """A query of the sources of the reports of `teams`."""
+    return _in_teams(
         select(Report.source_id).where(Report.source_id.is_not(None)), Report.team_id, teams
     )
-    people = select(Act.person_id).where(Act.incident_id.in_(_incidents_of_reports(teams)))
-    statement = select(Consent.use, Consent.source_id, Consent.person_id).where(
-        Consent.use.in_(list(uses)),
-        Consent.granted_on <= on,
-        or_(Consent.revoked_on.is_(None), Consent.revoked_on > on),
-        ~_erased(Consent.__tablename__, Consent.id),
-        or_(Consent.source_id.in_(sources), Consent.person_id.in_(people)),
-    )
-    return [(use, source, person) for use, source, person in session.execute(statement)]
+
+
+def people_of_reports(teams: Teams) -> Select[Any]:
+    """A query of the people with an act in an incident a report of `teams` belongs to."""
+    return select(Act.person_id).where(Act.incident_id.in_(incidents_of_reports(teams)))
 
 
 # -- the calendar feed -------------------------------------------------------------------

@@ -20,14 +20,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from incidents.context import Context
 from incidents.models.advocacy import AdvocacyAction
 from incidents.models.vocabularies import ResponseKind, label
 from incidents.permissions import Permission, can_in_team, ensure
 from incidents.repositories import action_work as queries
 from incidents.services import follow_ups
-from incidents.services.action_links import missing_for
-from incidents.services.consent_uses import USES_BY_KIND
+from incidents.services.consent_uses import USES_BY_KIND, missing_consents_of
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def work_of(ctx: Context, action: AdvocacyAction) -> ActionWork:
         )
         for row in queries.responses_of(ctx.session, action.id)
     )
-    links = tuple(_link_views(queries.links(ctx.session, action_id=action.id)))
+    links = tuple(_link_views(ctx.session, queries.links(ctx.session, action_id=action.id)))
     return ActionWork(
         responses=responses,
         follow_ups=follow_ups.of_action(ctx, action),
@@ -121,7 +122,7 @@ def flagged_links(ctx: Context) -> list[FlaggedLink]:
     rows = queries.links(ctx.session, teams=teams)
     return [
         FlaggedLink(view.id, row.action.reference, row.action.title, view.report_reference, reason)
-        for row, view in zip(rows, _link_views(rows), strict=True)
+        for row, view in zip(rows, _link_views(ctx.session, rows), strict=True)
         if view.flagged and (reason := view.reason) is not None
     ]
 
@@ -133,20 +134,20 @@ def link_flags(ctx: Context, link_ids: Collection[uuid.UUID]) -> dict[uuid.UUID,
     if not link_ids or (teams is not None and not teams):
         return {}
     rows = queries.links(ctx.session, teams=teams, link_ids=link_ids)
-    return {view.id: view.reason for view in _link_views(rows)}
+    return {view.id: view.reason for view in _link_views(ctx.session, rows)}
 
 
-def _link_views(rows: list[queries.LinkRow]) -> list[LinkView]:
-    """Each link with its flag; a report is judged once per set of uses, however many
-    actions link it."""
-    judged: dict[tuple[uuid.UUID, frozenset[Any]], str | None] = {}
+def _link_views(session: Session, rows: list[queries.LinkRow]) -> list[LinkView]:
+    """Each link with its flag; every report is judged at once, for every use its
+    actions need, in a fixed number of statements however many links there are."""
+    reports = list({row.report.id: row.report for row in rows}.values())
+    uses = {use for row in rows for use in USES_BY_KIND[row.action.kind]}
+    missing = missing_consents_of(session, reports, uses)
     views = []
     for row in rows:
-        key = (row.report.id, USES_BY_KIND[row.action.kind])
-        if key not in judged:
-            missing = missing_for(row.action, row.report)
-            judged[key] = "; ".join(m.describe() for m in missing) if missing else None
-        reason = judged[key]
+        needed = USES_BY_KIND[row.action.kind]
+        lacking = [m for m in missing[row.report.id] if m.use in needed]
+        reason = "; ".join(m.describe() for m in lacking) if lacking else None
         views.append(
             LinkView(
                 id=row.link.id,

@@ -10,17 +10,23 @@ never who they are.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Protocol
 
-from sqlalchemy.orm import object_session
+from sqlalchemy.orm import Session, object_session
 
 from incidents.models.report import Report
 from incidents.models.vocabularies import ActionKind, ConsentUse
 from incidents.redaction import Profile
 from incidents.repositories import consents as consent_queries
+from incidents.repositories import records as record_queries
 from incidents.services import consent
+
+BATCH_REPORTS = 1000  # reports judged in one go: three statements, ids bound in each
 
 # What each kind of action does with a report, as the uses its source and people must
 # allow. Work kept among advocates needs anonymised use; what is published, publication
@@ -82,6 +88,17 @@ class MissingConsent:
         return f"{' and '.join(who)} {verb} not consented to {USE_PHRASES[self.use]}"
 
 
+class ReportKeys(Protocol):
+    """What a report's consent depends on: its id, its source and its incident."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def source_id(self) -> uuid.UUID | None: ...
+    @property
+    def incident_id(self) -> uuid.UUID | None: ...
+
+
 def missing_consents(
     report: Report, uses: Iterable[ConsentUse], on: date | None = None
 ) -> tuple[MissingConsent, ...]:
@@ -90,18 +107,107 @@ def missing_consents(
     session = object_session(report)
     if session is None:
         raise ValueError(f"report {report.id} is not in a session")
-    people = (
-        []
-        if report.incident_id is None
-        else consent_queries.people_of_incident(session, report.incident_id)
-    )
-    missing = []
-    for use in sorted(set(uses)):
-        source_missing = not consent.allows(report, use, on)
-        people_missing = sum(1 for person in people if not consent.allows(person, use, on))
-        if source_missing or people_missing:
-            missing.append(MissingConsent(use, source_missing, people_missing, len(people)))
-    return tuple(missing)
+    return missing_consents_of(session, [report], uses, on)[report.id]
+
+
+def missing_consents_of(
+    session: Session,
+    reports: Sequence[ReportKeys],
+    uses: Iterable[ConsentUse],
+    on: date | None = None,
+) -> dict[uuid.UUID, tuple[MissingConsent, ...]]:
+    """`missing_consents` of each report, by id, in three statements for every
+    BATCH_REPORTS of them, however many people their incidents have."""
+    wanted = sorted(set(uses))
+    day = on or consent.today()
+    missing: dict[uuid.UUID, tuple[MissingConsent, ...]] = {}
+    for start in range(0, len(reports), BATCH_REPORTS):
+        batch = reports[start : start + BATCH_REPORTS]
+        facts = ConsentFacts.load(
+            session,
+            wanted,
+            day,
+            incident_ids={r.incident_id for r in batch if r.incident_id is not None},
+            source_ids={r.source_id for r in batch if r.source_id is not None},
+            erased_reports=record_queries.erased_ids(
+                session, Report.__tablename__, [r.id for r in batch]
+            ),
+        )
+        missing.update({report.id: facts.missing(report, wanted) for report in batch})
+    return missing
+
+
+@dataclass(frozen=True)
+class ConsentFacts:
+    """What the rules of `allows` read, loaded once for many reports: the people of each
+    incident (with whether they were erased), the grants in force, the erased reports."""
+
+    people: dict[uuid.UUID, list[tuple[uuid.UUID, bool]]]
+    granted: frozenset[tuple[ConsentUse, uuid.UUID]]
+    erased_reports: frozenset[uuid.UUID]
+
+    @classmethod
+    def load(
+        cls,
+        session: Session,
+        uses: Iterable[ConsentUse],
+        on: date,
+        *,
+        incident_ids: consent_queries.Ids,
+        source_ids: consent_queries.Ids,
+        erased_reports: Iterable[uuid.UUID],
+        person_ids: consent_queries.Ids | None = None,
+    ) -> ConsentFacts:
+        """Two statements: the people of the incidents, then the grants in force of
+        them and of the sources (ids, or queries of them, as a page has them; the people
+        are those found, unless a query of them is given)."""
+        people: dict[uuid.UUID, list[tuple[uuid.UUID, bool]]] = defaultdict(list)
+        for incident_id, person_id, erased in consent_queries.people_of_incidents(
+            session, incident_ids
+        ):
+            people[incident_id].append((person_id, erased))
+        granted = {
+            (use, owner)
+            for use, source_id, person_id in consent_queries.grants_in_force(
+                session,
+                list(uses),
+                on,
+                source_ids=source_ids,
+                person_ids=(
+                    {p for acted in people.values() for p, _ in acted}
+                    if person_ids is None
+                    else person_ids
+                ),
+            )
+            for owner in (source_id, person_id)
+            if owner is not None
+        }
+        return cls(dict(people), frozenset(granted), frozenset(erased_reports))
+
+    def missing(self, report: ReportKeys, uses: Iterable[ConsentUse]) -> tuple[MissingConsent, ...]:
+        """The rules of `allows`: the report's source needs a grant in force and the
+        report must not be erased; each person of its incident needs a grant in force
+        and must not be erased."""
+        acted = self.people.get(report.incident_id, []) if report.incident_id else []
+        found = []
+        for use in uses:
+            source_missing = (
+                report.source_id is None
+                or report.id in self.erased_reports
+                or (use, report.source_id) not in self.granted
+            )
+            people_missing = sum(1 for p, gone in acted if gone or (use, p) not in self.granted)
+            if source_missing or people_missing:
+                found.append(MissingConsent(use, source_missing, people_missing, len(acted)))
+        return tuple(found)
+
+
+def usable_of(
+    session: Session, reports: Sequence[ReportKeys], use: ConsentUse, on: date | None = None
+) -> set[uuid.UUID]:
+    """The ids of those of `reports` that may serve `use`, as `allows` decides."""
+    missing = missing_consents_of(session, reports, (use,), on)
+    return {report_id for report_id, lacks in missing.items() if not lacks}
 
 
 def allows(report: Report, use: ConsentUse, on: date | None = None) -> bool:

@@ -18,10 +18,10 @@ from datetime import date
 
 from incidents.context import Context
 from incidents.errors import ValidationError
-from incidents.models.vocabularies import ConsentUse, DatePrecision, Impact, ViolationType, label
+from incidents.models.vocabularies import ConsentUse, Impact, ViolationType, label
 from incidents.permissions import Permission, ensure, readable_teams
 from incidents.repositories import dashboard as queries
-from incidents.services import advocacy_work
+from incidents.services import advocacy_work, consent_uses
 from incidents.services import follow_ups as follow_up_service
 from incidents.services.consent import today as consent_today
 from incidents.services.consent_uses import PROFILE_USES, USE_PHRASES, USES_BY_KIND
@@ -30,7 +30,6 @@ DEFAULT_MONTHS = 24  # shown without a range: the last two years that have data
 MAX_MONTHS = 120  # the longest range a chart draws
 DUE_WITHIN_DAYS = 14
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_MONTH_PRECISE = (DatePrecision.DAY, DatePrecision.MONTH)
 
 # Every use advocacy makes of a report: what its actions need and what summaries need.
 ADVOCACY_USES: tuple[ConsentUse, ...] = tuple(
@@ -125,14 +124,11 @@ def dashboard(
     ensure(ctx.principal, Permission.ADVOCACY_READ)
     teams = readable_teams(ctx.principal)
     day = on or consent_today()
-    dated = queries.incident_dates(ctx.session, teams)
-    actions = queries.action_dates(ctx.session, teams)
-    months = _range(
-        start,
-        end,
-        [_month(r.start_date) for r in dated if r.start_date and r.precision in _MONTH_PRECISE]
-        + [_month(d) for d, _ in actions if d is not None],
-    )
+    per_type = queries.incidents_per_month_and_type(ctx.session, teams)
+    per_month = queries.incidents_per_month(ctx.session, teams)
+    actions = queries.actions_per_month(ctx.session, teams)
+    seen = [m for m, _ in per_month if m is not None] + [m for m, _, _ in actions if m is not None]
+    months = _range(start, end, seen)
     follow_ups = [
         FollowUpRow(f.action_reference, f.description, f.due_on, f.assignee)
         for f in follow_up_service.follow_ups_due(ctx, DUE_WITHIN_DAYS, day)
@@ -142,7 +138,7 @@ def dashboard(
     return Dashboard(
         start=_label(months[0]) if months else None,
         end=_label(months[-1]) if months else None,
-        incidents=_incident_chart(dated, months),
+        incidents=_incident_chart(per_type, per_month, months),
         regions=tuple(RegionRow(*row) for row in queries.incidents_by_region(ctx.session, teams)),
         actions=_action_chart(actions, months),
         overdue=tuple(f for f in follow_ups if f.due_on < day),
@@ -212,47 +208,51 @@ def _range(start: str | None, end: str | None, seen: Iterable[Month]) -> list[Mo
 # -- charts ------------------------------------------------------------------------------
 
 
-def _incident_chart(rows: list[queries.IncidentDate], months: list[Month]) -> MonthChart:
+def _incident_chart(
+    per_type: list[tuple[Month | None, ViolationType | None, int]],
+    per_month: list[tuple[Month | None, int]],
+    months: list[Month],
+) -> MonthChart:
     """Incidents per month and violation type: an incident of two types counts in each,
     and once in the month's total. Incidents not dated to the month are `undated`."""
     index = {month: i for i, month in enumerate(months)}
-    per_type: dict[ViolationType | None, Counter[int]] = defaultdict(Counter)
-    incidents: dict[int, set[uuid.UUID]] = defaultdict(set)
-    undated: set[uuid.UUID] = set()
-    for row in rows:
-        if row.start_date is None or row.precision not in _MONTH_PRECISE:
-            undated.add(row.incident_id)
-            continue
-        i = index.get(_month(row.start_date))
-        if i is not None:
-            per_type[row.violation_type][i] += 1
-            incidents[i].add(row.incident_id)
+    counts: dict[ViolationType | None, Counter[int]] = defaultdict(Counter)
+    for month, kind, n in per_type:
+        if month in index:
+            counts[kind][index[month]] += n
+    totals: Counter[int] = Counter()
+    for month, n in per_month:
+        if month in index:
+            totals[index[month]] += n
     order = [*ViolationType, None]
     series = tuple(
         Series(
             kind.value if kind else "none",
             label(kind) if kind else "no type recorded",
-            tuple(per_type[kind][i] for i in range(len(months))),
+            tuple(counts[kind][i] for i in range(len(months))),
         )
         for kind in order
-        if kind in per_type
+        if kind in counts
     )
-    totals = tuple(len(incidents[i]) for i in range(len(months)))
-    return MonthChart(tuple(_label(m) for m in months), series, totals, len(undated))
+    undated = sum(n for month, n in per_month if month is None)
+    return MonthChart(
+        tuple(_label(m) for m in months),
+        series,
+        tuple(totals[i] for i in range(len(months))),
+        undated,
+    )
 
 
-def _action_chart(rows: list[tuple[date | None, Impact]], months: list[Month]) -> MonthChart:
+def _action_chart(rows: list[tuple[Month | None, Impact, int]], months: list[Month]) -> MonthChart:
     """Actions per month of their start, by the impact recorded."""
     index = {month: i for i, month in enumerate(months)}
     per_impact: dict[Impact, Counter[int]] = defaultdict(Counter)
     undated = 0
-    for start, impact in rows:
-        if start is None:
-            undated += 1
-            continue
-        i = index.get(_month(start))
-        if i is not None:
-            per_impact[impact][i] += 1
+    for month, impact, n in rows:
+        if month is None:
+            undated += n
+        elif month in index:
+            per_impact[impact][index[month]] += n
     series = tuple(
         Series(
             impact.value, label(impact), tuple(per_impact[impact][i] for i in range(len(months)))
@@ -271,31 +271,27 @@ def usable_reports(
     ctx: Context, teams: queries.Teams, on: date
 ) -> tuple[dict[ConsentUse, set[uuid.UUID]], int]:
     """For each use of ADVOCACY_USES, the ids of the reports of `teams` that may serve
-    it on `on` — as consent_uses.allows decides, in four queries for all of them — and
-    how many reports there are, erased ones aside."""
+    it on `on` — by the rules of consent_uses, over facts read in three statements for
+    all of them, however many reports and people — and how many reports there are,
+    erased ones aside."""
     reports = queries.reports_of_teams(ctx.session, teams)
-    people: dict[uuid.UUID, list[tuple[uuid.UUID, bool]]] = defaultdict(list)
-    for incident_id, person_id, erased in queries.people_of_incidents(ctx.session, teams):
-        people[incident_id].append((person_id, erased))
-    sources: dict[ConsentUse, set[uuid.UUID]] = defaultdict(set)
-    persons: dict[ConsentUse, set[uuid.UUID]] = defaultdict(set)
-    for use, source, person in queries.grants_in_force(ctx.session, teams, ADVOCACY_USES, on):
-        if source is not None:
-            sources[use].add(source)
-        if person is not None:
-            persons[use].add(person)
-    usable: dict[ConsentUse, set[uuid.UUID]] = {}
-    for use in ADVOCACY_USES:
-        usable[use] = {
-            report.id
-            for report in reports
-            if not report.erased
-            and report.source_id in sources[use]
-            and all(
-                not erased and person in persons[use]
-                for person, erased in (people[report.incident_id] if report.incident_id else ())
-            )
-        }
+    facts = consent_uses.ConsentFacts.load(
+        ctx.session,
+        ADVOCACY_USES,
+        on,
+        incident_ids=queries.incidents_of_reports(teams),
+        source_ids=queries.sources_of_reports(teams),
+        person_ids=queries.people_of_reports(teams),
+        erased_reports={r.id for r in reports if r.erased},
+    )
+    usable: dict[ConsentUse, set[uuid.UUID]] = {use: set() for use in ADVOCACY_USES}
+    for report in reports:
+        if report.erased:
+            continue
+        lacking = {m.use for m in facts.missing(report, ADVOCACY_USES)}
+        for use in ADVOCACY_USES:
+            if use not in lacking:
+                usable[use].add(report.id)
     return usable, sum(1 for r in reports if not r.erased)
 
 

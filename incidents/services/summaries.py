@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy.orm import Session, object_session
@@ -51,6 +52,12 @@ DEFAULT_PROFILE = Profile.PARTNER
 PAGE_SIZE = 25  # cases on one printable page
 SCAN_BATCH = 100  # incidents read at a time while looking for shareable ones
 PUBLIC = frozenset({FieldClass.PUBLIC})
+# What a summary shows of an action, besides its responses: public fields, by name.
+ACTION_FIELDS = (
+    *("reference", "kind", "title", "start_date", "end_date"),
+    *("status", "impact", "signatures", "participants"),
+)
+Counted = tuple[uuid.UUID, Sequence[uuid.UUID], int]  # incident, reports counted, withheld
 
 
 def parse_profile(value: str | None) -> Profile:
@@ -186,13 +193,14 @@ def summaries_page(ctx: Context, profile: Profile, after: str | None = None) -> 
     """The next `PAGE_SIZE` shareable cases of the reader's teams after `after`, by
     reference; cases no report of which may be used are left out. One audit event."""
     ensure(ctx.principal, Permission.CASE_READ)
-    shown: list[CaseSummary] = []
+    chosen: list[Assessment] = []
     more = False
     for assessment in shareable(ctx, profile, after):
-        if len(shown) == PAGE_SIZE:
+        if len(chosen) == PAGE_SIZE:
             more = True
             break
-        shown.append(build(assessment))
+        chosen.append(assessment)
+    shown = build_many(ctx.session, chosen)
     record_event(
         ctx.session, ctx.actor, AuditAction.EXPORT, detail=audit_detail(profile, "html", shown)
     )
@@ -207,11 +215,7 @@ def shareable(ctx: Context, profile: Profile, after: str | None = None) -> Itera
         batch = incident_queries.incident_page(ctx.session, teams, after, SCAN_BATCH)
         if not batch:
             return
-        erased = record_queries.erased_ids(ctx.session, INCIDENT.table, [i.id for i in batch])
-        for incident in batch:
-            if incident.id in erased:
-                continue
-            assessment = assess(incident, profile)
+        for assessment in assess_many(ctx.session, batch, profile):
             if assessment.usable:
                 yield assessment
         if len(batch) < SCAN_BATCH:
@@ -221,39 +225,86 @@ def shareable(ctx: Context, profile: Profile, after: str | None = None) -> Itera
 
 def assess(incident: Incident, profile: Profile, on: date | None = None) -> Assessment:
     """Sort the incident's countable reports into those `profile` may use and the rest."""
+    return assess_many(_session_of(incident), [incident], profile, on)[0]
+
+
+def assess_many(
+    session: Session, incidents: Sequence[Incident], profile: Profile, on: date | None = None
+) -> list[Assessment]:
+    """`assess` of each incident, in order, in a fixed number of statements for all of
+    them (consent_uses decides each report, over facts read once)."""
     use = consent_uses.PROFILE_USES[profile]
-    session = _session_of(incident)
-    usable: list[Report] = []
-    withheld = 0
-    if record_queries.is_erased(session, INCIDENT.table, incident.id):
-        return Assessment(incident, profile, (), 0)  # nothing of an erased case is shared
-    for report in summary_queries.countable_reports(session, incident):
-        if consent_uses.allows(report, use, on):
-            usable.append(report)
-        else:
-            withheld += 1
-    return Assessment(incident, profile, tuple(usable), withheld)
+    erased = record_queries.erased_ids(session, INCIDENT.table, [i.id for i in incidents])
+    live = [i.id for i in incidents if i.id not in erased]
+    reports = summary_queries.countable_reports_of(session, live)
+    every = [report for found in reports.values() for report in found]
+    usable = consent_uses.usable_of(session, every, use, on)
+    assessments = []
+    for incident in incidents:
+        countable = reports.get(incident.id, [])  # none of an erased case
+        kept = tuple(r for r in countable if r.id in usable)
+        assessments.append(Assessment(incident, profile, kept, len(countable) - len(kept)))
+    return assessments
 
 
-def reassess(
-    ctx: Context,
-    profile: Profile,
-    incident_id: uuid.UUID,
-    report_ids: tuple[uuid.UUID, ...],
-    withheld: int,
-) -> Assessment:
-    """An assessment made earlier, loaded again by ids (an export writes what it counted)."""
-    incident: Incident = records.find(ctx, INCIDENT, incident_id)
-    reports = summary_queries.reports_by_ids(ctx.session, report_ids)
-    return Assessment(incident, profile, tuple(reports), withheld)
+def reassess_many(ctx: Context, profile: Profile, cases: Sequence[Counted]) -> list[Assessment]:
+    """Assessments made earlier, loaded again (an export writes what it counted): the
+    incidents and reports in a statement each, then each incident found as `records.find`
+    finds it, in the session (`_held` keeps them there)."""
+    _held = record_queries.by_ids(ctx.session, Incident, [case[0] for case in cases])
+    wanted = [report_id for _, ids, _ in cases for report_id in ids]
+    reports = {r.id: r for r in summary_queries.reports_by_ids(ctx.session, wanted)}
+    found = [records.find(ctx, INCIDENT, incident_id) for incident_id, _, _ in cases]
+    return [
+        Assessment(
+            incident,
+            profile,
+            tuple(sorted((reports[i] for i in ids), key=attrgetter("reference"))),
+            kept,
+        )
+        for incident, (_, ids, kept) in zip(found, cases, strict=True)
+    ]
 
 
 def build(assessment: Assessment) -> CaseSummary:
     """The summary of an assessed incident, for the profile it was assessed for."""
+    return build_many(_session_of(assessment.incident), [assessment])[0]
+
+
+def build_many(session: Session, assessments: Sequence[Assessment]) -> list[CaseSummary]:
+    """`build` of each assessment, in order, in three statements for all of them: the
+    official responses, the actions linked to the counted reports, their responses."""
+    shared = [a for a in assessments if a.usable]
+    official = summary_queries.state_responses_of(session, [a.incident.id for a in shared])
+    rows = summary_queries.actions_linked_to_reports(
+        session, [r.id for a in shared for r in a.usable]
+    )
+    actions_of = {a.incident.id: _linked_actions(a, rows) for a in shared}
+    outcomes = _outcomes(session, [x for actions in actions_of.values() for x in actions])
+    return [
+        _summary(a, official.get(a.incident.id, []), actions_of[a.incident.id], outcomes)
+        if a.usable
+        else CaseSummary(a.incident.reference, a.profile, shareable=False)
+        for a in assessments
+    ]
+
+
+def _linked_actions(
+    assessment: Assessment, rows: Sequence[tuple[AdvocacyAction, uuid.UUID]]
+) -> list[AdvocacyAction]:
+    """The actions linked to a counted report of the case, once each, in the rows' order."""
+    counted = {r.id for r in assessment.usable}
+    found = {action.id: action for action, report_id in rows if report_id in counted}
+    return list(found.values())
+
+
+def _summary(
+    assessment: Assessment,
+    official: Sequence[StateResponse],
+    actions: Sequence[AdvocacyAction],
+    outcomes: dict[uuid.UUID, list[Outcome]],
+) -> CaseSummary:
     incident = assessment.incident
-    profile = assessment.profile
-    if not assessment.usable:
-        return CaseSummary(incident.reference, profile, shareable=False)
     values = visible_values(incident, PUBLIC)
     sources = {r.source_id: r.source for r in assessment.usable if r.source is not None}
     kinds: dict[SourceKind, int] = {}
@@ -261,13 +312,9 @@ def build(assessment: Assessment) -> CaseSummary:
     for source in sources.values():
         kinds[source.kind] = kinds.get(source.kind, 0) + 1
         grades[source.reliability] = grades.get(source.reliability, 0) + 1
-    session = _session_of(incident)
-    actions = summary_queries.actions_linked_to(
-        session, [r.id for r in assessment.usable], incident.team_id
-    )
     return CaseSummary(
         reference=values["reference"],
-        profile=profile,
+        profile=assessment.profile,
         shareable=True,
         withheld=assessment.withheld,
         violation_types=tuple(incident.violation_types),
@@ -286,8 +333,8 @@ def build(assessment: Assessment) -> CaseSummary:
         reliability_mix=tuple(
             ReliabilityCount(grade, grades[grade]) for grade in SourceReliability if grade in grades
         ),
-        official_responses=tuple(_official(r) for r in incident.state_responses),
-        actions=_actions(session, actions),
+        official_responses=tuple(_official(r) for r in official),
+        actions=_actions(actions, outcomes),
     )
 
 
@@ -319,28 +366,26 @@ def _official(response: StateResponse) -> OfficialResponse:
     )
 
 
-def _actions(session: Session, actions: Sequence[AdvocacyAction]) -> tuple[ActionSummary, ...]:
+def _outcomes(
+    session: Session, actions: Sequence[AdvocacyAction]
+) -> dict[uuid.UUID, list[Outcome]]:
+    """The responses each action received, oldest first — one statement for all."""
     responses: dict[uuid.UUID, list[Outcome]] = {}
-    for response in summary_queries.responses_to(session, [a.id for a in actions]):
+    ids = list(dict.fromkeys(a.id for a in actions))
+    for response in summary_queries.responses_to(session, ids):
         values = visible_values(response, PUBLIC)
         responses.setdefault(response.action_id, []).append(Outcome(values["kind"], values["date"]))
+    return responses
+
+
+def _actions(
+    actions: Sequence[AdvocacyAction], outcomes: dict[uuid.UUID, list[Outcome]]
+) -> tuple[ActionSummary, ...]:
     summaries = []
     for action in actions:
         values = visible_values(action, PUBLIC)
-        summaries.append(
-            ActionSummary(
-                reference=values["reference"],
-                kind=values["kind"],
-                title=values["title"],
-                start_date=values["start_date"],
-                end_date=values["end_date"],
-                status=values["status"],
-                impact=values["impact"],
-                signatures=values["signatures"],
-                participants=values["participants"],
-                responses=tuple(responses.get(action.id, ())),
-            )
-        )
+        shown = {name: values[name] for name in ACTION_FIELDS}
+        summaries.append(ActionSummary(**shown, responses=tuple(outcomes.get(action.id, ()))))
     return tuple(summaries)
 
 
