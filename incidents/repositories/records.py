@@ -115,21 +115,42 @@ def delete_data_key(session: Session, table: str, record_id: uuid.UUID) -> int:
 
 def next_reference(session: Session, prefix: str, width: int = 4) -> str:
     """Return `prefix-000N` with N one more than the last issued for this prefix."""
+    return reference_text(prefix, take_references(session, prefix, 1), width)
+
+
+def reference_text(prefix: str, value: int, width: int = 4) -> str:
+    return f"{prefix}-{value:0{width}d}"
+
+
+def take_references(session: Session, prefix: str, count: int) -> int:
+    """Move the prefix's counter on by `count`; the last number taken (the block taken
+    ends there). Nothing else is flushed with a counter made here."""
     statement = (
         update(ReferenceCounter)
         .where(ReferenceCounter.prefix == prefix)
-        .values(last_value=ReferenceCounter.last_value + 1)
+        .values(last_value=ReferenceCounter.last_value + count)
         .returning(ReferenceCounter.last_value)
     )
-    value = session.execute(statement).scalar_one_or_none()
+    value: int | None = session.execute(statement).scalar_one_or_none()
     if value is None:
+        session.flush()  # the savepoint below holds the counter alone
         try:
             with session.begin_nested():
-                session.add(ReferenceCounter(prefix=prefix, last_value=1))
-            value = 1
+                session.add(ReferenceCounter(prefix=prefix, last_value=count))
+            value = count
         except IntegrityError:  # another writer created the counter first
             value = session.execute(statement).scalar_one()
-    return f"{prefix}-{value:0{width}d}"
+    return value
+
+
+def give_back_references(session: Session, prefix: str, taken: int, used: int) -> None:
+    """Move the counter back from `taken` (the end of a block this transaction took) to
+    `used`, unless it has moved since: numbers taken in a block but not used are not lost."""
+    session.execute(
+        update(ReferenceCounter)
+        .where(ReferenceCounter.prefix == prefix, ReferenceCounter.last_value == taken)
+        .values(last_value=used)
+    )
 
 
 def reference_taken(session: Session, model: type[Any], reference: str) -> bool:
@@ -139,9 +160,10 @@ def reference_taken(session: Session, model: type[Any], reference: str) -> bool:
     )
 
 
-def reserve_reference(session: Session, reference: str) -> None:
+def reserve_reference(session: Session, reference: str, *, known: bool = False) -> None:
     """Move the counter of the reference's prefix (`INC-2017` of `INC-2017-0042`) to at
-    least its number, so that `next_reference` never issues it again."""
+    least its number, so that `next_reference` never issues it again; `known`: the
+    counter is known to exist (made earlier in this transaction), and is not looked for."""
     prefix, _, number = reference.rpartition("-")
     value = int(number)
     raise_counter = (
@@ -149,8 +171,11 @@ def reserve_reference(session: Session, reference: str) -> None:
         .where(ReferenceCounter.prefix == prefix, ReferenceCounter.last_value < value)
         .values(last_value=value)
     )
-    known = session.scalar(select(ReferenceCounter.prefix).where(ReferenceCounter.prefix == prefix))
-    if known is None:
+    if (
+        not known
+        and session.scalar(select(ReferenceCounter.prefix).where(ReferenceCounter.prefix == prefix))
+        is None
+    ):
         try:
             with session.begin_nested():
                 session.add(ReferenceCounter(prefix=prefix, last_value=value))

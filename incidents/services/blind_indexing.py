@@ -51,8 +51,24 @@ def index_record(ctx: Context, record: Any, values: Mapping[str, str | None]) ->
     return _index(ctx, kind, record, values)
 
 
+def index_new_record(ctx: Context, record: Any, values: Mapping[str, str | None]) -> None:
+    """`index_record` for a record being added in a batch of new records (an import): it
+    has no entries to replace, and its entries are flushed with the batch's."""
+    kind = kind_of(type(record))
+    index_queries.add_entries(ctx.session, _entries(ctx, kind, record, values))
+
+
 def _index(ctx: Context, kind: RecordKind, record: Any, values: Mapping[str, str | None]) -> int:
     index_queries.delete_entries(ctx.session, kind.table, [record.id])
+    entries = _entries(ctx, kind, record, values)
+    index_queries.add_entries(ctx.session, entries)
+    ctx.session.flush()
+    return len(entries)
+
+
+def _entries(
+    ctx: Context, kind: RecordKind, record: Any, values: Mapping[str, str | None]
+) -> list[BlindIndexEntry]:
     entries = []
     for index_name, term in index_terms(kind.indexed, values):
         key_id, value = ctx.indexer.entry(index_name, term)
@@ -66,9 +82,7 @@ def _index(ctx: Context, kind: RecordKind, record: Any, values: Mapping[str, str
                 value=value,
             )
         )
-    index_queries.add_entries(ctx.session, entries)
-    ctx.session.flush()
-    return len(entries)
+    return entries
 
 
 def count_indexed_records(ctx: Context) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,7 @@ from incidents.records.kind import RecordKind
 from incidents.records.kinds import kind_named
 from incidents.repositories import accounts as account_queries
 from incidents.repositories import records as record_queries
-from incidents.services import accounts, records
+from incidents.services import accounts, record_batch, records
 from incidents.services.documents import (
     ANNOTATIONS,
     ID,
@@ -87,6 +87,9 @@ class Teams:
             )
         team = account_queries.team_by_slug(self._ctx.session, slug)
         if team is None and slug in self._listed:
+            batch = record_batch.current(self._ctx.session)
+            if batch is not None:  # the rows' events so far come before the team's
+                batch.append_events()
             team = accounts.create_team(self._ctx, slug, self._listed[slug])
             self.created.append(team.slug)
         if team is None:
@@ -99,8 +102,11 @@ class Teams:
         return team.id
 
 
-def prepare(ctx: Context, row: Row, teams: Teams) -> Prepared:
-    """`row` ready to write; ValidationError naming the field for what cannot be."""
+def prepare(
+    ctx: Context, row: Row, teams: Teams, new: Callable[[RecordKind, uuid.UUID], bool] | None = None
+) -> Prepared:
+    """`row` ready to write; ValidationError naming the field for what cannot be. `new`
+    says of an id whether it is known that no record has it (not looked for then)."""
     kind, doc = row.kind, row.doc
     slug = _slug(kind, doc, teams)
     team_id = teams.id_of(slug) if kind.team_scoped else None
@@ -108,7 +114,8 @@ def prepare(ctx: Context, row: Row, teams: Teams) -> Prepared:
     _map_links(kind, slug, raw)
     reference = _text(doc.get(REFERENCE)) if kind.prefix is not None else None
     record_id = _record_id(kind, slug, team_id, doc)
-    existing = record_queries.by_id(ctx.session, kind.model, record_id)
+    known_new = new is not None and new(kind, record_id)
+    existing = None if known_new else record_queries.by_id(ctx.session, kind.model, record_id)
     if existing is None and reference is not None and _text(doc.get(ID)) is None:
         # No id, but the reference of a record of the reader's teams: the row is about
         # that record. Another team's record does not exist for them: the row is new.
@@ -116,6 +123,27 @@ def prepare(ctx: Context, row: Row, teams: Teams) -> Prepared:
         if named is not None:
             existing, record_id = named, named.id
     return Prepared(row, record_id, team_id, reference, _version(doc), raw, existing)
+
+
+def linked(row: Row, teams: Teams) -> list[tuple[RecordKind, str]]:
+    """The records `row` links to, by the keys `prepare` maps its links to (for a batch
+    to load them together beforehand); none for a row that `prepare` refuses."""
+    kind = row.kind
+    try:
+        slug = _slug(kind, row.doc, teams)
+        raw = writable(kind, row.doc, lambda _email: None)
+        _map_links(kind, slug, raw)
+    except ValidationError:
+        return []
+    keys: list[tuple[RecordKind, str]] = []
+    for spec in kind.fields:
+        value = raw.get(spec.name)
+        if isinstance(spec, Link) and isinstance(value, str):
+            keys.append((kind_named(spec.kind), value))
+        elif isinstance(spec, LinkList) and isinstance(value, list):
+            target = kind_named(spec.kind)
+            keys += [(target, item) for item in value if isinstance(item, str)]
+    return keys
 
 
 def _visible(ctx: Context, kind: RecordKind, reference: str) -> Any:

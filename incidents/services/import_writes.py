@@ -48,6 +48,13 @@ def write(ctx: Context, row: Prepared) -> Written:
     return _update(ctx, row)
 
 
+def holds_events(row: Prepared) -> bool:
+    """Whether writing `row` appends audit events only through the generic create, so
+    that they may wait to be appended with the batch's: a new record of a kind without
+    a service of its own (people's only tidies the name)."""
+    return row.existing is None and row.kind not in (CONSENT, ACTION_LINK, FOLLOW_UP)
+
+
 def _name(record: Any) -> str:
     return str(getattr(record, "reference", None) or record.id)
 

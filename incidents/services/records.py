@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm.exc import StaleDataError
 
 from incidents.audit.actions import AuditAction
-from incidents.audit.log import record_event
+from incidents.audit.log import NewEvent
 from incidents.context import Context
 from incidents.db import FieldClass, field_class_of, utcnow
 from incidents.errors import EditConflict, NotFound, ValidationError
@@ -31,8 +31,8 @@ from incidents.records.kind import RecordKind
 from incidents.records.kinds import kind_named, kind_of
 from incidents.repositories import person_merges
 from incidents.repositories import records as record_queries
-from incidents.services import references
-from incidents.services.blind_indexing import index_record
+from incidents.services import record_batch, references
+from incidents.services.blind_indexing import index_new_record, index_record
 
 
 @dataclass(frozen=True)
@@ -117,12 +117,7 @@ def insert(
     kind = kind_of(type(record))
     team_id = _ensure(ctx, kind, record, kind.write_permission)
     references.assign(ctx, kind, record)
-    if secrets:
-        ctx.vault.seal(record, **secrets)
-    ctx.session.add(record)
-    ctx.session.flush()
-    if kind.indexed:
-        index_record(ctx, record, {f.column: (secrets or {}).get(f.column) for f in kind.indexed})
+    _add(ctx, kind, record, secrets or {})
     if fields is None:
         fields = [
             name
@@ -132,15 +127,28 @@ def insert(
             and name not in ("id", "reference", "created_at", "updated_at", "lock_version")
             and field_class_of(column) is not FieldClass.SECRET
         ] + [name for name, value in (secrets or {}).items() if value is not None]
-    record_event(
-        ctx.session,
-        ctx.actor,
-        AuditAction.RECORD_CREATE,
-        record,
-        fields=list(fields),
-        team_id=team_id,
+    record_batch.audit(
+        ctx, NewEvent(AuditAction.RECORD_CREATE, record, list(fields), team_id=team_id)
     )
     return record
+
+
+def _add(ctx: Context, kind: RecordKind, record: Any, secrets: Mapping[str, str | None]) -> None:
+    """Seal, add and index a new record: flushed at once, or in a batch of new records (an
+    import) with the batch's others, its data key made without looking for a stored one."""
+    batch = record_batch.current(ctx.session)
+    if secrets:
+        (ctx.vault.seal if batch is None else ctx.vault.seal_new)(record, **secrets)
+    ctx.session.add(record)
+    indexed = {f.column: secrets.get(f.column) for f in kind.indexed}
+    if batch is not None and batch.deferring:
+        batch.add(record)
+        if indexed:
+            index_new_record(ctx, record, indexed)
+    else:
+        ctx.session.flush()
+        if indexed:
+            index_record(ctx, record, indexed)
 
 
 def update(
@@ -174,14 +182,15 @@ def update(
             raise ValidationError.of(problems)
     opened = _secrets_to_compare(ctx, kind, record, parsed)
     if opened:  # the stored values are decrypted to compare: that is recorded, as always
-        record_event(
-            ctx.session,
-            ctx.actor,
-            AuditAction.SECRET_DECRYPT,
-            record,
-            fields=sorted(opened),
-            detail={"purpose": "edit"},
-            team_id=team_id,
+        record_batch.audit(
+            ctx,
+            NewEvent(
+                AuditAction.SECRET_DECRYPT,
+                record,
+                sorted(opened),
+                detail={"purpose": "edit"},
+                team_id=team_id,
+            ),
         )
     changed = [
         spec.name
@@ -215,9 +224,7 @@ def update(
         index_record(
             ctx, record, {f.column: {**opened, **new_secrets}.get(f.column) for f in kind.indexed}
         )
-    record_event(
-        ctx.session, ctx.actor, AuditAction.RECORD_UPDATE, record, fields=changed, team_id=team_id
-    )
+    record_batch.audit(ctx, NewEvent(AuditAction.RECORD_UPDATE, record, changed, team_id=team_id))
     return Updated(record, tuple(changed))
 
 
@@ -234,7 +241,7 @@ def team_of(ctx: Context, kind: RecordKind, record: Any) -> uuid.UUID | None:
         return None
     parent_kind = _parent_kind(kind)
     parent_id = getattr(record, f"{kind.team_from}_id")
-    parent = record_queries.by_id(ctx.session, parent_kind.model, parent_id)
+    parent = record_batch.by_id(ctx.session, parent_kind.model, parent_id)
     return None if parent is None else team_of(ctx, parent_kind, parent)
 
 
@@ -274,15 +281,15 @@ def _ensure(
 
 def _lookup(ctx: Context, kind: RecordKind, key: str | uuid.UUID) -> Any:
     if isinstance(key, uuid.UUID):
-        return record_queries.by_id(ctx.session, kind.model, key)
+        return record_batch.by_id(ctx.session, kind.model, key)
     if kind.prefix is not None and key.startswith(f"{kind.prefix}-"):
         # Only a key of the shape every reference has is looked for, as the pages' URLs
         # take no other: PostgreSQL refuses some text (a NUL) in a query outright.
         if not re.fullmatch(kind.reference_pattern or "", key):
             return None
-        return record_queries.by_reference(ctx.session, kind.model, key)
+        return record_batch.by_reference(ctx.session, kind.model, key)
     record_id = parse_id(key)
-    return None if record_id is None else record_queries.by_id(ctx.session, kind.model, record_id)
+    return None if record_id is None else record_batch.by_id(ctx.session, kind.model, record_id)
 
 
 def _resolve_links(
@@ -316,7 +323,7 @@ def _linked(
     if target is None or (target_team is not None and target_team != team_id):
         errors[name] = _no_such(kind, link.key)
         return None
-    if record_queries.is_erased(ctx.session, kind.table, target.id):
+    if record_batch.may_be_erased(ctx.session, kind.table, target.id):
         errors[name] = f"{link.key} was erased; link another {kind.label}."
         return None
     kept = _merged_into(ctx, kind, target)
@@ -329,6 +336,8 @@ def _linked(
 def _merged_into(ctx: Context, kind: RecordKind, target: Any) -> str | None:
     """The reference of the person a duplicate was merged into (and not undone)."""
     if kind.model is not Person:
+        return None
+    if not record_batch.may_be_merged(ctx.session):
         return None
     merge = person_merges.active_merge_of(ctx.session, target.id)
     if merge is None:

@@ -32,7 +32,7 @@ from incidents.models import (
 )
 from incidents.models.vocabularies import ActionKind, ConsentUse, Role
 from incidents.records.kinds import kind_named
-from incidents.services import erasure, imports
+from incidents.services import erasure, import_run, imports
 from incidents.services.import_csv import template
 from incidents.services.import_rows import NAMESPACE
 from incidents.vault import FieldVault
@@ -434,7 +434,7 @@ def test_errors_are_capped(db_session: Session, context_for: Build, researcher: 
 def test_memory_is_let_go_in_batches(
     db_session: Session, context_for: Build, researcher: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(imports, "BATCH", 2)
+    monkeypatch.setattr(import_run, "BATCH", 2)
     rows = [
         {"id": f"s{n}", "team": "north", "kind": "witness", "identity": f"W{n}"} for n in range(7)
     ]
