@@ -9,7 +9,9 @@ encode to the same bytes. A ciphertext moved to another row, column or team fail
 
 from __future__ import annotations
 
+import collections
 import functools
+import os
 import secrets
 
 from cryptography.exceptions import InvalidTag
@@ -22,10 +24,14 @@ FORMAT_VERSION = 1
 NONCE_BYTES = 12
 TAG_BYTES = 16
 HEADER_BYTES = 1 + NONCE_BYTES
+_SHORTEST = HEADER_BYTES + TAG_BYTES
 VERSION_BYTE = bytes([FORMAT_VERSION])
 
 FIELD_PURPOSE = "incidents/field"
 DATA_KEY_PURPOSE = "incidents/data-key"
+# Up to this size a ciphertext is sliced (copying it costs less than a memoryview);
+# a larger one (a long draft) is viewed without copying.
+_COPY_LIMIT = 1 << 16
 
 
 def _length_prefixed(part: object) -> bytes:
@@ -40,20 +46,66 @@ def _aad_prefix(purpose: str) -> bytes:
 
 def associated_data(purpose: str, *parts: object) -> bytes:
     """Length-prefixed encoding of the purpose, format version and the place's parts."""
-    return _aad_prefix(purpose) + b"".join(_length_prefixed(part) for part in parts)
+    return _aad_prefix(purpose) + b"".join([_length_prefixed(part) for part in parts])
+
+
+@functools.lru_cache(maxsize=256, typed=True)  # typed: 1 and True are told apart
+def _encoded_part(part: object) -> bytes:
+    """A part that recurs across many places (a table, a column, a team, a master key)."""
+    return _length_prefixed(part)
+
+
+@functools.lru_cache(maxsize=256)
+def _field_prefix(table: str, column: str) -> bytes:
+    return _aad_prefix(FIELD_PURPOSE) + _length_prefixed(table) + _length_prefixed(column)
 
 
 def field_aad(table: str, column: str, record_id: object, team_id: object) -> bytes:
-    return associated_data(FIELD_PURPOSE, table, column, record_id, team_id)
+    """`associated_data(FIELD_PURPOSE, table, column, record_id, team_id)`, with the
+    parts shared by many records encoded once."""
+    return _field_prefix(table, column) + _length_prefixed(record_id) + _encoded_part(team_id)
+
+
+@functools.lru_cache(maxsize=64)
+def _data_key_prefix(key_id: str) -> bytes:
+    return _aad_prefix(DATA_KEY_PURPOSE) + _length_prefixed(key_id)
 
 
 def data_key_aad(key_id: str, table: str, record_id: object, team_id: object) -> bytes:
-    return associated_data(DATA_KEY_PURPOSE, key_id, table, record_id, team_id)
+    """`associated_data(DATA_KEY_PURPOSE, key_id, table, record_id, team_id)`, with the
+    parts shared by many keys encoded once."""
+    return (
+        _data_key_prefix(key_id)
+        + _encoded_part(table)
+        + _length_prefixed(record_id)
+        + _encoded_part(team_id)
+    )
+
+
+# Nonces are drawn from the operating system's generator 64 at a time: one system call
+# costs as much as a short field's encryption. A nonce need not be secret, only never
+# used twice: each is taken from the queue once (popleft is atomic), and a forked child
+# starts with an empty queue, so it shares none of its parent's.
+_NONCES_PER_DRAW = 64
+_nonces: collections.deque[bytes] = collections.deque()
+os.register_at_fork(after_in_child=_nonces.clear)
+
+
+def _draw_nonces() -> bytes:
+    """Queue a fresh draw of nonces; return one of them."""
+    drawn = os.urandom(NONCE_BYTES * _NONCES_PER_DRAW)
+    _nonces.extend(
+        [drawn[at : at + NONCE_BYTES] for at in range(NONCE_BYTES, len(drawn), NONCE_BYTES)]
+    )
+    return drawn[:NONCE_BYTES]
 
 
 def new_nonce() -> bytes:
     """A random 96-bit nonce; random nonces are safe far beyond one data key's use."""
-    return secrets.token_bytes(NONCE_BYTES)
+    try:
+        return _nonces.popleft()
+    except IndexError:
+        return _draw_nonces()
 
 
 def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
@@ -62,7 +114,10 @@ def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
 
 
 def seal_with(cipher: AESGCM, plaintext: bytes, aad: bytes) -> bytes:
-    nonce = new_nonce()
+    try:  # new_nonce(), inline: one call fewer for every value sealed
+        nonce = _nonces.popleft()
+    except IndexError:
+        nonce = _draw_nonces()
     return VERSION_BYTE + nonce + cipher.encrypt(nonce, plaintext, aad)
 
 
@@ -73,18 +128,26 @@ def open_sealed(key: bytes, sealed: bytes, aad: bytes, what: str) -> bytes:
 
 def open_with(cipher: AESGCM, sealed: bytes, aad: bytes, what: str = "") -> bytes:
     """Decrypt with a ready cipher; DecryptionError (prefixed with `what`, if given) on failure."""
-    prefix = f"{what}: " if what else ""
-    if len(sealed) < HEADER_BYTES + TAG_BYTES:
-        raise DecryptionError(f"{prefix}ciphertext is truncated")
-    if sealed[0] != FORMAT_VERSION:
-        raise DecryptionError(f"{prefix}unknown ciphertext format version {sealed[0]}")
-    view = memoryview(sealed)  # slices without copying the ciphertext
+    size = len(sealed)
+    if size < _SHORTEST or sealed[0] != FORMAT_VERSION:
+        raise _malformed(sealed, what)
+    body = sealed if size <= _COPY_LIMIT else memoryview(sealed)
     try:
-        return cipher.decrypt(view[1:HEADER_BYTES], view[HEADER_BYTES:], aad)
+        return cipher.decrypt(body[1:HEADER_BYTES], body[HEADER_BYTES:], aad)
     except InvalidTag:
         raise DecryptionError(
-            f"{prefix}ciphertext does not authenticate (wrong key, moved or altered)"
+            f"{_prefix(what)}ciphertext does not authenticate (wrong key, moved or altered)"
         ) from None
+
+
+def _prefix(what: str) -> str:
+    return f"{what}: " if what else ""
+
+
+def _malformed(sealed: bytes, what: str) -> DecryptionError:
+    if len(sealed) < _SHORTEST:
+        return DecryptionError(f"{_prefix(what)}ciphertext is truncated")
+    return DecryptionError(f"{_prefix(what)}unknown ciphertext format version {sealed[0]}")
 
 
 def new_data_key() -> bytes:
@@ -107,6 +170,8 @@ def wrap_data_key(
 def unwrap_data_key(
     master: MasterKey, wrapped: bytes, table: str, record_id: object, team_id: object
 ) -> bytes:
-    what = f"data key of {table} {record_id}"
     aad = data_key_aad(master.key_id, table, record_id, team_id)
-    return open_with(_master_cipher(master), wrapped, aad, what)
+    try:
+        return open_with(_master_cipher(master), wrapped, aad)
+    except DecryptionError as exc:  # the place is named only when it is needed
+        raise DecryptionError(f"data key of {table} {record_id}: {exc}") from None

@@ -11,7 +11,6 @@ from incidents.audit.log import record_event
 from incidents.context import Context
 from incidents.crypto import envelope
 from incidents.crypto.keys import KeyFileProvider, KeyProvider, MasterKey, generate_master_key
-from incidents.db import utcnow
 from incidents.errors import ValidationError
 from incidents.permissions import Permission, ensure
 from incidents.repositories import blind_indexes as index_queries
@@ -105,29 +104,24 @@ def rewrap_batch(
     rows = key_queries.batch_not_wrapped_by(ctx.session, primary.key_id, after, batch_size)
     if not rows:
         return RewrapBatch(0, None)
-    now = utcnow()
-    updates = []
-    for row in rows:
-        material = envelope.unwrap_data_key(
-            provider.get(row.master_key_id),
-            row.wrapped_key,
-            row.record_table,
-            row.record_id,
-            row.team_id,
-        )
-        wrapped = envelope.wrap_data_key(
-            primary, material, row.record_table, row.record_id, row.team_id
-        )
-        updates.append(
-            {
-                "key_row": row.id,
-                "new_master_key_id": primary.key_id,
-                "new_wrapped_key": wrapped,
-                "at": now,
-            }
-        )
+    masters = {key_id: provider.get(key_id) for key_id in {row.master_key_id for row in rows}}
+    unwrap, wrap = envelope.unwrap_data_key, envelope.wrap_data_key
+    updates = [
+        {
+            "key_row": key_row,
+            "new_master_key_id": primary.key_id,
+            "new_wrapped_key": wrap(
+                primary,
+                unwrap(masters[master_key_id], wrapped, table, record_id, team_id),
+                table,
+                record_id,
+                team_id,
+            ),
+        }
+        for key_row, table, record_id, team_id, master_key_id, wrapped in rows
+    ]
     key_queries.update_wrapped_keys(ctx.session, updates)
-    previous = sorted({row.master_key_id for row in rows})
+    previous = sorted(masters)
     record_event(
         ctx.session,
         ctx.actor,
