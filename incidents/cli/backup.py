@@ -19,11 +19,8 @@ from flask.cli import with_appcontext
 from incidents.cli.boundary import operator_unit
 from incidents.cli.output import durable_new_file, progress
 from incidents.extensions import audit_signer, db, evidence_store, key_provider
-from incidents.services.backup import restore
 from incidents.services.backup.archive import BackupError
-from incidents.services.backup.create import BackupSources, write_backup
 from incidents.services.backup.events import record_backup_created, record_restore
-from incidents.services.backup.restore import RestoreTarget
 from incidents.services.backup.verify import verify_archive
 from incidents.settings import Settings
 
@@ -83,6 +80,10 @@ def backup_group(click_ctx: click.Context, output: Path | None) -> None:
 
 @with_appcontext
 def _write(output: Path) -> None:
+    # Writing and restoring need Alembic, which no other command of `incidents` imports:
+    # imported here, not at each start.
+    from incidents.services.backup.create import BackupSources, write_backup
+
     settings = _settings()
     sources = BackupSources(
         db.engine,
@@ -144,6 +145,9 @@ def backup_verify(archive: Path) -> None:
 @with_appcontext
 def restore_command(archive: Path) -> None:
     """Restore ARCHIVE into this installation, which must be empty; all or nothing."""
+    from incidents.services.backup import restore
+    from incidents.services.backup.restore import RestoreTarget
+
     settings = _settings()
     target = RestoreTarget(
         db.engine,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from tests import samples
 from tests.factories import DEFAULT_PASSWORD
+from tests.helpers import count_statements
 from tests.security.conftest import enter, snapshot, token
 from tests.web.conftest import World
 from tests.web.test_access_matrix import MATRIX, _evidence_url, _url
@@ -71,6 +72,11 @@ def test_14_the_checked_routes_are_the_applications(app: Flask) -> None:
     assert routes, "no state-changing route at all"
 
 
+def _reads(sql: str) -> bool:
+    """Whether a statement only reads (a write, or anything else, is a change attempted)."""
+    return sql.lstrip().upper().startswith(("SELECT", "PRAGMA"))
+
+
 def _refusals(
     endpoint: str, method: str, client: FlaskClient, world: World, db_session: Session
 ) -> list[str]:
@@ -89,16 +95,25 @@ def _refusals(
         ("a forged token", {"csrf_token": own_token[:-4] + "AAAA"}),
         ("another browser's token", {"csrf_token": foreign_token}),
     ):
-        response = client.open(url, method=method, data=_fields(world) | extra)
+        with count_statements(client.application) as statements:
+            response = client.open(url, method=method, data=_fields(world) | extra)
         where = f"{method} {url} as {role} with {label}"
         if response.status_code != 400:
             problems.append(f"{where}: {response.status_code}, not 400")
-        if snapshot(db_session) != before:
-            problems.append(f"{where}: the database changed")
+        writes = [sql for sql in statements.sql if not _reads(sql)]
+        if writes:
+            problems.append(f"{where}: the database was written to: {writes[0][:120]}")
+    # Every row of every table compared once for the four: reading them all after each
+    # request was most of this test's time, and a refused request sends no write at all.
+    if snapshot(db_session) != before:
+        problems.append(f"{method} {url} as {role}: the database changed")
     # With the token, the same request is not refused for the token: it was what was missing.
-    response = client.open(url, method=method, data=_fields(world) | {"csrf_token": own_token})
+    with count_statements(client.application) as statements:
+        response = client.open(url, method=method, data=_fields(world) | {"csrf_token": own_token})
     if response.status_code == 400:
         problems.append(f"{method} {url} as {role} with a valid token: 400 all the same")
+    if statements.count == 0:  # the check of writes above would have seen nothing either
+        problems.append(f"{method} {url} as {role}: no statement seen for a request that acts")
     return problems
 
 

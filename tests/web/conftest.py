@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from incidents.models import Incident, Team, User
 from incidents.models.vocabularies import Role
+from tests.conftest import session_on
 from tests.factories import IncidentFactory, TeamFactory, UserFactory
 from tests.helpers import enter
 
 ROLES = ["anonymous", *[role.value for role in Role]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -26,8 +31,8 @@ class World:
     users: dict[str, User]
 
 
-@pytest.fixture
-def world(db_session: Session) -> World:
+def build_world() -> World:
+    """Two teams, a user of each role (the admin in no team) and an incident of each team."""
     team, other = TeamFactory(), TeamFactory()
     users = {
         role.value: UserFactory(role=role, teams=[] if role is Role.ADMIN else [team])
@@ -44,6 +49,42 @@ def world(db_session: Session) -> World:
             team_id=other.id, secrets={"narrative": "CANARY-other-team-3K8"}
         ),
         users=users,
+    )
+
+
+@pytest.fixture
+def world(db_session: Session) -> World:
+    return build_world()
+
+
+@pytest.fixture(scope="module")
+def module_world(app: Flask, module_connection: Connection) -> World:
+    """One world for all the tests of a module, written once in the module's transaction."""
+    with session_on(app, module_connection) as session:
+        built = build_world()
+        session.commit()  # into the module's transaction: a savepoint released, no more
+    return built
+
+
+@pytest.fixture
+def shared_world(module_world: World, db_session: Session) -> World:
+    """The module's world in the test's session; what the test writes is rolled back to the
+    savepoint it started from, so the next test finds the world as it was.
+
+    A module whose tests only read the world (or whose writes the rollback undoes) shares it
+    by overriding `world` (tests/web/test_access_matrix.py): building it for each of a
+    thousand tests was most of their set-up.
+    """
+
+    def mine(record: T) -> T:
+        return db_session.merge(record, load=False)
+
+    return World(
+        team=mine(module_world.team),
+        other_team=mine(module_world.other_team),
+        incident=mine(module_world.incident),
+        other_incident=mine(module_world.other_incident),
+        users={role: mine(user) for role, user in module_world.users.items()},
     )
 
 

@@ -656,6 +656,13 @@ def _url(endpoint: str, world: World) -> str:
     }[endpoint]
 
 
+@pytest.fixture
+def world(shared_world: World) -> World:
+    """One world for the whole matrix (tests/web/conftest.py): each request's writes, and
+    the records a route needs, are rolled back to the savepoint the test began with."""
+    return shared_world
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("endpoint", "method"), sorted(MATRIX))
 def test_access(
