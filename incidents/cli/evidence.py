@@ -11,12 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import click
+from flask.cli import with_appcontext
 
-from incidents.cli.boundary import as_operator
-from incidents.cli.output import byte_progress, whole_file
+from incidents.cli.boundary import as_operator, operator_unit
+from incidents.cli.output import byte_progress, progress, whole_file
 from incidents.context import Context
-from incidents.services.evidence import download, intake, sweep
+from incidents.extensions import db
+from incidents.services.evidence import download, intake, move, sweep
 from incidents.services.evidence.policy import EvidenceTooLarge, human_size
+from incidents.storage.choice import DATABASE, DIRECTORY, STORE_KINDS, evidence_store_for
 
 
 @click.group("evidence")
@@ -123,3 +126,54 @@ def evidence_sweep(ctx: Context, dry_run: bool, older_than: timedelta) -> str:
         click.echo(f"{verb} {entry.name}: an unfinished write")
     count = f"{len(outcome.orphans)} unnamed files and {len(outcome.temporaries)} temporaries"
     return f"{verb} {count}" + (" (dry run)" if dry_run else "")
+
+
+@evidence_group.command("move")
+@click.option(
+    "--to", "to", type=click.Choice(STORE_KINDS), required=True, help="The store to move to."
+)
+@click.option(
+    "--delete-source",
+    is_flag=True,
+    help="Then remove each old copy once its new one checks out (the setting must name --to).",
+)
+@with_appcontext
+def evidence_move(to: str, delete_source: bool) -> None:
+    """Copy every stored evidence file to the other store, each checked by its SHA-256.
+
+    Run it again after an interruption: what is already there is not copied twice. Then
+    set evidence_store to the new store, restart, and run it with --delete-source.
+    """
+    source_kind = DIRECTORY if to == DATABASE else DATABASE
+    with operator_unit() as ctx:
+        keys = move.keys_to_move(ctx, to, delete_source=delete_source)
+        folder = ctx.settings.instance_dir / "evidence"
+    source = evidence_store_for(source_kind, folder, db.engine)
+    target = evidence_store_for(to, folder, db.engine)
+    outcome = move.MoveOutcome(to)
+    failure: move.MoveError | None = None
+    # Outside any transaction: copying every file may take hours.
+    try:
+        with progress(len(keys), f"Copying to the {to} store") as bar:
+            move.copy_files(source, target, keys, outcome, bar)
+        if delete_source:
+            with progress(len(keys), f"Removing the {source_kind} copies") as bar:
+                move.delete_sources(source, target, keys, outcome, bar)
+    except move.MoveError as exc:
+        failure = exc
+    with operator_unit() as ctx:
+        move.record_move(ctx, outcome, source_kind)
+    for key in outcome.missing:
+        click.echo(f"warning: stored file {key} is in neither store", err=True)
+    if failure is not None:
+        raise click.ClickException(str(failure))
+    click.echo(
+        f"{outcome.in_target} of {len(keys)} files in the {to} store ({outcome.copied} "
+        f"copied, {outcome.present} there already)"
+        + (f"; {outcome.deleted} removed from the {source_kind} store" if delete_source else "")
+    )
+    if not delete_source:
+        click.echo(
+            f'next: set evidence_store = "{to}", restart every server, then run '
+            f"`incidents evidence move --to {to} --delete-source`"
+        )

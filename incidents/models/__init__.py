@@ -14,6 +14,7 @@ from incidents.models.consent import Consent
 from incidents.models.draft import Draft
 from incidents.models.erasure import Erasure
 from incidents.models.evidence import Evidence
+from incidents.models.evidence_blob import EvidenceBlob, EvidenceBlobChunk
 from incidents.models.incident import Incident, IncidentViolation, StateResponse
 from incidents.models.keys import DataKey
 from incidents.models.organisation import Organisation, Team
@@ -46,6 +47,8 @@ __all__ = [
     "Draft",
     "Erasure",
     "Evidence",
+    "EvidenceBlob",
+    "EvidenceBlobChunk",
     "FollowUp",
     "Incident",
     "IncidentViolation",

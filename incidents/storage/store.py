@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, Protocol, Self
+from typing import BinaryIO, Protocol, Self, runtime_checkable
 
 from incidents.errors import ConfigurationError, IncidentsError
 
@@ -86,7 +86,8 @@ class EvidenceWriter(Protocol):
 
 
 class EvidenceStore(Protocol):
-    """Where encrypted evidence files are kept (a folder today; object storage could follow)."""
+    """Where encrypted evidence files are kept: a folder (below), or the database
+    (incidents/storage/database_store.py)."""
 
     def open_write(self, key: str) -> EvidenceWriter: ...
 
@@ -95,6 +96,26 @@ class EvidenceStore(Protocol):
     def delete(self, key: str) -> bool: ...
 
     def exists(self, key: str) -> bool: ...
+
+
+@runtime_checkable
+class ListingEvidenceStore(EvidenceStore, Protocol):
+    """A store that can list what it holds: for the sweep, the check, a restore and a move."""
+
+    def entries(self) -> Iterator[StoredEntry]: ...
+
+    def remove_entry(self, entry: StoredEntry) -> bool: ...
+
+    def keys(self) -> Iterator[str]: ...
+
+
+def stored_size(handle: BinaryIO) -> int:
+    """The size in bytes of a file `open_read` returned: a database store's reader knows
+    it; a file's descriptor tells it."""
+    known = getattr(handle, "stored_size", None)
+    if isinstance(known, int):
+        return known
+    return os.fstat(handle.fileno()).st_size
 
 
 class _PendingFile:

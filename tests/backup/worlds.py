@@ -23,6 +23,7 @@ from incidents.crypto.keys import KeyProvider
 from incidents.crypto.stream import DEFAULT_CHUNK_BYTES
 from incidents.db import Base
 from incidents.extensions import audit_signer, db
+from incidents.models.evidence_blob import STORE_TABLES
 from incidents.services import demo
 from incidents.services.backup.create import BackupSources, write_backup
 from incidents.services.backup.manifest import Manifest
@@ -84,6 +85,7 @@ def all_rows(url: str) -> Rows:
                     )
                 ]
                 for table in Base.metadata.sorted_tables
+                if table.name not in STORE_TABLES  # files in an archive, not rows
             }
     finally:
         engine.dispose()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import os
 import tarfile
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
@@ -43,7 +42,7 @@ from incidents.services.backup.manifest import (
 )
 from incidents.services.backup.snapshot import database_snapshot
 from incidents.services.backup.tables import SEEDED, TableLayout, current_layouts, encode_row
-from incidents.storage.store import EvidenceStore, StoredFileMissing
+from incidents.storage.store import EvidenceStore, StoredFileMissing, stored_size
 
 Advance = Callable[[int], None]
 ProgressBar = Callable[[int], AbstractContextManager[Advance | None]]
@@ -140,7 +139,7 @@ class _Dump:
                 ) from None
             with handle:
                 info = tarfile.TarInfo(f"{EVIDENCE_PREFIX}{key}")
-                info.size = os.fstat(handle.fileno()).st_size
+                info.size = stored_size(handle)
                 info.mode = 0o600
                 reader = _HashingReader(handle)
                 self.tar.addfile(info, reader)

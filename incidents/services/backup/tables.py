@@ -34,6 +34,7 @@ from sqlalchemy import types as sqltypes
 from sqlalchemy.types import TypeEngine
 
 from incidents.db import Base, UtcDateTime
+from incidents.models.evidence_blob import STORE_TABLES
 
 # Checked in this order: a subclass (SmallInteger, Text, Enum) meets its family first.
 _TAGS: list[tuple[type[TypeEngine[Any]], str]] = [
@@ -48,8 +49,10 @@ _TAGS: list[tuple[type[TypeEngine[Any]], str]] = [
     (sqltypes.String, "str"),
 ]
 TYPE_TAGS = frozenset(tag for _, tag in _TAGS)
-# Migrations own these tables; a backup neither reads nor writes them as data.
-NOT_DATA = frozenset({"alembic_version"})
+# Migrations own alembic_version; the database evidence store's tables hold the evidence
+# files, which an archive carries as files through the store, whichever store it is (as
+# rows as well, each file would be in it twice). A backup reads and writes neither as data.
+NOT_DATA = frozenset({"alembic_version", *STORE_TABLES})
 # Rows a migration seeds: restored by moving the seeded row, not by inserting it.
 SEEDED = "audit_tree_state"
 

@@ -3,7 +3,8 @@
 A stored file is written before the row that names it commits, and an erased record's
 files are deleted after its erasure commits: a process killed in between leaves a file
 nobody names (an upload that never committed, or ciphertext whose data key is gone). A
-write killed before its rename leaves a `.partial` temporary. Neither is ever read.
+write killed before its rename leaves a `.partial` temporary (in the database store, a
+row whose writer never closed). Neither is ever read.
 Only files older than a grace period go, so an upload in progress — still writing its
 temporary, or renamed and about to commit its row — is never swept.
 """
@@ -20,7 +21,7 @@ from incidents.db import utcnow
 from incidents.errors import ConfigurationError
 from incidents.permissions import Permission, ensure
 from incidents.repositories import evidence as evidence_queries
-from incidents.storage.store import DirectoryEvidenceStore, StoredEntry
+from incidents.storage.store import ListingEvidenceStore, StoredEntry
 
 GRACE = timedelta(hours=1)
 
@@ -48,7 +49,7 @@ def sweep_store(
     says how many went; a dry run changes nothing and records nothing."""
     ensure(ctx.principal, Permission.KEYS_MANAGE)  # the operator's: the store's own files
     store = ctx.store
-    if not isinstance(store, DirectoryEvidenceStore):
+    if not isinstance(store, ListingEvidenceStore):
         raise ConfigurationError("this evidence store cannot list its files to sweep")
     cutoff = (now or utcnow()) - older_than
     # The files first, the names second: a row committed in between names its file.
