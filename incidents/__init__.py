@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -11,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from incidents import extensions
+from incidents.audit import sequencer
 from incidents.bootstrap import (
     ensure_instance_dir,
     load_audit_signer,
@@ -19,8 +21,9 @@ from incidents.bootstrap import (
 )
 from incidents.errors import ConfigurationError
 from incidents.paths import data_dir
+from incidents.services import limiter_store
 from incidents.settings import Settings, load_settings
-from incidents.storage.store import DirectoryEvidenceStore
+from incidents.storage.choice import evidence_store_for
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -57,8 +60,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_STRATEGY="moving-window",
         RATELIMIT_HEADERS_ENABLED=False,
-        # If Redis cannot be reached, count in this process rather than refuse every login.
-        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        # Fail closed: with Redis unreachable, counting per worker would multiply every
+        # limit by the number of workers and forget it at each restart, so sign-in is
+        # refused instead (503, incidents/web/throttling.py). Development too, when it is
+        # configured for Redis (it counts in memory:// by default): the limiter is one
+        # object per process that keeps the flag of the first application built.
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=False,
+        RATELIMIT_STORAGE_OPTIONS=limiter_store.storage_options(settings.ratelimit_storage_uri),
         TESTING=settings.env == "testing",
     )
     if settings.trusted_proxies:
@@ -68,8 +76,16 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         )
     app.extensions[extensions.KEY_PROVIDER] = load_key_provider(settings)
     app.extensions[extensions.AUDIT_SIGNER] = load_audit_signer(settings, generate=False)
-    app.extensions[extensions.EVIDENCE_STORE] = DirectoryEvidenceStore(instance / "evidence")
     extensions.db.init_app(app, settings.sqlalchemy_url)
+    sequencer.set_bounds(
+        sequencer.QueueBounds(
+            settings.audit_queue_max_leaves, timedelta(seconds=settings.audit_queue_max_seconds)
+        )
+    )
+    with app.app_context():  # the database store writes through the application's engine
+        app.extensions[extensions.EVIDENCE_STORE] = evidence_store_for(
+            settings.evidence_store, instance / "evidence", extensions.db.engine
+        )
     _check_database(app, settings)
     extensions.login_manager.init_app(app)
     extensions.csrf.init_app(app)

@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -23,6 +23,7 @@ from incidents.errors import ConfigurationError
 from incidents.paths import data_dir
 
 Environment = Literal["development", "production", "testing"]
+EvidenceStoreKind = Literal["directory", "database"]
 ENV_PREFIX = "INCIDENTS_"
 MIN_SECRET_KEY_LENGTH = 32
 # Evidence files are encrypted in chunks of this many bytes (see incidents/crypto/stream.py).
@@ -48,10 +49,15 @@ class Settings:
     # The audit log (README: "The audit log: what it proves and what it does not").
     audit_signing_key_file: str = ""
     audit_log_origin: str = "incidents.example/audit-log"
+    # Queued audit leaves before writers wait to integrate them (PostgreSQL; README ibid.).
+    audit_queue_max_leaves: int = 1000
+    audit_queue_max_seconds: int = 5
     log_level: str = "INFO"
     max_content_length: int = 16 * 1024 * 1024
     evidence_max_bytes: int = 200 * 1024 * 1024
     evidence_chunk_bytes: int = 1024 * 1024
+    # Where evidence files are kept: the instance folder, or PostgreSQL (README: "Evidence files").
+    evidence_store: EvidenceStoreKind = "directory"
     blind_index_bytes: int = 8
     # Accounts and sessions (README: "Security model").
     require_two_factor: bool = True
@@ -170,9 +176,15 @@ def _check_rate_limit(name: str, value: str, origin: str) -> None:
 
 
 def load_settings(
-    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    refuse_production_problems: bool = True,
 ) -> Settings:
-    """Build Settings from files, environment and overrides; raise ConfigurationError."""
+    """Build Settings from files, environment and overrides; raise ConfigurationError.
+
+    With `refuse_production_problems` false, settings production would refuse still load
+    (for `incidents check-config`, which lists them: production_problems)."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
 
@@ -198,11 +210,11 @@ def load_settings(
             values[name] = _coerce(name, value, origin)
 
     settings = Settings(**values)
-    _validate(settings)
+    _validate(settings, refuse_production_problems)
     return settings
 
 
-def _validate(settings: Settings) -> None:
+def _validate(settings: Settings, refuse_production_problems: bool = True) -> None:
     try:
         url = make_url(settings.sqlalchemy_url)
     except ArgumentError:
@@ -225,41 +237,93 @@ def _validate(settings: Settings) -> None:
             f"evidence_chunk_bytes must be between {MIN_EVIDENCE_CHUNK_BYTES} and "
             f"{MAX_EVIDENCE_CHUNK_BYTES} (default 1048576)"
         )
+    if settings.evidence_store not in get_args(EvidenceStoreKind):
+        raise ConfigurationError(
+            f'evidence_store must be "directory" or "database", not {settings.evidence_store!r}'
+        )
+    if settings.evidence_store == "database" and backend != "postgresql":
+        raise ConfigurationError(
+            'evidence_store = "database" needs PostgreSQL: set INCIDENTS_DATABASE_URL to a '
+            'postgresql+psycopg:// URL, or keep evidence_store = "directory"'
+        )
     origin = settings.audit_log_origin
     if not origin or not origin.isprintable() or " " in origin or "+" in origin:
         raise ConfigurationError(
             "audit_log_origin must name the log in one word without '+', e.g. "
             "audit.example.org/incidents"
         )
-    if settings.is_production:
-        if not settings.secret_key:
-            raise ConfigurationError(
-                "production needs a secret key: set INCIDENTS_SECRET_KEY "
-                f"(at least {MIN_SECRET_KEY_LENGTH} random characters)"
-            )
-        if len(settings.secret_key) < MIN_SECRET_KEY_LENGTH:
-            raise ConfigurationError(
-                f"INCIDENTS_SECRET_KEY is too short: use at least {MIN_SECRET_KEY_LENGTH} "
-                "random characters, e.g. from `python -c 'import secrets; "
-                "print(secrets.token_urlsafe(48))'`"
-            )
-        if not (settings.master_key_file or settings.master_key):
-            raise ConfigurationError(
-                "production needs master keys: set INCIDENTS_MASTER_KEY_FILE to a key file made "
-                "by `incidents keys generate`, or INCIDENTS_MASTER_KEY"
-            )
-        if url.get_backend_name() == "sqlite":
-            raise ConfigurationError(
-                "production runs on PostgreSQL: set INCIDENTS_DATABASE_URL "
-                "to a postgresql+psycopg:// URL"
-            )
-        if not settings.require_two_factor:
-            raise ConfigurationError(
-                "production requires two-factor authentication for every account: "
-                "remove require_two_factor = false"
-            )
-        if settings.ratelimit_storage_uri.startswith("memory://"):
-            raise ConfigurationError(
-                "production keeps login throttling in Redis, shared by every worker: set "
-                "INCIDENTS_RATELIMIT_STORAGE_URI=redis://host:6379"
-            )
+    problems = production_problems(settings) if refuse_production_problems else []
+    if problems:
+        raise ConfigurationError(problems[0])
+
+
+# -- production -----------------------------------------------------------------------
+# What production refuses to start with: one rule per setting, each answering what to set
+# or None. Loading the settings raises the first problem; `incidents check-config` lists
+# every one (load_settings(refuse_production_problems=False), then production_problems).
+
+
+def _secret_key_rule(settings: Settings) -> str | None:
+    if not settings.secret_key:
+        return (
+            "production needs a secret key: set INCIDENTS_SECRET_KEY "
+            f"(at least {MIN_SECRET_KEY_LENGTH} random characters)"
+        )
+    if len(settings.secret_key) < MIN_SECRET_KEY_LENGTH:
+        return (
+            f"INCIDENTS_SECRET_KEY is too short: use at least {MIN_SECRET_KEY_LENGTH} "
+            "random characters, e.g. from `python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'`"
+        )
+    return None
+
+
+def _master_keys_rule(settings: Settings) -> str | None:
+    if settings.master_key_file or settings.master_key:
+        return None
+    return (
+        "production needs master keys: set INCIDENTS_MASTER_KEY_FILE to a key file made "
+        "by `incidents keys generate`, or INCIDENTS_MASTER_KEY"
+    )
+
+
+def _database_rule(settings: Settings) -> str | None:
+    if make_url(settings.sqlalchemy_url).get_backend_name() != "sqlite":
+        return None
+    return (
+        "production runs on PostgreSQL: set INCIDENTS_DATABASE_URL to a postgresql+psycopg:// URL"
+    )
+
+
+def _two_factor_rule(settings: Settings) -> str | None:
+    if settings.require_two_factor:
+        return None
+    return (
+        "production requires two-factor authentication for every account: "
+        "remove require_two_factor = false"
+    )
+
+
+def _rate_limit_store_rule(settings: Settings) -> str | None:
+    if not settings.ratelimit_storage_uri.startswith("memory://"):
+        return None
+    return (
+        "production keeps login throttling in Redis, shared by every worker: set "
+        "INCIDENTS_RATELIMIT_STORAGE_URI=redis://host:6379"
+    )
+
+
+PRODUCTION_RULES: tuple[Callable[[Settings], str | None], ...] = (
+    _secret_key_rule,
+    _master_keys_rule,
+    _database_rule,
+    _two_factor_rule,
+    _rate_limit_store_rule,
+)
+
+
+def production_problems(settings: Settings) -> list[str]:
+    """Every reason production would refuse these settings, in order; none elsewhere."""
+    if not settings.is_production:
+        return []
+    return [problem for rule in PRODUCTION_RULES if (problem := rule(settings)) is not None]

@@ -79,7 +79,7 @@ def rate_limit_key() -> str:
 
     The database failing here (busy, gone) is counted against the address and left for
     `authenticate_request` to raise: the limiter takes any error of its key for its own
-    storage failing, and would count in memory from then on."""
+    storage failing, and would refuse the call as if the rate-limit store were down."""
     try:
         user = _caller()
     except SQLAlchemyError:

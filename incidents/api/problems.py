@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from flask import Flask, Response, request
+from limits.errors import StorageError
 from pydantic import BaseModel, Field
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -36,6 +37,7 @@ from incidents.errors import (
 from incidents.outages import RETRY_AFTER_SECONDS, database_unreachable, disk_full
 from incidents.sqlite_locking import BUSY_RETRY_AFTER_SECONDS, database_busy
 from incidents.web.crashes import log_crash
+from incidents.web.throttling import STORE_RETRY_AFTER_SECONDS, store_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -273,8 +275,21 @@ def _database_busy() -> Response:
     return problem_response(ApiProblem(503, detail, headers=headers))
 
 
+def _from_limiter_store_unreachable(error: StorageError) -> Response:
+    # The call cannot be counted against its token's limit: refused, as sign-in is, rather
+    # than let each worker count alone (incidents/web/throttling.py).
+    store_unreachable(error)
+    detail = (
+        "The API is unavailable: the rate-limit store cannot be reached. Nothing was "
+        "changed; send the request again after Retry-After seconds."
+    )
+    headers = {"Retry-After": str(STORE_RETRY_AFTER_SECONDS)}
+    return problem_response(ApiProblem(503, detail, headers=headers))
+
+
 _HANDLERS: tuple[tuple[type[Exception], Callable[[Any], Response]], ...] = (
     (ApiProblem, _from_api_problem),
+    (StorageError, _from_limiter_store_unreachable),
     (TokenRefused, _from_token_refused),
     (Erased, _from_erased),
     (NotFound, _from_not_found),

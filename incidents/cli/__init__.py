@@ -18,6 +18,7 @@ from incidents import create_app
 from incidents.cli.accounts import teams_group, users_group
 from incidents.cli.audit import audit_group
 from incidents.cli.backup import backup_group, restore_command
+from incidents.cli.check_config import check_config_command
 from incidents.cli.database import db_group
 from incidents.cli.demo import demo_command
 from incidents.cli.evidence import evidence_group
@@ -77,6 +78,7 @@ for command in (
     restore_command,
     demo_command,
     check_command,
+    check_config_command,
 ):
     cli.add_command(command)
 

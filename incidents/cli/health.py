@@ -21,7 +21,14 @@ from incidents.services import health
 from incidents.settings import load_settings
 
 _COMPONENT_WIDTH = max(
-    len(name) for name in (health.DATABASE, health.KEYS, health.EVIDENCE_STORE, health.AUDIT_LOG)
+    len(name)
+    for name in (
+        health.DATABASE,
+        health.KEYS,
+        health.EVIDENCE_STORE,
+        health.AUDIT_LOG,
+        health.LIMITER_STORE,
+    )
 )
 _STATUS_WIDTH = max(len(status.value) for status in health.Status)
 T = TypeVar("T")
@@ -42,14 +49,22 @@ def _row(component: str, status: str, detail: str) -> str:
 
 @click.command("check")
 def check_command() -> None:
-    """Check the database, master keys, evidence store and audit log; exit 1 if any fails."""
+    """Check the database, master keys, evidence store, audit log and rate-limit store;
+    exit 1 if any fails."""
     settings = load_settings()
     keys: health.Loaded[KeyProvider] = _loaded(lambda: load_key_provider(settings))
     signer: health.Loaded[Signer] = _loaded(lambda: load_audit_signer(settings, generate=False))
     engine = make_engine(settings.sqlalchemy_url)
     # The check only reads: on SQLite it takes no write lock from a running application.
     reading = engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
-    parts = health.Installation(reading, keys, signer, settings.instance_dir / "evidence")
+    parts = health.Installation(
+        reading,
+        keys,
+        signer,
+        settings.instance_dir / "evidence",
+        settings.evidence_store,
+        limiter_store=settings.ratelimit_storage_uri,
+    )
     click.echo(_row("component", "status", "detail"))
 
     def show(finding: health.Finding) -> None:

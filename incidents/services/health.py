@@ -34,9 +34,12 @@ from incidents.audit.verify import (
 )
 from incidents.crypto import envelope
 from incidents.crypto.keys import KeyProvider
-from incidents.errors import DecryptionError, MasterKeyError
+from incidents.errors import ConfigurationError, DecryptionError, MasterKeyError
 from incidents.repositories import data_keys as key_queries
 from incidents.repositories import health as queries
+from incidents.services import limiter_store
+from incidents.storage import choice
+from incidents.storage.database_store import DatabaseEvidenceStore
 from incidents.storage.store import DirectoryEvidenceStore
 
 
@@ -57,6 +60,7 @@ DATABASE = "database"
 KEYS = "keys"
 EVIDENCE_STORE = "evidence store"
 AUDIT_LOG = "audit log"
+LIMITER_STORE = "rate limits"  # where login attempts and API calls are counted
 NO_DATABASE = "not checked: the database cannot be reached"
 
 
@@ -201,7 +205,33 @@ def check_evidence_store(session: Session | None, folder: Path) -> Finding:
             "the folder from a backup",
         )
     orphans = sum(1 for key in store.keys() if key not in named)  # noqa: SIM118 (a store)
-    detail = f"{folder} writable; all {len(named)} files present"
+    return _stored_files(f"{folder} writable", len(named), orphans)
+
+
+def check_database_evidence_store(session: Session | None, engine: Engine) -> Finding:
+    """The database store's tables take a write, and hold every file an evidence row names."""
+    if session is None:
+        return Finding(EVIDENCE_STORE, Status.WARNING, f"in the database; files {NO_DATABASE}")
+    try:
+        store = DatabaseEvidenceStore(engine)
+        store.check_writable()
+        held = set(store.keys())
+        named = set(queries.stored_evidence_keys(session))
+    except (SQLAlchemyError, ConfigurationError) as exc:
+        return Finding(EVIDENCE_STORE, Status.FAILING, f"evidence tables: {_reason(exc)}")
+    missing = len(named - held)
+    if missing:
+        return Finding(
+            EVIDENCE_STORE,
+            Status.FAILING,
+            f"{missing} of {len(named)} evidence files are missing from the database: "
+            "restore them from a backup",
+        )
+    return _stored_files("in the database, writable", len(named), len(held - named))
+
+
+def _stored_files(where: str, named: int, orphans: int) -> Finding:
+    detail = f"{where}; all {named} files present"
     if orphans:
         return Finding(
             EVIDENCE_STORE,
@@ -252,6 +282,24 @@ def check_audit_log(session: Session | None, signer: Loaded[Signer]) -> Finding:
     )
 
 
+def check_limiter_store(uri: str) -> Finding:
+    """The store where login attempts and API calls are counted answers: while it does
+    not, sign-in and the API are refused (incidents/web/throttling.py)."""
+    where = limiter_store.location(uri)
+    if uri.startswith(limiter_store.MEMORY_STORE):
+        detail = f"{where}: each process counts alone (development; production uses Redis)"
+        return Finding(LIMITER_STORE, Status.OK, detail)
+    problem = limiter_store.problem(uri)
+    if problem is not None:
+        return Finding(
+            LIMITER_STORE,
+            Status.FAILING,
+            f"{where} does not answer ({problem}): sign-in and the API are refused until "
+            "it does; start Redis or correct ratelimit_storage_uri",
+        )
+    return Finding(LIMITER_STORE, Status.OK, f"{where} answers")
+
+
 @dataclass(frozen=True)
 class Installation:
     """What the command loaded: the database engine and the parts outside it."""
@@ -260,6 +308,8 @@ class Installation:
     keys: Loaded[KeyProvider]
     signer: Loaded[Signer]
     evidence_folder: Path
+    evidence_store: str = choice.DIRECTORY  # the setting: which store holds the files
+    limiter_store: str = limiter_store.MEMORY_STORE  # the setting ratelimit_storage_uri
 
 
 def check_installation(
@@ -280,8 +330,12 @@ def check_installation(
     with Session(parts.engine) as session:
         usable = session if connected else None
         found(check_keys(usable, parts.keys))
-        found(check_evidence_store(usable, parts.evidence_folder))
+        if parts.evidence_store == choice.DATABASE:
+            found(check_database_evidence_store(usable, parts.engine))
+        else:
+            found(check_evidence_store(usable, parts.evidence_folder))
         found(check_audit_log(usable, parts.signer))
         if usable is not None:
             session.rollback()  # the check only reads
+    found(check_limiter_store(parts.limiter_store))
     return findings

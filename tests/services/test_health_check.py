@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -21,11 +22,12 @@ from incidents.crypto.keys import MasterKey, generate_master_key, write_key_file
 from incidents.models import Evidence
 from tests.audit.conftest import GUARDS
 from tests.installation import Installation, command_environment, installation
+from tests.security.conftest import REDIS_URL, require_redis
 
 __all__ = ["installation"]  # a fixture: imported for pytest to find
 
 ENTRY_POINT = "from incidents.cli import main; main()"
-COMPONENTS = ["database", "keys", "evidence store", "audit log"]
+COMPONENTS = ["database", "keys", "evidence store", "audit log", "rate limits"]
 
 
 def _check(installation: Installation, **changes: str) -> tuple[int, dict[str, tuple[str, str]]]:
@@ -116,6 +118,22 @@ def test_an_unreachable_database_fails_its_row_and_the_rest_is_still_checked(
     assert table["database"][0] == "failing" and "cannot connect" in table["database"][1]
     assert table["keys"][0] == "warning" and "not checked" in table["keys"][1]
     assert table["evidence store"][0] == "warning"
+
+
+def test_a_limiter_store_that_does_not_answer_fails_its_row(
+    installation: Installation,
+) -> None:
+    with socket.socket() as held:  # bound, never listening: connecting is refused
+        held.bind(("127.0.0.1", 0))
+        closed = f"redis://127.0.0.1:{held.getsockname()[1]}/15"
+        status, table = _check(installation, INCIDENTS_RATELIMIT_STORAGE_URI=closed)
+    assert status == 1
+    assert _statuses(table) == {**dict.fromkeys(COMPONENTS, "ok"), "rate limits": "failing"}
+    assert "sign-in and the API are refused" in table["rate limits"][1]
+    redis = require_redis()
+    redis.close()
+    status, table = _check(installation, INCIDENTS_RATELIMIT_STORAGE_URI=f"{REDIS_URL}/15")
+    assert status == 0 and "answers" in table["rate limits"][1], table
 
 
 def test_the_command_answers_a_table_and_one_line_without_a_traceback(

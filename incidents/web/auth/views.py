@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from limits.errors import StorageError
 from werkzeug.wrappers import Response
 
 from incidents.models.user import User
@@ -23,9 +24,17 @@ from incidents.web.boundary import (
 )
 from incidents.web.forms import OK, REFUSED
 from incidents.web.security import allowed_before_enrolment, public, safe_next_path
-from incidents.web.throttling import PENDING_LOGIN_KEY, per_account, per_address
+from incidents.web.throttling import (
+    PENDING_LOGIN_KEY,
+    per_account,
+    per_address,
+    store_unreachable_page,
+)
 
 blueprint = Blueprint("auth", __name__)
+# Every page that counts attempts (these, the password change) refuses them alike while
+# the limiter's store is unreachable; the API answers its own problem instead.
+blueprint.app_errorhandler(StorageError)(store_unreachable_page)
 
 FAILED_LOGIN = "E-mail or password is not right."
 FAILED_CODE = "That code is not right, or it has been used already."
