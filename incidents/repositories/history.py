@@ -15,7 +15,7 @@ from incidents.models.user import User
 
 def newest_events_about(
     session: Session, table: str, record_id: uuid.UUID, limit: int
-) -> Sequence[Row[Any]]:
+) -> Sequence[Row[Any, Any, Any, Any, Any, Any]]:
     """Up to `limit` events whose target is the record `record_id` of `table`, newest
     first: their time, actor, action, fields and detail (one statement).
 

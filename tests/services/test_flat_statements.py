@@ -60,7 +60,9 @@ ContextFor = Callable[..., Context]
 def query_plans(session: Session) -> Iterator[list[str]]:
     """The lines of the query plans of every query run in the block: SQLite's EXPLAIN
     QUERY PLAN; PostgreSQL's EXPLAIN with sequential scans priced out, since a small test
-    table is read whole at any cost — what is left shows the index a query can use."""
+    table is read whole at any cost — a Seq Scan left means no index serves the query.
+    Which index PostgreSQL picks among those that do depends on the statistics earlier
+    tests left, so only SQLite's plans are held to a named index (`names_index`)."""
     connection = session.connection()
     ran: list[tuple[str, Any]] = []
 
@@ -83,6 +85,12 @@ def query_plans(session: Session) -> Iterator[list[str]]:
         lines += [str(row[-1]).strip() for row in plan]
     if not sqlite:
         connection.exec_driver_sql("SET LOCAL enable_seqscan = on")
+
+
+def names_index(session: Session) -> bool:
+    """Whether the plans of `query_plans` are held to a named index (SQLite's, whose
+    planner has no statistics to change its mind with)."""
+    return session.get_bind().dialect.name == "sqlite"
 
 
 def _scans(lines: Sequence[str], table: str) -> list[str]:
@@ -147,8 +155,9 @@ def test_an_audit_page_by_record_reads_one_statement_through_the_record_indexes(
         audit_queries.event_page(
             db_session, {incident.team_id}, EventFilter(record=incident.reference), 10**9, 11
         )
-    assert _seeks(plans, "ix_audit_events_target_id", "target_id"), plans
-    assert _seeks(plans, "ix_audit_events_target_ref_id", "target_ref"), plans
+    if names_index(db_session):
+        assert _seeks(plans, "ix_audit_events_target_id", "target_id"), plans
+        assert _seeks(plans, "ix_audit_events_target_ref_id", "target_ref"), plans
     assert not _scans(plans, "audit_events"), plans
 
 
@@ -183,7 +192,8 @@ def test_an_audit_page_by_actor_reads_two_statements_through_the_label_index(
     assert nobody.events == () and nobody.next_before is None
     with query_plans(db_session) as plans:
         audit_queries.event_page(db_session, None, EventFilter(actor="alice"), 10**9, 11)
-    assert _seeks(plans, "ix_audit_events_actor_label_id", "actor"), plans
+    if names_index(db_session):
+        assert _seeks(plans, "ix_audit_events_actor_label_id", "actor"), plans
     assert not _scans(plans, "audit_events"), plans
 
 
@@ -228,7 +238,8 @@ def test_a_small_teams_incident_list_reads_its_own_rows_in_fixed_statements(
     assert len(set(counts)) == 1, counts
     with query_plans(db_session) as plans:
         incident_queries.incident_page(db_session, {small.id}, own[0], 51)
-    assert any("ix_incidents_team_id_reference" in line for line in plans), plans
+    if names_index(db_session):
+        assert any("ix_incidents_team_id_reference" in line for line in plans), plans
     assert not _scans(plans, "incidents"), plans
 
 
