@@ -272,7 +272,9 @@ class _Run:
         batch.let_go()
         kept = _principal_objects(self.ctx.principal)
         for instance in list(session.identity_map.values()):
-            if not any(instance is k for k in kept):
+            # An instance let go already went with its parent (an incident takes its
+            # violation types along: the expunge cascades).
+            if instance in session and not any(instance is k for k in kept):
                 session.expunge(instance)
         ctx = self.ctx
         self.batch_ctx = Context.build(session, ctx.keys, ctx.store, ctx.settings, ctx.principal)

@@ -131,6 +131,25 @@ def test_new_records_are_written_in_a_fixed_number_of_statements(
     assert {r.incident_id for r in reports} == {i.id for i in incidents}
 
 
+def test_incidents_with_violation_types_go_across_a_batch_boundary(
+    db_session: Session, context_for: Build, researcher: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Letting a batch go expunges each incident, which takes its violation types along;
+    # they must not be let go a second time (that raised, after the first batch).
+    monkeypatch.setattr(import_run, "BATCH", 3)
+    records = _file(7)
+    for row in records["incident"]:
+        row["violation_types"] = ["arbitrary_detention", "torture_or_ill_treatment"]
+    outcome = imports.plan_import(context_for(researcher), _json(records))
+    assert outcome.imported, outcome.errors
+    incidents = db_session.scalars(select(Incident)).all()
+    assert len(incidents) == 7
+    assert all(
+        sorted(i.violation_types) == ["arbitrary_detention", "torture_or_ill_treatment"]
+        for i in incidents
+    )
+
+
 def test_a_clash_only_the_database_sees_is_named_as_row_by_row(
     db_session: Session,
     context_for: Build,
