@@ -28,8 +28,7 @@ import io
 import logging
 import uuid
 from collections.abc import Iterator
-from types import TracebackType
-from typing import BinaryIO, Self, cast
+from typing import BinaryIO, cast
 
 from sqlalchemy import (
     Connection,
@@ -46,6 +45,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from incidents.db import utcnow
 from incidents.errors import ConfigurationError
 from incidents.models.evidence_blob import BLOBS_TABLE, EvidenceBlob, EvidenceBlobChunk
+from incidents.storage.closing import KeptOnSuccess
 from incidents.storage.store import (
     TEMPORARY_SUFFIX,
     EvidenceWriter,
@@ -83,7 +83,7 @@ def _blob_of_temporary(entry: StoredEntry) -> uuid.UUID:
         raise InvalidStorageKey("not a file of the evidence store") from None
 
 
-class _PendingBlob:
+class _PendingBlob(KeptOnSuccess):
     """A file being written: a pending row, its chunks committed as they fill."""
 
     def __init__(self, engine: Engine, key: str) -> None:
@@ -168,20 +168,6 @@ class _PendingBlob:
                 self._key[:12],
                 type(exc).__name__,
             )
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.discard()
 
 
 class _BlobReader(io.BufferedIOBase):

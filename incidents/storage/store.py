@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import BinaryIO, Protocol, Self, runtime_checkable
 
 from incidents.errors import ConfigurationError, IncidentsError
+from incidents.storage.closing import KeptOnSuccess
 
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
@@ -118,7 +119,7 @@ def stored_size(handle: BinaryIO) -> int:
     return os.fstat(handle.fileno()).st_size
 
 
-class _PendingFile:
+class _PendingFile(KeptOnSuccess):
     """A file being written under a temporary name beside its final one."""
 
     def __init__(self, final: Path) -> None:
@@ -162,20 +163,6 @@ class _PendingFile:
         with contextlib.suppress(OSError):
             self._handle.close()
         self._temporary.unlink(missing_ok=True)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.discard()
 
 
 def _sync_folder(folder: Path) -> None:
