@@ -7,12 +7,13 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from incidents.models.erasure import Erasure
 from incidents.models.keys import DataKey
+from incidents.models.person_merge import PersonMerge
 from incidents.models.sequence import ReferenceCounter
 
 
@@ -30,6 +31,36 @@ def by_ids(session: Session, model: type[Any], ids: Collection[uuid.UUID]) -> Se
         return []
     order = model.reference if hasattr(model, "reference") else model.id
     return session.scalars(select(model).where(model.id.in_(list(ids))).order_by(order)).all()
+
+
+def by_ids_or_references(
+    session: Session, model: type[Any], ids: Collection[uuid.UUID], references: Collection[str]
+) -> Sequence[Any]:
+    """The records of `model` with one of these ids, or one of these references when the
+    kind has references (one statement)."""
+    if references and hasattr(model, "reference"):
+        condition = or_(model.id.in_(ids), model.reference.in_(references))
+    else:
+        condition = model.id.in_(ids)
+    return session.scalars(select(model).where(condition)).all()
+
+
+def any_tombstone(session: Session, table: str | None) -> bool:
+    """Whether some record of `table` (of any table: None) was ever erased."""
+    query = select(Erasure.id)
+    if table is not None:
+        query = query.where(Erasure.record_table == table)
+    return bool(session.scalar(select(exists(query))))
+
+
+def holds_none(session: Session, model: type[Any]) -> bool:
+    """Whether the table of `model` holds no record at all."""
+    return not session.scalar(select(exists(select(model.id))))
+
+
+def any_person_merge(session: Session) -> bool:
+    """Whether any person was ever merged into another."""
+    return bool(session.scalar(select(exists(select(PersonMerge.id)))))
 
 
 def where_in(

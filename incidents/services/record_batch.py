@@ -27,13 +27,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 
 from incidents.audit.log import Actor, NewEvent, record_events
 from incidents.context import Context
-from incidents.models.erasure import Erasure
-from incidents.models.person_merge import PersonMerge
 from incidents.records.inputs import parse_id
 from incidents.repositories import records as record_queries
 
@@ -79,14 +76,11 @@ class RecordBatch:
     def load(self, model: type[Any], keys: Iterable[str]) -> None:
         """Load the records of `model` that `keys` (ids or references) name, in one query,
         for the rows about to be written that link them."""
-        ids = {parse_id(key) for key in keys} - {None}
+        ids = {found for key in keys if (found := parse_id(key)) is not None}
         references = {key.upper() for key in keys if parse_id(key) is None}
-        found = select(model).where(model.id.in_(ids))
-        if references and hasattr(model, "reference"):
-            found = select(model).where(or_(model.id.in_(ids), model.reference.in_(references)))
-        elif not ids:
+        if not ids and not (references and hasattr(model, "reference")):
             return
-        for record in self.session.scalars(found):
+        for record in record_queries.by_ids_or_references(self.session, model, ids, references):
             self._loaded[(model, record.id)] = record
             reference = getattr(record, "reference", None)
             if reference is not None:
@@ -112,10 +106,7 @@ class RecordBatch:
     def may_have_tombstone(self, table: str | None) -> bool:
         """Whether some record of `table` (of any table: None) was erased."""
         if table not in self._tombstones:
-            query = select(Erasure.id)
-            if table is not None:
-                query = query.where(Erasure.record_table == table)
-            self._tombstones[table] = bool(self.session.scalar(select(exists(query))))
+            self._tombstones[table] = record_queries.any_tombstone(self.session, table)
         return self._tombstones[table]
 
     def had_none(self, model: type[Any]) -> bool:
@@ -127,7 +118,7 @@ class RecordBatch:
         if not self.sure:
             return False
         if model not in self._empty:
-            self._empty[model] = not self.session.scalar(select(exists(select(model.id))))
+            self._empty[model] = record_queries.holds_none(self.session, model)
         return self._empty[model]
 
     def next_reference(self, prefix: str) -> str:
@@ -168,7 +159,7 @@ class RecordBatch:
     def may_have_merges(self) -> bool:
         """Whether any person was ever merged into another."""
         if self._merges is None:
-            self._merges = bool(self.session.scalar(select(exists(select(PersonMerge.id)))))
+            self._merges = record_queries.any_person_merge(self.session)
         return self._merges
 
 
