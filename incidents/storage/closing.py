@@ -24,18 +24,12 @@ class ClosesOnExit:
         self.close()
 
 
-class KeptOnSuccess:
+class KeptOnSuccess(ClosesOnExit):
     """A write that `with obj:` keeps (obj.close()) when the block ends normally, and
     throws away (obj.discard()) when it raises: half a stored file is never kept."""
 
-    def close(self) -> None:
-        raise NotImplementedError
-
     def discard(self) -> None:
         raise NotImplementedError
-
-    def __enter__(self) -> Self:
-        return self
 
     def __exit__(
         self,
