@@ -195,6 +195,11 @@ def pending_events(session: Session) -> int:
 def _committing(session: Session) -> None:
     # The last moment of the writer's transaction: if the head is free, its leaves (and
     # whatever is queued) join the tree in the same commit; if not, nobody waits.
+    # SQLAlchemy calls this for a savepoint's release too: a transaction of many (an
+    # import's row each) would take the head at every one, and each turn would walk the
+    # queue rows it had already moved, still there for it until it commits.
+    if session.in_nested_transaction():
+        return
     if session.info.get(_QUEUED) is not None and not sequencer.before_commit(session):
         session.info.pop(_QUEUED)  # its leaves are in the tree as it commits
 
@@ -202,6 +207,9 @@ def _committing(session: Session) -> None:
 @orm_event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
     # The queued leaves are durable now: the turn at the tree head it could not take.
+    # A savepoint released is not a commit (SQLAlchemy calls this for it too).
+    if session.in_nested_transaction():
+        return
     connection = session.info.pop(_QUEUED, None)
     if connection is not None:
         sequencer.after_commit(connection)

@@ -262,3 +262,21 @@ def test_past_the_bound_a_writer_waits_for_the_head(engine: Engine) -> None:
         assert _state(engine) == (2, 0, [1, 2])
     finally:
         sequencer.set_bounds(sequencer.QueueBounds())
+
+
+@pytest.mark.postgres
+def test_a_savepoint_released_is_not_a_commit_the_head_waits_for_the_transaction(
+    engine: Engine,
+) -> None:
+    # An import writes each row in a savepoint of one transaction: were every release a
+    # turn at the head, each turn would walk the queue rows the transaction had already
+    # moved (still there for it until it commits), and the import would slow as it grew.
+    with Session(engine) as session:
+        for n in range(1, 4):
+            with session.begin_nested():
+                record_event(session, Actor(f"row-{n}"), ACTION, detail={"n": n})
+        queued_in_transaction = sequencer.queued_count(session.connection())
+        head_in_transaction = session.scalar(select(AuditTreeState.size))
+        session.commit()
+    assert (queued_in_transaction, head_in_transaction) == (3, 0)
+    assert _state(engine) == (3, 0, [1, 2, 3]), "the commit integrates them, in order"
