@@ -5,17 +5,19 @@ statement, and the colleagues a follow-up may be assigned to."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, not_, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from incidents.models.advocacy import ActionLink, ActionResponse, AdvocacyAction, FollowUp
 from incidents.models.incident import Incident
 from incidents.models.report import Report
 from incidents.models.user import TeamMembership, User
+from incidents.models.vocabularies import ActionKind, ConsentUse
+from incidents.repositories import consents as consent_queries
 
 
 @dataclass(frozen=True)
@@ -97,16 +99,38 @@ def open_follow_ups(
     return [FollowUpRow(f, ref, title, name) for f, ref, title, name in rows]
 
 
+@dataclass(frozen=True)
+class Unusable:
+    """Links whose report lacks, on `on`, a consent its action's kind needs."""
+
+    uses_by_kind: Mapping[ActionKind, Collection[ConsentUse]]
+    on: date
+
+    def condition(self) -> ColumnElement[bool]:
+        return or_(
+            *(
+                and_(
+                    AdvocacyAction.kind == kind,
+                    not_(and_(*(consent_queries.report_usable(u, self.on) for u in uses))),
+                )
+                for kind, uses in self.uses_by_kind.items()
+                if uses
+            )
+        )
+
+
 def links(
     session: Session,
     *,
     action_id: uuid.UUID | None = None,
     teams: Collection[uuid.UUID] | None = None,
     link_ids: Collection[uuid.UUID] | None = None,
+    unusable: Unusable | None = None,
 ) -> list[LinkRow]:
     """Links to reports with their actions, reports, incidents' references and makers,
     in one statement: of one action, or of every action of `teams` (None: every team),
-    or only those of `link_ids`."""
+    or only those of `link_ids`; with `unusable`, only the links whose report may no
+    longer serve its action, judged by the database."""
     creator = aliased(User)
     statement = (
         select(ActionLink, AdvocacyAction, Report, Incident.reference, creator.display_name)
@@ -121,6 +145,8 @@ def links(
         statement = statement.where(AdvocacyAction.team_id.in_(list(teams)))
     if link_ids is not None:
         statement = statement.where(ActionLink.id.in_(list(link_ids)))
+    if unusable is not None:
+        statement = statement.where(unusable.condition())
     rows = session.execute(
         statement.order_by(AdvocacyAction.reference, ActionLink.created_at, Report.reference)
     )

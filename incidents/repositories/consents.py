@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, and_, exists, literal, or_, select
 from sqlalchemy.orm import Session
@@ -48,6 +48,32 @@ class LinkRow:
 
 def _erased(table: str, record_id: Any) -> ColumnElement[bool]:
     return exists().where(Erasure.record_table == table, Erasure.record_id == record_id)
+
+
+def grant_in_force(
+    owner: Literal["person", "source"], owner_id: Any, use: ConsentUse, on: date
+) -> ColumnElement[bool]:
+    """Whether the person or source `owner_id` (a column of the enclosing query, say a
+    report's source_id) has a grant of `use` in force on `on`: a correlated EXISTS."""
+    column = Consent.person_id if owner == "person" else Consent.source_id
+    return exists().where(column == owner_id, Consent.use == use, _in_force(on))
+
+
+def report_usable(use: ConsentUse, on: date) -> ColumnElement[bool]:
+    """Whether the report of the enclosing query may serve `use` on `on`, by the rules of
+    consent_uses.allows, as a condition the database checks: the report is not erased,
+    its source has a grant in force, and no person with an act in its incident is erased
+    or lacks one."""
+    person_lacks = or_(
+        _erased(Person.__tablename__, Act.person_id),
+        ~grant_in_force("person", Act.person_id, use, on),
+    )
+    return and_(
+        ~_erased(REPORTS, Report.id),
+        Report.source_id.is_not(None),
+        grant_in_force("source", Report.source_id, use, on),
+        ~exists().where(Act.incident_id == Report.incident_id, person_lacks),
+    )
 
 
 def _in_force(on: date) -> ColumnElement[bool]:

@@ -9,8 +9,8 @@ Nothing is decrypted; the services decide what of it a page may show.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -31,10 +31,10 @@ from sqlalchemy.orm import Session
 from incidents.models.advocacy import AdvocacyAction
 from incidents.models.erasure import Erasure
 from incidents.models.incident import Incident, IncidentViolation
-from incidents.models.person import Act
 from incidents.models.report import Report
 from incidents.models.user import User
-from incidents.models.vocabularies import DatePrecision, Impact, ViolationType
+from incidents.models.vocabularies import ConsentUse, DatePrecision, Impact, ViolationType
+from incidents.repositories import consents as consent_queries
 
 Teams = Collection[uuid.UUID] | None
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])  # any statement, its row type kept
@@ -42,16 +42,6 @@ S = TypeVar("S", bound=Select[*tuple[Any, ...]])  # any statement, its row type 
 
 MONTH_PRECISE = (DatePrecision.DAY, DatePrecision.MONTH)  # a start known to the month
 MonthKey = tuple[int, int] | None  # (year, month); None: not known to the month
-
-
-@dataclass(frozen=True)
-class ReportLinks:
-    """What a report's consent depends on: its source and its incident."""
-
-    id: uuid.UUID
-    source_id: uuid.UUID | None
-    incident_id: uuid.UUID | None
-    erased: bool
 
 
 def _erased(table: str, record_id: Any) -> ColumnElement[bool]:
@@ -133,34 +123,16 @@ def actions_per_month(session: Session, teams: Teams) -> list[tuple[MonthKey, Im
     return [(_month_key(y, m), impact, int(n)) for y, m, impact, n in rows]
 
 
-def reports_of_teams(session: Session, teams: Teams) -> list[ReportLinks]:
-    statement = select(
-        Report.id,
-        Report.source_id,
-        Report.incident_id,
-        _erased(Report.__tablename__, Report.id),
-    )
-    rows = session.execute(_in_teams(statement, Report.team_id, teams))
-    return [ReportLinks(id_, source, incident, bool(gone)) for id_, source, incident, gone in rows]
-
-
-def incidents_of_reports(teams: Teams) -> Select[Any]:
-    """A query of the incidents the reports of `teams` belong to."""
-    return _in_teams(
-        select(Report.incident_id).where(Report.incident_id.is_not(None)), Report.team_id, teams
-    )
-
-
-def sources_of_reports(teams: Teams) -> Select[Any]:
-    """A query of the sources of the reports of `teams`."""
-    return _in_teams(
-        select(Report.source_id).where(Report.source_id.is_not(None)), Report.team_id, teams
-    )
-
-
-def people_of_reports(teams: Teams) -> Select[Any]:
-    """A query of the people with an act in an incident a report of `teams` belongs to."""
-    return select(Act.person_id).where(Act.incident_id.in_(incidents_of_reports(teams)))
+def usable_report_counts(
+    session: Session, teams: Teams, uses: Sequence[ConsentUse], on: date
+) -> tuple[dict[ConsentUse, int], int]:
+    """For each of `uses`, how many reports of `teams` may serve it on `on`, and how many
+    reports there are, erased ones aside — counted by the database in one statement, by
+    the rules of consent_uses.allows (consents.report_usable)."""
+    counts = [func.count().filter(consent_queries.report_usable(use, on)) for use in uses]
+    statement = select(func.count(), *counts).where(~_erased(Report.__tablename__, Report.id))
+    total, *usable_counts = session.execute(_in_teams(statement, Report.team_id, teams)).one()
+    return {use: int(n or 0) for use, n in zip(uses, usable_counts, strict=True)}, int(total or 0)
 
 
 # -- the calendar feed -------------------------------------------------------------------

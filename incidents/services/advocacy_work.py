@@ -27,7 +27,7 @@ from incidents.models.advocacy import AdvocacyAction
 from incidents.models.vocabularies import ResponseKind, label
 from incidents.permissions import Permission, can_in_team, ensure
 from incidents.repositories import action_work as queries
-from incidents.services import follow_ups
+from incidents.services import consent, follow_ups
 from incidents.services.consent_uses import USES_BY_KIND, missing_consents_of
 
 
@@ -119,7 +119,9 @@ def flagged_links(ctx: Context) -> list[FlaggedLink]:
     teams = follow_ups.advocacy_teams(ctx)
     if teams is not None and not teams:
         return []
-    rows = queries.links(ctx.session, teams=teams)
+    # The database picks the flagged links; only those are loaded and worded.
+    unusable = queries.Unusable(USES_BY_KIND, consent.today())
+    rows = queries.links(ctx.session, teams=teams, unusable=unusable)
     return [
         FlaggedLink(view.id, row.action.reference, row.action.title, view.report_reference, reason)
         for row, view in zip(rows, _link_views(ctx.session, rows), strict=True)

@@ -10,7 +10,6 @@ is the same for a researcher and an advocacy lead, and nothing is decrypted.
 from __future__ import annotations
 
 import re
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from incidents.errors import ValidationError
 from incidents.models.vocabularies import ConsentUse, Impact, ViolationType, label
 from incidents.permissions import Permission, ensure, readable_teams
 from incidents.repositories import dashboard as queries
-from incidents.services import advocacy_work, consent_uses
+from incidents.services import advocacy_work
 from incidents.services import follow_ups as follow_up_service
 from incidents.services.consent import today as consent_today
 from incidents.services.consent_uses import PROFILE_USES, USE_PHRASES, USES_BY_KIND
@@ -267,38 +266,18 @@ def _action_chart(rows: list[tuple[Month | None, Impact, int]], months: list[Mon
 # -- consent coverage --------------------------------------------------------------------
 
 
-def usable_reports(
+def usable_report_counts(
     ctx: Context, teams: queries.Teams, on: date
-) -> tuple[dict[ConsentUse, set[uuid.UUID]], int]:
-    """For each use of ADVOCACY_USES, the ids of the reports of `teams` that may serve
-    it on `on` — by the rules of consent_uses, over facts read in three statements for
-    all of them, however many reports and people — and how many reports there are,
-    erased ones aside."""
-    reports = queries.reports_of_teams(ctx.session, teams)
-    facts = consent_uses.ConsentFacts.load(
-        ctx.session,
-        ADVOCACY_USES,
-        on,
-        incident_ids=queries.incidents_of_reports(teams),
-        source_ids=queries.sources_of_reports(teams),
-        person_ids=queries.people_of_reports(teams),
-        erased_reports={r.id for r in reports if r.erased},
-    )
-    usable: dict[ConsentUse, set[uuid.UUID]] = {use: set() for use in ADVOCACY_USES}
-    for report in reports:
-        if report.erased:
-            continue
-        lacking = {m.use for m in facts.missing(report, ADVOCACY_USES)}
-        for use in ADVOCACY_USES:
-            if use not in lacking:
-                usable[use].add(report.id)
-    return usable, sum(1 for r in reports if not r.erased)
+) -> tuple[dict[ConsentUse, int], int]:
+    """For each use of ADVOCACY_USES, how many reports of `teams` may serve it on `on`
+    (by the rules of consent_uses, counted by the database: one statement however many
+    reports and people), and how many reports there are, erased ones aside."""
+    return queries.usable_report_counts(ctx.session, teams, ADVOCACY_USES, on)
 
 
 def _coverage(ctx: Context, teams: queries.Teams, on: date) -> tuple[tuple[CoverageRow, ...], int]:
-    usable, total = usable_reports(ctx, teams, on)
+    usable, total = usable_report_counts(ctx, teams, on)
     rows = tuple(
-        CoverageRow(use, label(use), USE_PHRASES[use], len(usable[use]), total)
-        for use in ADVOCACY_USES
+        CoverageRow(use, label(use), USE_PHRASES[use], usable[use], total) for use in ADVOCACY_USES
     )
     return rows, total
