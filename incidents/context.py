@@ -80,6 +80,12 @@ class Context:
             raise PermissionDenied("this is done by a logged-in user")
         return self.principal
 
+    @property
+    def under_duress(self) -> bool:
+        """Whether this is a session opened with a duress password, which shows no case
+        record and changes no credential (incidents/services/duress.py)."""
+        return isinstance(self.principal, User) and self.principal.under_duress
+
     def acting_as(self, principal: User | Operator | None) -> Context:
         """The same session and keys, for another principal (after a login)."""
         return replace(self, principal=principal)

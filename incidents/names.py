@@ -113,3 +113,43 @@ def split_lines(text: str | None) -> list[str]:
         if line:
             seen.setdefault(line, None)
     return list(seen)
+
+
+# Units are names of formations, written with abbreviations and ordinals that names are
+# not: "3rd Bn" and "3 battalion" are one unit. Each abbreviation becomes the word it
+# stands for (folded like any word), filler words go, and "3rd" is 3. The list is short
+# on purpose: every entry merges whatever else is written the same way.
+_UNIT_WORDS = {
+    "battalion": ("bn", "btn", "batn", "batalon"),  # batalon: Батальон, transliterated
+    "brigade": ("bde", "brig"),
+    "regiment": ("regt", "rgt"),
+    "company": ("coy",),
+    "division": ("div",),
+    "squadron": ("sqn", "sqdn"),
+    "detachment": ("det",),
+    "department": ("dept",),
+    "special": ("spec",),
+}
+_UNIT_SPELLINGS = {
+    _fold(short): _fold(word) for word, shorts in _UNIT_WORDS.items() for short in shorts
+}
+_UNIT_FILLER = frozenset({"no", "nr", "number", "the", "of"})
+_ORDINAL = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
+_ITEM_SEPARATOR = re.compile(r"[;\n]")
+
+
+def normalise_unit(text: str) -> str:
+    """A unit's normalised name: `normalise_name` with abbreviations spelled out, ordinals
+    as numbers and filler words ("No.", "the", "of") left out."""
+    words = set()
+    for token in name_tokens(text):
+        ordinal = _ORDINAL.match(token)
+        token = ordinal.group(1) if ordinal else _UNIT_SPELLINGS.get(token, token)
+        if token not in _UNIT_FILLER:
+            words.add(token)
+    return " ".join(sorted(words))
+
+
+def split_items(text: str | None) -> list[str]:
+    """Values written one per line or separated by semicolons, each once, in order."""
+    return split_lines(_ITEM_SEPARATOR.sub("\n", text or ""))

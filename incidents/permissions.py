@@ -147,6 +147,11 @@ class Subject(Protocol):
         """The API token acting for the user, or None (a browser session)."""
         ...
 
+    @property
+    def installation_auditor(self) -> bool:
+        """Granted the whole audit log by an administrator (`sees_whole_audit_log`)."""
+        ...
+
 
 class TeamScoped(Protocol):
     """A case record: it belongs to exactly one team."""
@@ -182,6 +187,12 @@ class Operator:
 Principal = Subject | Operator
 
 
+# What a duress session loses besides its teams (incidents/services/duress.py): the
+# powers that reach past any team — the audit log (which records the duress login) and
+# managing accounts (a new account would bring the teams back).
+BEYOND_TEAMS = frozenset({Permission.AUDIT_READ, Permission.USERS_MANAGE})
+
+
 def permissions_of(roles: Iterable[Role]) -> frozenset[Permission]:
     granted: set[Permission] = set()
     for role in roles:
@@ -204,6 +215,8 @@ def held_permissions(principal: Principal | None) -> frozenset[Permission]:
     if isinstance(principal, Operator):
         return frozenset(Permission)
     held = permissions_of(principal.role_set)
+    if getattr(principal, "under_duress", False):
+        held -= BEYOND_TEAMS
     grant = principal.token_grant
     return held if grant is None else held & grant.permissions
 
@@ -258,6 +271,19 @@ def readable_teams(principal: Principal | None) -> frozenset[uuid.UUID] | None:
     if isinstance(principal, Operator):
         return None
     return frozenset() if principal is None else principal.team_ids
+
+
+def sees_whole_audit_log(principal: Principal | None) -> bool:
+    """Whether `principal` reads every event of the audit log: the operator, and a reader
+    of the log an administrator made an installation auditor. Any other reader sees the
+    events of their own teams and accounts (incidents/services/audit_scope.py)."""
+    if isinstance(principal, Operator):
+        return True
+    return (
+        principal is not None
+        and _holds(principal, Permission.AUDIT_READ)
+        and principal.installation_auditor
+    )
 
 
 def readable_field_classes(principal: Principal | None) -> frozenset[FieldClass]:

@@ -72,6 +72,8 @@ class Settings:
     # Calls to the JSON API allowed per token (per address for calls without a valid one).
     api_rate_limit: str = "300 per minute"
     trusted_proxies: int = 0
+    # Where the quick exit sends the browser; empty: a neutral weather page of this site.
+    quick_exit_url: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -252,9 +254,22 @@ def _validate(settings: Settings, refuse_production_problems: bool = True) -> No
             "audit_log_origin must name the log in one word without '+', e.g. "
             "audit.example.org/incidents"
         )
+    exit_url = settings.quick_exit_url
+    if exit_url and not (
+        (exit_url.startswith(("https://", "http://")) or _is_local_path(exit_url))
+        and all(c.isprintable() and not c.isspace() for c in exit_url)
+    ):
+        raise ConfigurationError(
+            "quick_exit_url must be an address such as https://www.example.org/ or a path "
+            f"of this site such as /weather, not {exit_url!r}"
+        )
     problems = production_problems(settings) if refuse_production_problems else []
     if problems:
         raise ConfigurationError(problems[0])
+
+
+def _is_local_path(value: str) -> bool:
+    return value.startswith("/") and not value.startswith("//") and "\\" not in value
 
 
 # -- production -----------------------------------------------------------------------

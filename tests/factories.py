@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
+import uuid
 from functools import lru_cache
 from typing import Any
 
@@ -20,6 +21,8 @@ from incidents.models import (
     AdvocacyAction,
     Campaign,
     Consent,
+    Erasure,
+    ErasureReview,
     Evidence,
     FollowUp,
     Incident,
@@ -27,6 +30,7 @@ from incidents.models import (
     Involvement,
     Person,
     Report,
+    ReviewState,
     Source,
     StateResponse,
     Team,
@@ -40,6 +44,7 @@ from incidents.models.vocabularies import (
     Channel,
     ConsentUse,
     DatePrecision,
+    ErasureReason,
     IncidentStatus,
     PerpetratorKind,
     ResponseKind,
@@ -48,8 +53,9 @@ from incidents.models.vocabularies import (
     StateResponseKind,
     ViolationType,
 )
-from incidents.services import records
+from incidents.services import consent, records
 from incidents.services.accounts import hash_password
+from incidents.services.erasure import erase_record
 from incidents.services.evidence.intake import add_evidence
 from incidents.storage.store import EvidenceStore
 from tests import samples
@@ -98,6 +104,40 @@ class TeamFactory(_SessionFactory):
 
     slug = factory.Sequence(lambda n: f"team-{n}")
     name = factory.Sequence(lambda n: f"Team {n}")
+
+
+class ErasureFactory(_SessionFactory):
+    """A tombstone of a record that never was: for tests of the tombstone's own columns
+    (`secrets=` is accepted and ignored, as the sealing tests pass it to every factory)."""
+
+    class Meta:
+        model = Erasure
+        exclude = ("secrets",)
+
+    secrets = None
+    record_table = "persons"
+    record_id = factory.LazyFunction(uuid.uuid4)
+    erased_by = "cli:tester"
+    reason_code = ErasureReason.OTHER
+
+
+class ErasureReviewFactory(_SessionFactory):
+    """A pending review of a withdrawn consent to keep, for tests of the review's own
+    columns (`secrets=` is accepted and ignored, as for ErasureFactory); the consent is a
+    person's of the same team. `pending_erasure_review` makes one as a withdrawal does."""
+
+    class Meta:
+        model = ErasureReview
+        exclude = ("secrets",)
+
+    secrets = None
+    team_id = factory.LazyFunction(lambda: TeamFactory().id)
+    consent_id = factory.LazyAttribute(lambda o: ConsentFactory(team_id=o.team_id).id)
+    record_table = "persons"
+    record_id = factory.LazyFunction(uuid.uuid4)
+    reference = "PER-9999"
+    kind = "person"
+    raised_by = "cli:tester"
 
 
 class UserFactory(_SessionFactory):
@@ -325,3 +365,40 @@ def stored_evidence(
         filename,
         description,
     )
+
+
+def pending_erasure_review(team_id: uuid.UUID) -> ErasureReview:
+    """A person of the team whose consent to be kept was withdrawn: their review, pending."""
+    person = PersonFactory(team_id=team_id)
+    grant = consent.grant(
+        context(), person, {"use": "keep_in_database", "granted_on": "2017-04-20"}
+    )
+    (review,) = consent.revoke(context(), grant.id, "2018-01-10", grant.lock_version).reach.reviews
+    found: ErasureReview = session().get(ErasureReview, review.id)
+    return found
+
+
+def kept_erasure_review(person: Person, consent_id: uuid.UUID, note: str) -> ErasureReview:
+    """A review of `person` decided "keep", its note sealed: for the tests that plant a
+    value in every secret field."""
+    review: ErasureReview = ErasureReviewFactory(
+        team_id=person.team_id,
+        consent_id=consent_id,
+        record_id=person.id,
+        reference=person.reference,
+        state=ReviewState.KEPT,
+        decided_by="cli:tester",
+        decided_at=dt.datetime.now(dt.UTC),
+    )
+    context().vault.seal(review, decision_note=note)
+    session().flush()
+    return review
+
+
+def erased_incident(team_id: uuid.UUID, note: str) -> tuple[Incident, Erasure]:
+    """An incident of the team erased for "other", its note sealed in the tombstone: for
+    the tests that plant a value in every secret field."""
+    incident: Incident = IncidentFactory(team_id=team_id)
+    outcome = erase_record(context(), incident.reference, ErasureReason.OTHER, note)
+    session().flush()
+    return incident, outcome.tombstone

@@ -1,6 +1,7 @@
 """The audit log, read through the API: the same events, filters and visibility as the
-auditor's log page (incidents/services/auditor.py) — events of the reader's teams and
-of no team, newest first, never a secret value — for whoever holds audit:read.
+auditor's log page (incidents/services/auditor.py) — the reader's teams' part of the log
+(services/audit_scope.py), or all of it for an installation auditor, newest first, never
+a secret value — for whoever holds audit:read.
 
 The cursor of a page is the position of its last event: the next page holds the events
 before it, so a page stays the same however many events are appended meanwhile.
@@ -116,8 +117,9 @@ def _event(row: auditor.EventRow) -> AuditEvent:
     response=Page[AuditEvent],
 )
 def list_audit_events(ctx: Context, query: EventQuery) -> Page[AuditEvent]:
-    """Events about the records of your teams and about the installation, filtered as on
-    the audit log page; `next` is the cursor of the older events."""
+    """Events about the records of your teams, the accounts of their members and the
+    installation (the whole log for an installation auditor), filtered as on the audit
+    log page; `next` is the cursor of the older events."""
     page = auditor.event_page(ctx, query.filters(), query.before(), query.limit)
     next_cursor = None if page.next_before is None else str(page.next_before)
     return Page[AuditEvent](items=[_event(row) for row in page.events], next=next_cursor)
@@ -133,5 +135,6 @@ def list_audit_events(ctx: Context, query: EventQuery) -> Page[AuditEvent]:
     response=AuditEvent,
 )
 def get_audit_event(ctx: Context, position: int) -> AuditEvent:
-    """The event at this position; an event about another team's record is not found."""
+    """The event at this position; one you do not see on the log page (another team's
+    record or account) is not found."""
     return _event(auditor.event_at(ctx, position))

@@ -20,6 +20,20 @@ class AuditAction(enum.StrEnum):
     IMPORT = "import"  # a file of records imported whole (each record has its own events)
     PERSON_MERGE = "person.merge"  # a duplicate's acts and consents moved to the person kept
     PERSON_UNMERGE = "person.unmerge"  # that merge undone: exactly what moved, moved back
+    # consent to keep a record withdrawn: the record put to its team's researchers, who
+    # erase it or keep it (with a justification, sealed)
+    ERASURE_REVIEW_RAISE = "erasure_review.raise"
+    ERASURE_REVIEW_DECIDE = "erasure_review.decide"
+    # related-case suggestions: a pair marked "not related" by a researcher, or shown again
+    SUGGESTION_DISMISS = "suggestion.dismiss"
+    SUGGESTION_RESTORE = "suggestion.restore"
+    # retention: one secret field shredded by a rule (whole records are record.erase);
+    # rules added or removed, records put under a legal hold or released from it
+    RETENTION_FIELD_SHRED = "retention.field_shred"
+    RETENTION_RULE_ADD = "retention.rule_add"
+    RETENTION_RULE_REMOVE = "retention.rule_remove"
+    LEGAL_HOLD_PLACE = "legal_hold.place"
+    LEGAL_HOLD_RELEASE = "legal_hold.release"
     # advocacy: a report refused to an action for lack of consent, a link taken away
     LINK_REFUSED = "link.refused"
     LINK_REMOVED = "link.removed"
@@ -39,6 +53,9 @@ class AuditAction(enum.StrEnum):
     USER_TWO_FACTOR_REPLACE = "user.two_factor_replace"
     USER_TWO_FACTOR_RESET = "user.two_factor_reset"
     USER_RECOVERY_CODES_REPLACE = "user.recovery_codes_replace"
+    # an auditor made to see the whole audit log, not only their teams' part, or no longer
+    USER_INSTALLATION_AUDITOR_GRANT = "user.installation_auditor_grant"
+    USER_INSTALLATION_AUDITOR_REVOKE = "user.installation_auditor_revoke"
     # the follow-up calendar feed's token: made (or replaced), or taken away
     USER_CALENDAR_TOKEN_NEW = "user.calendar_token_new"  # noqa: S105 (an action name)
     USER_CALENDAR_TOKEN_REVOKE = "user.calendar_token_revoke"  # noqa: S105 (an action name)
@@ -47,6 +64,12 @@ class AuditAction(enum.StrEnum):
     API_TOKEN_CREATE = "api_token.create"  # noqa: S105 (an action name)
     API_TOKEN_REVOKE = "api_token.revoke"  # noqa: S105 (an action name)
     TEAM_CREATE = "team.create"
+    # duress: a second password set or removed by its user; a login with it (an alert for
+    # administrators, and the account's password locked); an administrator's unlock
+    USER_DURESS_PASSWORD_SET = "user.duress_password_set"  # noqa: S105 (an action name)
+    USER_DURESS_PASSWORD_REMOVE = "user.duress_password_remove"  # noqa: S105 (an action name)
+    ACCOUNT_DURESS_LOGIN = "account.duress_login"
+    ACCOUNT_UNLOCK = "account.unlock"
     # keys and indexes
     KEYS_ADD = "keys.add"
     KEYS_REWRAP = "keys.rewrap"

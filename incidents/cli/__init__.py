@@ -26,6 +26,7 @@ from incidents.cli.health import check_command
 from incidents.cli.imports import import_command
 from incidents.cli.keys import keys_group
 from incidents.cli.records import erase_command, export_command
+from incidents.cli.retention import retention_group
 from incidents.cli.tokens import tokens_group
 from incidents.errors import IncidentsError
 from incidents.outages import DISK_FULL, database_unreachable, disk_full
@@ -70,6 +71,7 @@ for command in (
     tokens_group,
     keys_group,
     erase_command,
+    retention_group,
     export_command,
     import_command,
     evidence_group,

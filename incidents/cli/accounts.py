@@ -15,7 +15,7 @@ from incidents.errors import ValidationError
 from incidents.models.organisation import Team
 from incidents.models.user import User
 from incidents.models.vocabularies import Role
-from incidents.services import accounts, two_factor
+from incidents.services import accounts, audit_grants, two_factor
 
 ROLE_CHOICE = click.Choice([r.value for r in Role])
 
@@ -87,7 +87,8 @@ def users_list(ctx: Context) -> None:
         teams = _joined([m.team.slug for m in user.memberships])
         state = "active" if user.is_active else "disabled"
         second = "on" if user.has_two_factor else "off"
-        click.echo(f"{user.email}\troles={roles}\tteams={teams}\t{state}\t2fa={second}")
+        whole = "\tinstallation-auditor" if user.installation_auditor else ""
+        click.echo(f"{user.email}\troles={roles}\tteams={teams}\t{state}\t2fa={second}{whole}")
 
 
 @users_group.command("disable")
@@ -141,6 +142,28 @@ def users_set_teams(ctx: Context, email: str, teams: tuple[str, ...], no_teams: 
     if not accounts.set_teams(ctx, user, found):
         return f"teams of {user.email} unchanged: {before}"
     return f"teams of {user.email}: {before} -> {_joined([t.slug for t in found])}"
+
+
+@users_group.command("installation-auditor")
+@click.argument("email")
+@click.option(
+    "--grant/--revoke",
+    "granted",
+    default=None,
+    help="See the whole audit log (--grant), or only one's teams' part again (--revoke).",
+)
+@as_operator
+def users_installation_auditor(ctx: Context, email: str, granted: bool | None) -> str:
+    """Let the auditor EMAIL see the whole audit log, every team's, or no longer."""
+    if granted is None:
+        raise click.UsageError("give --grant or --revoke")
+    user = _user(ctx, email)
+    if not audit_grants.set_installation_auditor(ctx, user, granted):
+        state = "is" if granted else "is not"
+        return f"{user.email} {state} an installation auditor already; nothing changed"
+    if granted:
+        return f"{user.email} is an installation auditor: they see the whole audit log"
+    return f"{user.email} is no longer an installation auditor: they see their teams' part"
 
 
 @users_group.command("reset-two-factor")

@@ -11,6 +11,7 @@ import click
 from incidents.cli.boundary import as_operator
 from incidents.cli.output import progress, whole_file
 from incidents.context import Context
+from incidents.models.vocabularies import ErasureReason
 from incidents.records.kinds import KINDS
 from incidents.redaction import Profile
 from incidents.services import erasure
@@ -28,11 +29,22 @@ from incidents.services.summaries import SUMMARY_PROFILES
 
 @click.command("erase")
 @click.argument("reference")
-@click.option("--reason", required=True, help="Why (kept in the tombstone; identify no one).")
+@click.option(
+    "--reason",
+    type=click.Choice([reason.value for reason in ErasureReason]),
+    required=True,
+    help="Why, as a code (kept in the tombstone and the audit log).",
+)
+@click.option(
+    "--note",
+    default="",
+    help="Why, in your words (required with --reason other): sealed in the tombstone for "
+    "the team's researchers, never in the audit log; identify no one.",
+)
 @as_operator
-def erase_command(ctx: Context, reference: str, reason: str) -> str:
+def erase_command(ctx: Context, reference: str, reason: str, note: str) -> str:
     """Crypto-shred the record REFERENCE (INC-, RPT-, SRC-, PER-): its data key goes."""
-    outcome = erasure.erase_record(ctx, reference, reason)
+    outcome = erasure.erase_record(ctx, reference, reason, note)
     return (
         f"erased {reference} ({outcome.records_shredded} records shredded); "
         "a tombstone and an audit event remain"

@@ -11,8 +11,10 @@ from incidents.models.advocacy import (
 from incidents.models.audit import AuditEvent, AuditTreeState
 from incidents.models.blind_index import BlindIndexEntry
 from incidents.models.consent import Consent
+from incidents.models.disclosure import ReportDisclosure
 from incidents.models.draft import Draft
 from incidents.models.erasure import Erasure
+from incidents.models.erasure_review import ErasureReview, ReviewState
 from incidents.models.evidence import Evidence
 from incidents.models.evidence_blob import EvidenceBlob, EvidenceBlobChunk
 from incidents.models.incident import Incident, IncidentViolation, StateResponse
@@ -21,8 +23,10 @@ from incidents.models.organisation import Organisation, Team
 from incidents.models.person import Act, Involvement, Person
 from incidents.models.person_merge import PersonMerge
 from incidents.models.report import Report
+from incidents.models.retention import LegalHold, RetentionRule
 from incidents.models.sequence import ReferenceCounter
 from incidents.models.source import Source
+from incidents.models.suggestion import SuggestionDismissal
 from incidents.models.user import (
     ApiToken,
     RecoveryCode,
@@ -46,6 +50,7 @@ __all__ = [
     "DataKey",
     "Draft",
     "Erasure",
+    "ErasureReview",
     "Evidence",
     "EvidenceBlob",
     "EvidenceBlobChunk",
@@ -53,14 +58,19 @@ __all__ = [
     "Incident",
     "IncidentViolation",
     "Involvement",
+    "LegalHold",
     "Organisation",
     "Person",
     "PersonMerge",
     "RecoveryCode",
     "ReferenceCounter",
     "Report",
+    "ReportDisclosure",
+    "RetentionRule",
+    "ReviewState",
     "Source",
     "StateResponse",
+    "SuggestionDismissal",
     "Team",
     "TeamMembership",
     "User",

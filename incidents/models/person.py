@@ -46,6 +46,10 @@ class Person(Versioned, TeamScoped, Base):
     contact: Mapped[bytes | None] = secret("encrypted")
     gender: Mapped[Gender] = restricted(enum_type(Gender, "gender"), default=Gender.UNKNOWN)
     age_band: Mapped[AgeBand] = restricted(enum_type(AgeBand, "age_band"), default=AgeBand.UNKNOWN)
+    # As the person describes themselves, in their words; NULL is "not recorded". Apart
+    # from `gender` (how the record sorts people in counts), and secret, unlike it.
+    sexual_orientation: Mapped[bytes | None] = secret("as they self-identify, encrypted")
+    gender_identity: Mapped[bytes | None] = secret("as they self-identify, encrypted")
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

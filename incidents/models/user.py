@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 # dictionary, beside (not among) the mapped attributes, so it is no column and SQLAlchemy
 # neither saves nor expires it.
 _TOKEN_GRANT = "_token_grant"  # noqa: S105 (an attribute name)
+# Likewise, the mark of a User loaded for a session opened with the duress password.
+_UNDER_DURESS = "_under_duress"
 
 
 class User(Base):
@@ -48,6 +50,17 @@ class User(Base):
     two_factor_exempt: Mapped[bool] = restricted(
         Boolean, default=False, comment="demo accounts only; ignored in production"
     )
+    # An auditor who sees the whole audit log, every team's events and every account's,
+    # rather than their own teams' (services/audit_scope.py); granted by an administrator.
+    installation_auditor: Mapped[bool] = restricted(
+        Boolean, default=False, comment="auditor of the whole log, not only their teams'"
+    )
+    duress_password_hash: Mapped[str | None] = system(
+        String(200), comment="Argon2id PHC string of the duress password (services/duress.py)"
+    )
+    password_locked_at: Mapped[datetime | None] = restricted(
+        UtcDateTime, comment="set by a duress login: the password is refused until unlocked"
+    )
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
@@ -72,7 +85,28 @@ class User(Base):
 
     @property
     def team_ids(self) -> frozenset[uuid.UUID]:
+        """The teams whose records this user sees: none at all under duress, which is
+        what empties every case list and page of a duress session."""
+        if self.under_duress:
+            return frozenset()
         return frozenset(m.team_id for m in self.memberships)
+
+    @property
+    def member_teams(self) -> list[Team]:
+        """The teams of this user's memberships, as `team_ids` counts them (none under
+        duress): the teams a form offers for a new record."""
+        allowed = self.team_ids
+        return [m.team for m in self.memberships if m.team_id in allowed]
+
+    @property
+    def under_duress(self) -> bool:
+        """Whether this loaded user is the principal of a duress session."""
+        return bool(self.__dict__.get(_UNDER_DURESS))
+
+    def act_under_duress(self) -> None:
+        """Make this loaded user the principal of a duress session (the web boundary
+        only, for the session's own requests)."""
+        self.__dict__[_UNDER_DURESS] = True
 
     @property
     def has_two_factor(self) -> bool:
@@ -170,6 +204,9 @@ class UserSession(Base):
     ended_at: Mapped[datetime | None] = restricted(UtcDateTime, index=True)
     end_reason: Mapped[str | None] = restricted(
         String(32), comment="logout, idle, expired, password, roles, two-factor, disabled…"
+    )
+    duress: Mapped[bool] = restricted(
+        Boolean, default=False, comment="opened with the duress password: shows no case record"
     )
 
     user: Mapped[User] = relationship()

@@ -242,6 +242,27 @@ class OrganisationKind(enum.StrEnum):
     OTHER = "other"
 
 
+class ErasureReason(enum.StrEnum):
+    """Why a record was erased: a code others may see, never the eraser's own words."""
+
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    RETENTION = "retention"
+    DUPLICATE = "duplicate"
+    ENTERED_IN_ERROR = "entered_in_error"
+    SAFETY = "safety"
+    OTHER = "other"
+
+
+ERASURE_REASON_LABELS = {
+    "consent_withdrawn": "consent withdrawn",
+    "retention": "retention period ended",
+    "duplicate": "duplicate of another record",
+    "entered_in_error": "entered in error",
+    "safety": "safety of someone named",
+    "other": "other (see the note)",
+}
+
+
 # Values whose plain "underscores to spaces" reading would be wrong or awkward.
 _LABELS = {
     "ngo": "NGO",

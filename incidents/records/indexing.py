@@ -10,13 +10,21 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from incidents.names import normalise_date, normalise_name, significant_tokens, split_lines
+from incidents.names import (
+    normalise_date,
+    normalise_name,
+    normalise_unit,
+    significant_tokens,
+    split_items,
+    split_lines,
+)
 
 
 class FieldShape(enum.Enum):
     NAME = "name"  # one name: a whole-value entry and one entry per word
     NAMES = "names"  # one name per line: each line as NAME
     DATE = "date"  # an ISO date or partial date: one entry
+    UNITS = "units"  # units, one per line or between semicolons: one entry each
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,12 @@ def index_terms(
             if normalised:
                 terms.setdefault((indexed.whole_index, normalised), None)
             continue
+        if indexed.shape is FieldShape.UNITS:
+            for unit in split_items(value):
+                folded = normalise_unit(unit)
+                if folded:
+                    terms.setdefault((indexed.whole_index, folded), None)
+            continue
         names = split_lines(value) if indexed.shape is FieldShape.NAMES else [value]
         for name in names:
             whole = normalise_name(name)
@@ -50,3 +64,22 @@ def index_terms(
                 for token in significant_tokens(name):
                     terms.setdefault((indexed.token_index, token), None)
     return list(terms)
+
+
+# The indexed fields of each kind (the `indexed` of its row in incidents/records/kinds.py).
+PERSON_INDEX = (
+    IndexedField("full_name", FieldShape.NAME, "person_name", "person_name_token"),
+    # An alias is a name of its own: a whole-value entry as well as one per word.
+    IndexedField("aliases", FieldShape.NAMES, "person_name", "person_name_token"),
+    IndexedField("date_of_birth", FieldShape.DATE, "person_dob"),
+)
+SOURCE_INDEX = (
+    IndexedField("identity", FieldShape.NAME, "source_identity", "source_identity_token"),
+)
+# What related-case suggestions compare (incidents/services/related_cases.py): whole
+# values only, since a shared word ("police", "road") says nothing about two cases.
+INCIDENT_INDEX = (IndexedField("place_detail", FieldShape.NAMES, "incident_place"),)
+INVOLVEMENT_INDEX = (
+    IndexedField("units", FieldShape.UNITS, "perpetrator_unit"),
+    IndexedField("perpetrator_names", FieldShape.NAMES, "perpetrator_name"),
+)

@@ -73,22 +73,17 @@ from incidents.records.fields import (
     country,
     language,
 )
-from incidents.records.indexing import FieldShape, IndexedField
+from incidents.records.indexing import (
+    INCIDENT_INDEX,
+    INVOLVEMENT_INDEX,
+    PERSON_INDEX,
+    SOURCE_INDEX,
+)
 from incidents.records.inputs import ends_after_starts
 from incidents.records.kind import Dependent, RecordKind
 
 LONG_TEXT = 20_000
-
-
-_PERSON_INDEX = (
-    IndexedField("full_name", FieldShape.NAME, "person_name", "person_name_token"),
-    # An alias is a name of its own: a whole-value entry as well as one per word.
-    IndexedField("aliases", FieldShape.NAMES, "person_name", "person_name_token"),
-    IndexedField("date_of_birth", FieldShape.DATE, "person_dob"),
-)
-_SOURCE_INDEX = (
-    IndexedField("identity", FieldShape.NAME, "source_identity", "source_identity_token"),
-)
+SELF_DESCRIPTION = 200  # how a person describes their orientation or identity
 
 
 def _consent_check(values: Mapping[str, Any]) -> dict[str, str]:
@@ -139,6 +134,7 @@ INCIDENT = RecordKind(
     reference_year="start_date",
     erasable=True,
     check=ends_after_starts("start_date", "end_date"),
+    indexed=INCIDENT_INDEX,
 )
 
 SOURCE = RecordKind(
@@ -156,7 +152,7 @@ SOURCE = RecordKind(
     prefix="SRC",
     erasable=True,
     dependents=(Dependent(Consent, "source_id"),),
-    indexed=_SOURCE_INDEX,
+    indexed=SOURCE_INDEX,
 )
 
 REPORT = RecordKind(
@@ -206,6 +202,9 @@ PERSON = RecordKind(
         Secret("contact", "contact", max_length=1000),
         Choice("gender", "gender", vocabulary=Gender),
         Choice("age_band", "age band", vocabulary=AgeBand),
+        # In the person's own words; empty is "not recorded". Never read off `gender`.
+        Secret("sexual_orientation", "sexual orientation", max_length=SELF_DESCRIPTION),
+        Secret("gender_identity", "gender identity", max_length=SELF_DESCRIPTION),
     ),
     prefix="PER",
     erasable=True,
@@ -213,7 +212,7 @@ PERSON = RecordKind(
         Dependent(Consent, "person_id"),
         Dependent(Act, "person_id", then=(Dependent(Involvement, "act_id"),)),
     ),
-    indexed=_PERSON_INDEX,
+    indexed=PERSON_INDEX,
 )
 
 CONSENT = RecordKind(
@@ -260,6 +259,7 @@ INVOLVEMENT = RecordKind(
         Secret("units", "units", max_length=5000),
         Choice("degree", "degree of involvement", vocabulary=InvolvementDegree),
     ),
+    indexed=INVOLVEMENT_INDEX,
 )
 
 # Evidence is received as a file (incidents/services/evidence/intake.py), not typed in.

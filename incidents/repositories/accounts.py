@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from incidents.models.organisation import Team
-from incidents.models.user import RecoveryCode, TeamMembership, User, UserRole, UserSession
+from incidents.models.user import (
+    ApiToken,
+    RecoveryCode,
+    TeamMembership,
+    User,
+    UserRole,
+    UserSession,
+)
 from incidents.models.vocabularies import Role
 
 
@@ -135,3 +143,19 @@ def team_member_counts(session: Session) -> dict[uuid.UUID, int]:
     """Members per team id; teams without members are absent."""
     query = select(TeamMembership.team_id, func.count()).group_by(TeamMembership.team_id)
     return {team_id: int(count) for team_id, count in session.execute(query)}
+
+
+def members_and_their_tokens(
+    session: Session, team_ids: Collection[uuid.UUID]
+) -> tuple[frozenset[uuid.UUID], frozenset[uuid.UUID]]:
+    """The users who are members of any of these teams, and the ids of every API token of
+    theirs, revoked ones included (one statement)."""
+    if not team_ids:
+        return frozenset(), frozenset()
+    rows = session.execute(
+        select(TeamMembership.user_id, ApiToken.id)
+        .outerjoin(ApiToken, ApiToken.user_id == TeamMembership.user_id)
+        .where(TeamMembership.team_id.in_(sorted(team_ids)))
+    ).all()
+    members = frozenset(user_id for user_id, _token in rows)
+    return members, frozenset(token for _user, token in rows if token is not None)

@@ -5,6 +5,10 @@ or by actor is a union of keyset scans, one per value the filter stands for (a t
 or reference, an actor's label), each on its (value, id) index and each stopping at a
 page. The labels an actor filter matches are found first by skipping through the index
 of labels, one seek per distinct label, never a scan of the events.
+
+What a reader sees of the log (`AuditScope`, incidents/audit/filters.py) is one more
+condition of each scan, on columns of the event itself and on lists of ids the service
+found first: no join, so each scan keeps its index.
 """
 
 from __future__ import annotations
@@ -14,11 +18,11 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from incidents.audit.actions import AuditAction
-from incidents.audit.filters import EventFilter
+from incidents.audit.filters import INSTALLATION_ACTIONS, AuditScope, EventFilter
 from incidents.models.audit import AuditEvent, AuditTreeState
 
 
@@ -33,14 +37,13 @@ MAX_KEYED_SCANS = 20
 
 def event_page(
     session: Session,
-    team_ids: Collection[uuid.UUID] | None,
+    scope: AuditScope,
     filters: EventFilter,
     before: int | None,
     limit: int,
 ) -> Sequence[AuditEvent]:
-    """Newest first, keyset-paged on the position: events of the teams (None: of every
-    team) and of no team."""
-    conditions = _conditions(team_ids, filters, before)
+    """Newest first, keyset-paged on the position: the events `scope` sees."""
+    conditions = _conditions(scope, filters, before)
     if filters.record:
         keys = [AuditEvent.target_id == filters.record, AuditEvent.target_ref == filters.record]
     elif filters.actor:
@@ -75,13 +78,14 @@ def _actor_contains(words: str) -> ColumnElement[bool]:
 
 
 def _conditions(
-    team_ids: Collection[uuid.UUID] | None, filters: EventFilter, before: int | None
+    scope: AuditScope, filters: EventFilter, before: int | None
 ) -> list[ColumnElement[bool]]:
     """Every filter but the record's (each keyed scan is one of its values); an actor
     filter beside a record filter is a condition on the record's few events."""
     found: list[ColumnElement[bool]] = []
-    if team_ids is not None:
-        found.append(or_(AuditEvent.team_id.is_(None), AuditEvent.team_id.in_(team_ids)))
+    seen = in_scope(scope, by_actor=bool(filters.actor))
+    if seen is not None:
+        found.append(seen)
     if filters.actor and filters.record:
         found.append(_actor_contains(filters.actor))
     if filters.action:
@@ -93,6 +97,55 @@ def _conditions(
     if before is not None:
         found.append(AuditEvent.id < before)
     return found
+
+
+# The tables of accounts: users, their API tokens, teams.
+ACCOUNT_TABLES = ("users", "api_tokens", "teams")
+
+
+def _ids(ids: Collection[uuid.UUID]) -> list[str]:
+    return sorted(str(i) for i in ids)  # as the log writes a target's id
+
+
+def in_scope(scope: AuditScope, by_actor: bool = False) -> ColumnElement[bool] | None:
+    """The condition on an event that `scope` sees it (None: the whole log). Filtering by
+    actor, an event shown without its actor's name is left out, or the filter would say
+    whose it was."""
+    if scope.teams is None:
+        return None
+    accounts: list[ColumnElement[bool]] = [
+        AuditEvent.actor_id.in_(sorted(scope.members)),
+        and_(AuditEvent.target_table == "users", AuditEvent.target_id.in_(_ids(scope.members))),
+        and_(
+            AuditEvent.target_table == "api_tokens",
+            AuditEvent.target_id.in_(_ids(scope.member_tokens)),
+        ),
+        and_(AuditEvent.target_table == "teams", AuditEvent.target_id.in_(_ids(scope.teams))),
+    ]
+    if scope.every_account:
+        accounts.append(AuditEvent.target_table.in_(ACCOUNT_TABLES))
+    wider = or_(
+        AuditEvent.action.in_(sorted(INSTALLATION_ACTIONS)),
+        AuditEvent.target_table.in_(sorted(scope.shared_tables)),
+        # a failed login of no known account: it names nobody
+        and_(
+            AuditEvent.action == AuditAction.LOGIN_FAILURE.value,
+            AuditEvent.target_table.is_(None),
+        ),
+    )
+    if by_actor:
+        wider = and_(wider, AuditEvent.actor_id.is_(None))
+    return or_(
+        AuditEvent.team_id.in_(sorted(scope.teams)),
+        and_(AuditEvent.team_id.is_(None), or_(*accounts, wider)),
+    )
+
+
+def visible_event(session: Session, position: int, scope: AuditScope) -> AuditEvent | None:
+    """The leaf at `position`, if `scope` sees it."""
+    seen = in_scope(scope)
+    statement = select(AuditEvent).where(AuditEvent.id == position)
+    return session.scalars(statement if seen is None else statement.where(seen)).first()
 
 
 def actor_labels(session: Session, contains: str) -> list[str]:

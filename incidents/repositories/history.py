@@ -6,11 +6,11 @@ import uuid
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Row, literal, select, union_all
+from sqlalchemy import Row, exists, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from incidents.models.audit import AuditEvent, QueuedAuditEvent
-from incidents.models.user import User
+from incidents.models.user import TeamMembership, User
 
 
 def newest_events_about(
@@ -55,11 +55,22 @@ def newest_events_about(
     ).all()
 
 
-def display_names(session: Session, user_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """The display name of each of these users that still exists (one statement)."""
+def display_names(
+    session: Session,
+    user_ids: Collection[uuid.UUID],
+    within_teams: Collection[uuid.UUID] | None = None,
+) -> dict[uuid.UUID, str]:
+    """The display name of each of these users that still exists — and, `within_teams`
+    given, is a member of one of those teams (one statement)."""
     if not user_ids:
         return {}
-    rows = session.execute(
-        select(User.id, User.display_name).where(User.id.in_(list(user_ids)))
-    ).all()
+    statement = select(User.id, User.display_name).where(User.id.in_(list(user_ids)))
+    if within_teams is not None:
+        statement = statement.where(
+            exists().where(
+                TeamMembership.user_id == User.id,
+                TeamMembership.team_id.in_(sorted(within_teams)),
+            )
+        )
+    rows = session.execute(statement).all()
     return {user_id: name for user_id, name in rows}

@@ -25,7 +25,7 @@ from incidents.models.vocabularies import Role
 from incidents.permissions import Permission, ensure
 from incidents.records.inputs import parse_id
 from incidents.repositories import accounts as account_queries
-from incidents.services import api_tokens, passwords, sessions
+from incidents.services import api_tokens, audit_grants, passwords, sessions
 from incidents.services.passwords import PasswordRejected
 from incidents.sqlite_locking import write_lock_released
 
@@ -236,6 +236,7 @@ def set_roles(ctx: Context, user: User, roles: Iterable[Role]) -> bool:
     ]
     sessions.end_all_sessions(ctx, user, sessions.EndReason.ROLES)
     api_tokens.revoke_all(ctx, user, api_tokens.RevokeReason.ROLES)
+    audit_grants.drop_with_the_auditor_role(ctx, user)
     record_event(
         ctx.session,
         ctx.actor,

@@ -203,7 +203,7 @@ def campaign_choices(ctx: Context, team_id: uuid.UUID | None = None) -> list[tup
 def _team_names(ctx: Context) -> dict[uuid.UUID, str]:
     if not isinstance(ctx.principal, User):
         return {}
-    return {m.team.id: m.team.name for m in ctx.principal.memberships}
+    return {team.id: team.name for team in ctx.principal.member_teams}
 
 
 def organisation_choices(ctx: Context) -> list[tuple[str, str]]:

@@ -151,6 +151,8 @@ def _ensure_may_make_for(ctx: Context, user: User) -> None:
         raise PermissionDenied("Only a user, on their account page, makes their own API tokens.")
     if user.token_grant is not None:
         raise PermissionDenied("An API token cannot make another: use your account page.")
+    if user.under_duress:  # a token would act with the account's real teams
+        raise ValidationError.on("name", "No API token can be made at the moment.")
 
 
 def _checked_name(name: str) -> str:
@@ -269,6 +271,8 @@ def list_tokens(
         ensure(ctx.principal, Permission.USERS_MANAGE)
     else:
         _ensure_own_or_managed(ctx, user)
+    if ctx.under_duress:  # their names and scopes would say what the account does
+        return []
     now = now or utcnow()
     rows = queries.tokens_with_owners(ctx.session, None if user is None else user.id)
     return [_view(token, owner, now) for token, owner in rows]

@@ -12,7 +12,7 @@ from typing import Any
 
 from incidents.audit import sequencer
 from incidents.audit.actions import AuditAction
-from incidents.audit.filters import EventFilter
+from incidents.audit.filters import WHOLE_LOG, AuditScope, EventFilter
 from incidents.audit.log import record_event
 from incidents.audit.signing import Signer
 from incidents.context import Context
@@ -21,7 +21,13 @@ from incidents.errors import NotFound
 from incidents.models.audit import AuditEvent
 from incidents.models.report import Report
 from incidents.models.vocabularies import Channel, ReportStatus, SourceKind, SourceReliability
-from incidents.permissions import Permission, ensure, readable_teams, visible_field_classes
+from incidents.permissions import (
+    Permission,
+    Principal,
+    can_in_team,
+    ensure,
+    visible_field_classes,
+)
 from incidents.read_models import read_model
 from incidents.records.kinds import INCIDENT, REPORT, SOURCE
 from incidents.redaction import visible_values
@@ -31,6 +37,7 @@ from incidents.repositories import incidents as incident_queries
 from incidents.repositories import records as record_queries
 from incidents.services import records
 from incidents.services.audit_log import VerifyOutcome, b64, record_checkpoint, verify_log
+from incidents.services.audit_scope import scope_of
 
 PAGE_SIZE = 50
 LARGEST_POSITION = 2**63 - 1  # a BIGINT: a larger position overflows the drivers
@@ -52,20 +59,35 @@ class EventRow:
     detail: dict[str, Any]
 
 
-def _rows(events: Iterable[AuditEvent]) -> tuple[EventRow, ...]:
-    return tuple(
-        EventRow(
-            e.id,
-            e.occurred_at,
-            e.actor,
-            e.action,
-            e.target_table,
-            e.target_id,
-            e.target_ref,
-            tuple(e.fields or ()),
-            dict(e.detail) if isinstance(e.detail, dict) else {},
-        )
-        for e in events
+# Who erased a record is for the researchers of its team, as the tombstone says; the
+# auditor sees that it was erased, when, and the reason code.
+ERASER_WITHHELD = "(withheld: the team's researchers only)"
+
+
+def _rows(
+    principal: Principal | None, events: Iterable[AuditEvent], scope: AuditScope = WHOLE_LOG
+) -> tuple[EventRow, ...]:
+    return tuple(_row(principal, e, scope) for e in events)
+
+
+def _row(principal: Principal | None, e: AuditEvent, scope: AuditScope) -> EventRow:
+    actor = scope.actor_shown(e.actor, e.actor_id, e.team_id, e.action, e.target_table)
+    detail = dict(e.detail) if isinstance(e.detail, dict) else {}
+    if e.action == AuditAction.RECORD_ERASE.value and not (
+        e.team_id is not None and can_in_team(principal, Permission.FIELDS_SECRET, e.team_id)
+    ):
+        actor = ERASER_WITHHELD
+        detail.pop("reason", None)  # the eraser's free text, in events from before the codes
+    return EventRow(
+        e.id,
+        e.occurred_at,
+        actor,
+        e.action,
+        e.target_table,
+        e.target_id,
+        e.target_ref,
+        tuple(e.fields or ()),
+        detail,
     )
 
 
@@ -78,29 +100,28 @@ class EventPage:
 def event_page(
     ctx: Context, filters: EventFilter, before: int | None = None, limit: int = PAGE_SIZE
 ) -> EventPage:
-    """One page of the log, newest first: events of the user's teams and of no team.
-    Queued events join the tree first, if the head is free (the page lists the tree)."""
+    """One page of the log, newest first: the events the reader's scope sees
+    (services/audit_scope.py). Queued events join the tree first, if the head is free
+    (the page lists the tree)."""
     ensure(ctx.principal, Permission.AUDIT_READ)
     sequencer.integrate_queued(ctx.session)
-    teams = readable_teams(ctx.principal)
-    rows = audit_queries.event_page(ctx.session, teams, filters, before, limit + 1)
-    shown = _rows(rows[:limit])
+    scope = scope_of(ctx)
+    rows = audit_queries.event_page(ctx.session, scope, filters, before, limit + 1)
+    shown = _rows(ctx.principal, rows[:limit], scope)
     return EventPage(shown, shown[-1].id if len(rows) > limit and shown else None)
 
 
 def event_at(ctx: Context, position: int) -> EventRow:
-    """The event at `position` in the log, if the log page would show it: an event of
-    another team is NotFound, as for a position the log has not reached."""
+    """The event at `position` in the log, if the log page would show it: an event the
+    reader's scope does not see is NotFound, as for a position the log has not reached."""
     ensure(ctx.principal, Permission.AUDIT_READ)
     sequencer.integrate_queued(ctx.session)
+    scope = scope_of(ctx)
     in_range = 1 <= position <= LARGEST_POSITION
-    event = audit_queries.event_by_position(ctx.session, position) if in_range else None
-    teams = readable_teams(ctx.principal)
-    if event is None or (
-        teams is not None and event.team_id is not None and event.team_id not in teams
-    ):
+    event = audit_queries.visible_event(ctx.session, position, scope) if in_range else None
+    if event is None:
         raise NotFound(f"there is no audit event {position}")
-    return _rows([event])[0]
+    return _rows(ctx.principal, [event], scope)[0]
 
 
 @dataclass(frozen=True)
@@ -288,7 +309,9 @@ def provenance_trail(ctx: Context, reference: str) -> ProvenanceTrail:
         )
     about: list[uuid.UUID] = [incident.id, *(r.id for r in reports)]
     about += [r.source_id for r in reports if r.source_id is not None]
-    changes = _rows(audit_queries.events_about(ctx.session, sorted({str(i) for i in about})))
+    changes = _rows(
+        ctx.principal, audit_queries.events_about(ctx.session, sorted({str(i) for i in about}))
+    )
     return ProvenanceTrail(
         reference=incident.reference,
         title=visible_values(incident, classes).get("title"),
@@ -301,4 +324,4 @@ def _events_by_target(ctx: Context, target_ids: list[str]) -> dict[str, tuple[Ev
     grouped: dict[str, list[AuditEvent]] = {}
     for event in audit_queries.events_about(ctx.session, target_ids):
         grouped.setdefault(event.target_id or "", []).append(event)
-    return {target: _rows(events) for target, events in grouped.items()}
+    return {target: _rows(ctx.principal, events) for target, events in grouped.items()}

@@ -21,7 +21,7 @@ from icalendar import Calendar, Event
 from incidents.audit.actions import AuditAction
 from incidents.audit.log import record_event
 from incidents.context import Context
-from incidents.errors import NotFound
+from incidents.errors import NotFound, ValidationError
 from incidents.models.user import User
 from incidents.permissions import Permission, can, can_in_team, ensure
 from incidents.repositories import action_work as follow_up_queries
@@ -51,6 +51,8 @@ def new_token(ctx: Context) -> str:
     token itself is returned once and never stored."""
     user = ctx.user
     ensure(user, Permission.ADVOCACY_READ)
+    if ctx.under_duress:  # the feed is read without a session, with the real teams
+        raise ValidationError("No feed address can be made at the moment.")
     replacing = has_feed(user)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     user.calendar_token_hash = _digest(token)

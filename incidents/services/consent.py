@@ -37,7 +37,7 @@ from incidents.records.kind import RecordKind
 from incidents.records.kinds import CONSENT, PERSON, SOURCE, kind_of_reference
 from incidents.repositories import consents as consent_queries
 from incidents.repositories import records as record_queries
-from incidents.services import records
+from incidents.services import consent_reach, records
 
 Owner = Person | Source
 # What a grant is given as; the owner comes from the page, and a withdrawal is its own step.
@@ -104,11 +104,13 @@ class ConsentTarget:
 @dataclass(frozen=True)
 class Revocation:
     """A withdrawn grant and what relied on it (reference, title and erased mark of each
-    report; reference and title of each advocacy action, with the report it uses)."""
+    report; reference and title of each advocacy action, with the report it uses), and
+    what the withdrawal reaches: the erasure reviews, or the earlier summaries."""
 
     target: ConsentTarget
     reports: tuple[consent_queries.ReportRow, ...]
     action_links: tuple[consent_queries.LinkRow, ...]
+    reach: consent_reach.Reach
 
 
 def today() -> date:
@@ -279,7 +281,8 @@ def revoke(
     else:
         rows = consent_queries.reports_of_persons_incidents(ctx.session, owner.id, owner.team_id)
     links = consent_queries.links_to_reports(ctx.session, [r.id for r in rows])
-    return Revocation(target, tuple(rows), tuple(links))
+    reach = consent_reach.follow(ctx, consent, owner, rows)
+    return Revocation(target, tuple(rows), tuple(links), reach)
 
 
 # -- helpers -----------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from incidents.records.kind import RecordKind
 from incidents.records.kinds import INCIDENT, KINDS, kind_named
 from incidents.redaction import PROFILE_FIELD_CLASSES, Profile
 from incidents.repositories import export as export_queries
-from incidents.services import csv_layout, export_records, records, summaries
+from incidents.services import csv_layout, disclosures, export_records, records, summaries
 from incidents.services.documents import load_names
 from incidents.services.export_files import csv_file, json_file, json_list_file, zip_file
 from incidents.services.summary_documents import (
@@ -305,6 +305,7 @@ def start_summary_export(ctx: Context, profile: Profile, *, fmt: str = "json") -
         for a in summaries.shareable(ctx, profile)
     )
     plan = SummaryPlan(profile, cases, fmt)
+    disclosures.record(ctx, profile, fmt, [i for case in cases for i in case.report_ids])
     teams = export_queries.teams_in(ctx.session, readable_teams(ctx.principal))
     record_event(
         ctx.session,
@@ -363,7 +364,8 @@ def export_case_summary(ctx: Context, reference: str, profile: Profile) -> dict[
     summaries; recorded with its counts."""
     incident: Any = records.find(ctx, INCIDENT, reference)
     ensure(ctx.principal, PROFILE_PERMISSIONS[profile], incident)
-    summary = summaries.build(summaries.assess(incident, profile))
+    summary = summaries.build(assessed := summaries.assess(incident, profile))
+    disclosures.record(ctx, profile, "json", [report.id for report in assessed.usable])
     record_event(
         ctx.session,
         ctx.actor,

@@ -15,9 +15,17 @@ from datetime import datetime
 from typing import Any
 
 from incidents.audit.actions import AuditAction
+from incidents.audit.filters import SOMEONE_ELSE
 from incidents.context import Context
 from incidents.errors import NotFound
-from incidents.permissions import Permission, can, can_in_team
+from incidents.models.vocabularies import ERASURE_REASON_LABELS
+from incidents.permissions import (
+    Permission,
+    can,
+    can_in_team,
+    readable_teams,
+    sees_whole_audit_log,
+)
 from incidents.records.kind import RecordKind
 from incidents.records.kinds import KINDS
 from incidents.repositories import history as history_queries
@@ -33,6 +41,9 @@ _VERBS = {
     AuditAction.RECORD_ERASE.value: "Erased",
     AuditAction.PERSON_MERGE.value: "Merged into",
     AuditAction.PERSON_UNMERGE.value: "Merge undone, moved back from",
+    AuditAction.RETENTION_FIELD_SHRED.value: "Shredded by a retention rule",
+    AuditAction.LEGAL_HOLD_PLACE.value: "Put under a legal hold",
+    AuditAction.LEGAL_HOLD_RELEASE.value: "Released from its legal hold",
 }
 # The detail key naming the other record of a merge or its undoing (a reference).
 _OTHER = {AuditAction.PERSON_MERGE.value: "into", AuditAction.PERSON_UNMERGE.value: "from"}
@@ -93,18 +104,28 @@ def history_of(
     rows = history_queries.newest_events_about(ctx.session, kind.table, record.id, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    names = history_queries.display_names(
-        ctx.session, {row.actor_id for row in rows if row.actor_id is not None}
-    )
+    actor_ids = {row.actor_id for row in rows if row.actor_id is not None}
+    within = _teams_named(ctx, kind)
+    names = history_queries.display_names(ctx.session, actor_ids, within)
+    unnamed = set() if within is None else actor_ids - names.keys() - {ctx.actor.user_id}
     labels = field_labels(kind)
     entries: list[HistoryEntry] = []
     for row in rows:
-        entry = _entry(row, names, labels)
+        entry = _entry(row, names, labels, unnamed)
         if entries and _same_decryption(entries[-1], entry):
             entries[-1] = replace(entries[-1], times=entries[-1].times + 1, first=entry.when)
         else:
             entries.append(entry)
     return History(getattr(record, "reference", None), tuple(entries), len(rows), more, limit)
+
+
+def _teams_named(ctx: Context, kind: RecordKind) -> frozenset[uuid.UUID] | None:
+    """Whose actors a history names: every actor's (None) for a team's record, whose
+    actors were of its team; for a shared record (an organisation, which every team
+    edits), those of the reader's own teams only — unless the reader sees the whole log."""
+    if kind.team_scoped or kind.team_from is not None or sees_whole_audit_log(ctx.principal):
+        return None
+    return readable_teams(ctx.principal) or frozenset()
 
 
 def _may_see(ctx: Context, kind: RecordKind, record: Any) -> bool:
@@ -146,8 +167,15 @@ def _label(field: str, labels: dict[str, str]) -> str:
     return field.replace("_", " ")
 
 
-def _entry(row: Any, names: dict[uuid.UUID, str], labels: dict[str, str]) -> HistoryEntry:
+def _entry(
+    row: Any,
+    names: dict[uuid.UUID, str],
+    labels: dict[str, str],
+    unnamed: set[uuid.UUID | None],
+) -> HistoryEntry:
     name = names.get(row.actor_id) if row.actor_id is not None else None
+    if row.actor_id in unnamed:
+        name = SOMEONE_ELSE
     detail: dict[str, Any] = row.detail if isinstance(row.detail, dict) else {}
     shown: list[str] = []
     for field in row.fields or ():
@@ -161,12 +189,15 @@ def _entry(row: Any, names: dict[uuid.UUID, str], labels: dict[str, str]) -> His
     if row.action == AuditAction.SECRET_DECRYPT.value:
         given = detail.get("purpose")
         purpose = _PURPOSES.get(given, f"for {given}")
-    reason = detail.get("reason") if row.action == AuditAction.RECORD_ERASE.value else None
+    # An erasure shows its reason code; the free text of events from before the codes is
+    # the eraser's own words, which only the tombstone's sealed note may keep.
+    code = detail.get("reason_code") if row.action == AuditAction.RECORD_ERASE.value else None
+    reason = ERASURE_REASON_LABELS.get(str(code)) if code else None
     other = detail.get(_OTHER[row.action]) if row.action in _OTHER else None
     return HistoryEntry(
         when=row.occurred_at,
         who=name or row.actor,
-        login=row.actor if name else None,
+        login=row.actor if name and name != SOMEONE_ELSE else None,
         verb=_verb(row.action),
         fields=tuple(shown),
         purpose=purpose,

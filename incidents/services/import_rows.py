@@ -74,7 +74,7 @@ class Teams:
         self._ids: dict[str, uuid.UUID] = {}
         self.created: list[str] = []
         if isinstance(ctx.principal, User):
-            self._ids = {m.team.slug: m.team.id for m in ctx.principal.memberships}
+            self._ids = {team.slug: team.id for team in ctx.principal.member_teams}
 
     def id_of(self, slug: str) -> uuid.UUID:
         found = self._ids.get(slug)

@@ -73,7 +73,7 @@ def import_teams(ctx: Context) -> list[tuple[str, str]]:
     ensure_may_import(ctx)
     if not isinstance(ctx.principal, User):
         return []
-    teams = [m.team for m in ctx.principal.memberships]
+    teams = ctx.principal.member_teams
     return sorted(((t.slug, t.name) for t in teams), key=lambda team: team[1])
 
 

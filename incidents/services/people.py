@@ -13,7 +13,6 @@ from typing import Any
 from incidents.audit.actions import AuditAction
 from incidents.audit.log import record_event
 from incidents.context import Context
-from incidents.models.erasure import Erasure
 from incidents.models.organisation import Team
 from incidents.models.person import Person
 from incidents.models.vocabularies import ActEndStatus, ActType, AgeBand, DatePrecision, Gender
@@ -23,10 +22,13 @@ from incidents.records.kinds import PERSON
 from incidents.repositories import people as people_queries
 from incidents.repositories import records as record_queries
 from incidents.services import erasure, records
+from incidents.services.erasure import Tombstone
 from incidents.services.history import History, history_of
 from incidents.services.person_matching import PersonMatch, possible_duplicates
 
 IDENTIFYING = ("full_name", "aliases", "date_of_birth", "contact")
+# How the person describes themselves: on their page only, for the team's researchers.
+SELF_IDENTIFIED = ("sexual_orientation", "gender_identity")
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,10 @@ class PersonView:
     aliases: tuple[str, ...] = ()
     date_of_birth: str | None = None
     contact: str | None = None
+    sexual_orientation: str | None = None  # None: not recorded
+    gender_identity: str | None = None
     acts: tuple[PersonAct, ...] = ()
-    erasure: Erasure | None = None
+    erasure: Tombstone | None = None
     history: History | None = None
 
 
@@ -140,10 +144,9 @@ def view_person(ctx: Context, reference: str) -> PersonView:
     tombstone = erasure.tombstone_for(ctx, reference)
     if tombstone is not None:  # only the tombstone is left: nothing is decrypted
         return PersonView(**common, erasure=tombstone)
-    secrets = ctx.vault.unseal(person, *IDENTIFYING)
-    record_event(
-        ctx.session, ctx.actor, AuditAction.SECRET_DECRYPT, person, fields=list(IDENTIFYING)
-    )
+    opened = (*IDENTIFYING, *SELF_IDENTIFIED)
+    secrets = ctx.vault.unseal(person, *opened)
+    record_event(ctx.session, ctx.actor, AuditAction.SECRET_DECRYPT, person, fields=list(opened))
     acts = tuple(
         PersonAct(reference, act.act_type, act.start_date, act.start_precision, act.end_status)
         for act, reference in people_queries.acts_of_person(ctx.session, person)
@@ -153,6 +156,8 @@ def view_person(ctx: Context, reference: str) -> PersonView:
         aliases=tuple(split_lines(secrets["aliases"])),
         date_of_birth=secrets["date_of_birth"],
         contact=secrets["contact"],
+        sexual_orientation=secrets["sexual_orientation"],
+        gender_identity=secrets["gender_identity"],
         acts=acts,
         history=history_of(ctx, PERSON, person),
         **common,

@@ -32,6 +32,8 @@ class EndReason:
     TWO_FACTOR = "two-factor"
     DISABLED = "disabled"
     ENDED_BY_USER = "ended-by-user"
+    QUICK_EXIT = "quick-exit"
+    DURESS = "duress"  # another session of the user was opened with the duress password
 
 
 @dataclass(frozen=True)
@@ -52,11 +54,15 @@ def hash_token(token: str) -> str:
 
 
 def start_session(
-    ctx: Context, user: User, user_agent: str = "", now: datetime | None = None
+    ctx: Context,
+    user: User,
+    user_agent: str = "",
+    now: datetime | None = None,
+    duress: bool = False,
 ) -> tuple[str, UserSession]:
     """A new session for `user`, who has just proved who they are (the login boundary asks
     for it, before anyone is logged in); returns the token for the cookie (never stored)
-    and the row."""
+    and the row. A `duress` session was opened with the duress password."""
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
     row = UserSession(
@@ -66,6 +72,7 @@ def start_session(
         last_seen_at=now,
         confirmed_at=now,
         user_agent=user_agent[:200],
+        duress=duress,
     )
     ctx.session.add(row)
     ctx.session.flush()

@@ -45,7 +45,7 @@ from incidents.redaction import Profile, visible_values
 from incidents.repositories import incidents as incident_queries
 from incidents.repositories import records as record_queries
 from incidents.repositories import summaries as summary_queries
-from incidents.services import consent_uses, records
+from incidents.services import consent_uses, disclosures, records
 
 SUMMARY_PROFILES = (Profile.PARTNER, Profile.PUBLIC)
 DEFAULT_PROFILE = Profile.PARTNER
@@ -178,14 +178,11 @@ def summary_of(ctx: Context, reference: str, profile: Profile) -> CaseSummary:
     """The summary of the incident `reference` for a reader of its team (NotFound for
     another team's), the view recorded in the audit log with its counts."""
     incident: Incident = records.find(ctx, INCIDENT, reference)
-    summary = build(assess(incident, profile))
-    record_event(
-        ctx.session,
-        ctx.actor,
-        AuditAction.EXPORT,
-        incident,
-        detail=audit_detail(profile, "html", [summary]),
-    )
+    summary = build(assessed := assess(incident, profile))
+    # Which reports went out under the profile's consent, for a later withdrawal to name.
+    disclosures.record(ctx, profile, "html", [report.id for report in assessed.usable])
+    detail = audit_detail(profile, "html", [summary])
+    record_event(ctx.session, ctx.actor, AuditAction.EXPORT, incident, detail=detail)
     return summary
 
 
@@ -201,6 +198,7 @@ def summaries_page(ctx: Context, profile: Profile, after: str | None = None) -> 
             break
         chosen.append(assessment)
     shown = build_many(ctx.session, chosen)
+    disclosures.record(ctx, profile, "html", [r.id for a in chosen for r in a.usable])
     record_event(
         ctx.session, ctx.actor, AuditAction.EXPORT, detail=audit_detail(profile, "html", shown)
     )

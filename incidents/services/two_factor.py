@@ -123,13 +123,13 @@ def _matching_step(secret: str, code: str, now: datetime) -> int | None:
     return None
 
 
+CODE_MISMATCH = "That code does not match: check the clock of the device and try the next code."
+
+
 def check_enrolment_code(secret: str, code: str, now: datetime | None = None) -> int:
     step = _matching_step(secret, code, now or utcnow())
     if step is None:
-        raise ValidationError.on(
-            "code",
-            "That code does not match: check the clock of the device and try the next code.",
-        )
+        raise ValidationError.on("code", CODE_MISMATCH)
     return step
 
 
@@ -157,6 +157,8 @@ def enable(ctx: Context, secret: str, code: str, now: datetime | None = None) ->
     user = ctx.user
     now = now or utcnow()
     step = check_enrolment_code(secret, code, now)
+    if ctx.under_duress:  # the real account's second factor stays as it is
+        raise ValidationError.on("code", CODE_MISMATCH)
     replacing = user.has_two_factor
     user.totp_secret = _seal(ctx.vault, user, secret, SECRET_COLUMN)
     user.totp_enabled_at = now
@@ -220,7 +222,7 @@ def remaining_recovery_codes(ctx: Context) -> int:
 def regenerate_recovery_codes(ctx: Context) -> list[str]:
     """New recovery codes for the acting user; the old ones stop working."""
     user = ctx.user
-    if not user.has_two_factor:
+    if not user.has_two_factor or ctx.under_duress:
         raise ValidationError("Set up two-factor authentication first.")
     codes = _new_recovery_codes(user)
     record_event(

@@ -143,16 +143,21 @@ def current_session() -> UserSession:
     return row
 
 
-def begin_session(user: User) -> None:
-    """Log `user` in on this browser with a new session id.
+def begin_session(user: User, duress: bool = False) -> None:
+    """Log `user` in on this browser with a new session id (a duress session: opened
+    with the duress password, incidents/services/duress.py).
 
     Nothing from before login survives it (session fixation), and the token in the
     cookie is new, so a token seen before login is worth nothing after it.
     """
+    duress = duress or user.under_duress  # a duress session starting afresh stays one
     session.clear()
-    token, row = sessions.start_session(context(), user, request.headers.get("User-Agent", ""))
+    user_agent = request.headers.get("User-Agent", "")
+    token, row = sessions.start_session(context(), user, user_agent, duress=duress)
     session[SESSION_TOKEN_KEY] = token
     g.user_session = row
+    if duress:
+        user.act_under_duress()
     login_user(user)
 
 
@@ -188,4 +193,8 @@ def init_login() -> None:
                 g.session_ended = True
             return None
         g.user_session = row
+        if row.duress:
+            # Every request of a duress session marks its user here: from now on, for
+            # this request, they belong to no team (models/user.py, permissions.py).
+            row.user.act_under_duress()
         return row.user

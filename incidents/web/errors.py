@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, render_template
+from flask import Flask, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -89,6 +89,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(_error: CSRFError) -> tuple[str, int]:
+        if request.endpoint == "auth.quick_exit":
+            # Someone leaving in a hurry from a page whose session had ended meanwhile:
+            # the neutral page all the same (nothing was done, so nothing to protect).
+            return render_template("auth/neutral.html"), 400
         return render_error(
             400, "The form had expired or was not sent from this site. Please try again."
         )

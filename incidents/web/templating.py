@@ -6,15 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask
+from flask import Flask, url_for
 from flask_login import current_user
 
 from incidents.models import vocabularies
 from incidents.models.vocabularies import CREDIBILITY_LABELS, RELIABILITY_LABELS, label
-from incidents.permissions import Permission, can
+from incidents.permissions import Permission, can, permissions_of
 from incidents.services import two_factor
 from incidents.services.evidence.policy import human_size
 from incidents.web.boundary import settings
+from incidents.web.retention_notice import retention_notice
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ NAVIGATION: tuple[NavigationEntry, ...] = (
     NavigationEntry("people.search", "People", Permission.FIELDS_SECRET, ("people.",)),
     NavigationEntry("advocacy.list_actions", "Advocacy", Permission.ADVOCACY_READ, ("advocacy.",)),
     NavigationEntry("triage.queue", "Triage", Permission.CASE_WRITE, ("triage.",)),
+    NavigationEntry("reviews.queue", "Erasure reviews", Permission.CASE_WRITE, ("reviews.",)),
     NavigationEntry("dashboard.show", "Dashboard", Permission.ADVOCACY_READ, ("dashboard.",)),
     NavigationEntry("summaries.all_summaries", "Summaries", Permission.CASE_READ, ("summaries.",)),
     NavigationEntry("audit.log", "Audit", Permission.AUDIT_READ, ("audit.",)),
@@ -56,6 +58,7 @@ def init_app(app: Flask) -> None:
         reliability_labels=RELIABILITY_LABELS,
         navigation=NAVIGATION,
         choices_of=choices_of,
+        retention_notice=retention_notice,
     )
     app.add_template_filter(human_size, "filesize")
     app.context_processor(_per_request)
@@ -77,7 +80,13 @@ def _per_request() -> dict[str, Any]:
     """
 
     def may(permission: str) -> bool:
-        return bool(current_user.is_authenticated) and can(current_user, Permission(permission))
+        if not current_user.is_authenticated:
+            return False
+        if current_user.under_duress:
+            # A duress session shows the links its roles would show: the pages answer
+            # with nothing (or refuse), and the layout does not give the session away.
+            return Permission(permission) in permissions_of(current_user.role_set)
+        return can(current_user, Permission(permission))
 
     configured = settings()
     demo_account = (
@@ -86,4 +95,9 @@ def _per_request() -> dict[str, Any]:
         and not current_user.has_two_factor
         and two_factor.is_exempt(current_user, configured.is_production)
     )
-    return {"may": may, "demo_account_banner": demo_account}
+    return {
+        "may": may,
+        "demo_account_banner": demo_account,
+        # Where the quick exit in the header lands (incidents/web/auth/exit.py).
+        "quick_exit_target": configured.quick_exit_url or url_for("auth.neutral_page"),
+    }

@@ -244,7 +244,7 @@ def test_an_erased_reports_file_is_gone(
     api_client: ApiClient, evidence: Evidence, report: Report, ctx: Context
 ) -> None:
     researcher = api_client("researcher")
-    erase_record(ctx, report.reference, "The source asked for it.")
+    erase_record(ctx, report.reference, "consent_withdrawn")
 
     for url in (f"/evidence/{evidence.id}", f"/evidence/{evidence.id}/file"):
         answer = researcher.get(url)

@@ -280,7 +280,7 @@ def test_a_possible_duplicate_person_is_named_before_anyone_is_created(
 
 def test_an_erased_record_is_gone(api_client: Client, world: World, ctx: Context) -> None:
     incident = IncidentFactory(team_id=world.team.id)
-    erase_record(ctx, incident.reference, "Asked for by the family.")
+    erase_record(ctx, incident.reference, "consent_withdrawn")
     client = api_client("researcher")
     gone = client.get(f"/incidents/{incident.reference}")
     assert problem(gone)["type"] == "/api/v1/problems/erased"

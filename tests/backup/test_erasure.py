@@ -55,7 +55,7 @@ def test_an_old_backup_brings_an_erased_record_back_until_its_master_key_is_reti
     archive = root / "before-erasure.bak"
     old_key = _ok(world, "backup", "-o", str(archive)).split("master key ")[1].split(";")[0]
 
-    _ok(world, "erase", reference, "--reason", "the witness withdrew consent")
+    _ok(world, "erase", reference, "--reason", "other", "--note", "the witness withdrew consent")
     erased = world.check()
     assert where not in erased.records or erased.records[where] != before.records[where]
     assert not erased.evidence.keys() & {k for k in before.evidence if k[0] == report_id}

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext, redirect_stderr, redirect_stdout
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -19,15 +20,29 @@ from sqlalchemy import JSON, column, create_engine, func, inspect, select, table
 
 from incidents import create_app
 from incidents.cli import cli, main
+from incidents.context import Context
 from incidents.crypto.keys import KeyProvider
 from incidents.crypto.stream import DEFAULT_CHUNK_BYTES
 from incidents.db import Base
 from incidents.extensions import audit_signer, db
+from incidents.models import Consent, Incident, Report
 from incidents.models.evidence_blob import STORE_TABLES
-from incidents.services import demo
+from incidents.models.suggestion import SuggestionReason
+from incidents.models.vocabularies import ConsentUse, ErasureReason
+from incidents.records.kinds import INCIDENT
+from incidents.redaction import Profile
+from incidents.services import (
+    consent,
+    demo,
+    disclosures,
+    erasure,
+    retention_rules,
+    suggestion_dismissals,
+)
 from incidents.services.backup.create import BackupSources, write_backup
 from incidents.services.backup.manifest import Manifest
 from incidents.services.backup.restore import RestoreTarget
+from incidents.services.retention_rules import NewRule
 from tests.conftest import POSTGRES_ADMIN_URL, PostgresDatabase, skip_without_postgres
 from tests.faults.world import Installation, build_world
 
@@ -41,8 +56,39 @@ def rich_world(root: Path, backend: str) -> Installation:
     world = build_world(root, backend, CASES, EVIDENCE)
     with world.context() as ctx:
         demo.seed(ctx)
+        # A retention rule and a legal hold, which shred nothing until a run applies them.
+        rule = NewRule("source", "contact", "2", "years", "last_report")
+        retention_rules.add_rule(ctx, rule)
+        first = ctx.session.scalars(select(Report.reference).order_by(Report.reference)).first()
+        retention_rules.place_hold(ctx, first or "", "Court order 1/2026")
+        ctx.session.commit()
+        _protective_rows(ctx)
         ctx.session.commit()
     return world
+
+
+def _protective_rows(ctx: Context) -> None:
+    """The rows that protecting the people named leaves: a tombstone with its sealed note,
+    a review of a withdrawn consent to keep, a partner summary's disclosure record and a
+    dismissed suggestion."""
+    first, second, third = ctx.session.scalars(
+        select(Incident.reference).order_by(Incident.reference).limit(3)
+    ).all()
+    erasure.erase_record(ctx, third, ErasureReason.DUPLICATE, "entered twice")
+    suggestion_dismissals.dismiss(ctx, INCIDENT, first, second, [SuggestionReason.SAME_PLACE.value])
+    keep = ctx.session.scalars(
+        select(Consent)
+        .where(Consent.use == ConsentUse.KEEP, Consent.person_id.is_not(None))
+        .where(Consent.revoked_on.is_(None))
+        .order_by(Consent.granted_on)
+    ).first()
+    assert keep is not None, "the world has a person's consent to keep"
+    # Withdrawn on a day of its own (not today's, which the backup event's time holds).
+    withdrawn = keep.granted_on + timedelta(days=30)
+    consent.revoke(ctx, keep.id, withdrawn, keep.lock_version)
+    report_id = ctx.session.scalars(select(Report.id).order_by(Report.reference)).first()
+    assert report_id is not None
+    disclosures.record(ctx, Profile.PARTNER, "html", [report_id])
 
 
 def empty_twin(source: Installation, root: Path, backend: str) -> Installation:

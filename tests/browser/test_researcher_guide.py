@@ -201,7 +201,7 @@ def test_a_researcher_logs_a_report_from_a_new_source_and_finds_the_person_again
     page.get_by_role("link", name="Record a person").click()
     page.get_by_label("Full name").fill(CYRILLIC_NAME)
     page.get_by_label("Other names and spellings").fill(LATIN_SPELLING)
-    page.get_by_label("Gender").select_option(label="man")
+    page.get_by_label("Gender", exact=True).select_option(label="man")
     _save(page, "Save person")
     person = _reference(page)
     assert person.startswith("PER-"), page.url

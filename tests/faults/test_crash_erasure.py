@@ -15,7 +15,7 @@ from tests.faults.world import Installation
 pytestmark = pytest.mark.slow
 
 ERASED = "RPT-2017-0001"  # a report with an evidence file: the file goes after the commit
-ERASE = ("erase", ERASED, "--reason", "withdrawn by the source")
+ERASE = ("erase", ERASED, "--reason", "consent_withdrawn")
 SWEEP = ("evidence", "sweep", "--older-than", "0s")
 SEED = 53
 

@@ -52,6 +52,8 @@ TEAM_SCOPED: dict[str, tuple[str, ...]] = {
     "people.merge_person": ("person",),
     "people.confirm_merge": ("person",),
     "people.undo_merge": ("merge",),
+    "incidents.related_cases": ("incident",),
+    "people.related_cases": ("person",),
     "incidents.edit_incident": ("incident",),
     "reports.show_report": ("report",),
     "reports.edit_report": ("report",),
@@ -67,6 +69,7 @@ TEAM_SCOPED: dict[str, tuple[str, ...]] = {
     "consent.new_person_consent": ("person",),
     "consent.new_source_consent": ("source",),
     "consent.revoke": ("consent",),
+    "reviews.decide": ("erasure_review",),
     "advocacy.show_action": ("advocacy_action",),
     "advocacy.edit_action": ("advocacy_action",),
     "advocacy.show_campaign": ("campaign",),
@@ -89,8 +92,10 @@ ADMIN_ONLY: dict[str, str] = {
     "admin.disable_user": "user",
     "admin.enable_user": "user",
     "admin.reset_two_factor": "user",
+    "admin.unlock_user": "user",
     "admin.set_password": "user",
     "admin.revoke_api_tokens": "user",
+    "admin.installation_auditor": "user",
     "admin.team_detail": "team",
 }
 NOT_TEAM_SCOPED = {
@@ -159,6 +164,8 @@ def _targets(world: World, client: FlaskClient) -> dict[str, Target]:
     merge = person_merge.merge(factories.context(), person.reference, merged.reference)
     targets["merge"] = Target("merge", str(merge.merge_id), str(uuid.uuid4()))
     targets["team"] = Target("team", world.other_team.slug, "no-such-team")
+    review = factories.pending_erasure_review(other)
+    targets["erasure_review"] = Target("erasure_review", str(review.id), str(uuid.uuid4()))
     act = ActFactory(team_id=other, incident_id=world.other_incident.id, person_id=person.id)
     involvement = InvolvementFactory(team_id=other, act_id=act.id)
     response = StateResponseFactory(team_id=other, incident_id=world.other_incident.id)

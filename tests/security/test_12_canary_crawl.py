@@ -35,6 +35,8 @@ from tests.factories import (
     PersonFactory,
     ReportFactory,
     SourceFactory,
+    erased_incident,
+    kept_erasure_review,
     stored_evidence,
 )
 from tests.helpers import evidence_store
@@ -49,7 +51,11 @@ SHOWN_TO_RESEARCHERS = {
     ("persons", "full_name"),
     ("persons", "aliases"),
     ("persons", "contact"),
+    ("persons", "sexual_orientation"),  # as they self-identify, on the person's page
+    ("persons", "gender_identity"),
+    ("erasures", "reason_note"),  # why it was erased, on the erased record's page
     ("consents", "notes"),  # the conditions, in the person's consent section
+    ("erasure_reviews", "decision_note"),  # why a record was kept, on its review's page
     ("reports", "narrative"),  # the account, on the report's page
     ("sources", "identity"),  # who the source is, on the source's page
     ("sources", "contact"),
@@ -115,6 +121,10 @@ def planted(world: World, client: FlaskClient) -> Planted:
     act = ActFactory(team_id=team, person_id=person.id, incident_id=incident.id, secrets=s("acts"))
     involvement = InvolvementFactory(team_id=team, act_id=act.id, secrets=s("involvements"))
     consent = ConsentFactory(team_id=team, person_id=person.id, secrets=s("consents"))
+    (note,) = s("erasure_reviews").values()
+    review = kept_erasure_review(person, consent.id, note)
+    (reason,) = s("erasures").values()
+    erased, tombstone = erased_incident(team, reason)
     evidence = stored_evidence(
         evidence_store(client.application),
         report,
@@ -124,8 +134,9 @@ def planted(world: World, client: FlaskClient) -> Planted:
     )
     records = {
         r.__tablename__: r
-        for r in (incident, person, source, report, act, involvement, consent, evidence)
+        for r in (incident, person, source, report, act, involvement, consent, evidence, review)
     }
+    records[tombstone.__tablename__] = tombstone
     assert {table for table, _ in canaries} == records.keys(), "a secret table has no record"
     return Planted(
         canaries,
@@ -135,6 +146,7 @@ def planted(world: World, client: FlaskClient) -> Planted:
             f"/people/{person.reference}",
             f"/evidence/{evidence.id}/download",
             f"/incidents/{world.incident.reference}",
+            f"/incidents/{erased.reference}",  # its tombstone
         ],
     )
 

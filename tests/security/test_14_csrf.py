@@ -47,6 +47,7 @@ def _fields(world: World) -> dict[str, object]:
         "current_password": DEFAULT_PASSWORD,
         "new_password": "a brand new passphrase 42",
         "confirm_password": "a brand new passphrase 42",
+        "duress_password": "a brand new passphrase 42",
         "confirm_reference": world.incident.reference,
         "reason": "Asked for by the person concerned in writing.",
         "description": "A photograph.",

@@ -36,7 +36,9 @@ SENSITIVE = {
     "admin.disable_user",
     "admin.enable_user",
     "admin.set_password",
+    "admin.installation_auditor",  # the whole audit log
     "erasure.erase",
+    "reviews.decide",  # erasing (or keeping) a record whose consent to keep was withdrawn
 }
 ALWAYS_PRESENT = {"account.two_factor_setup", "account.new_recovery_codes"}
 

@@ -40,6 +40,9 @@ BEFORE_ENROLMENT = {
     "auth.logout",
     "auth.reauthenticate",
     "account.two_factor_setup",
+    # Leaving at once is for everyone, and lands on a page that needs no login.
+    "auth.quick_exit",
+    "auth.neutral_page",
     # No session at all: a calendar program fetches the follow-up feed by its token.
     "dashboard.calendar_feed",
     # The JSON API: a bearer token, never the cookie's login (a token is made only after

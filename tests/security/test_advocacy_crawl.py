@@ -32,6 +32,8 @@ from incidents.models import (
     AdvocacyAction,
     Campaign,
     Consent,
+    Erasure,
+    ErasureReview,
     FollowUp,
     Incident,
     Person,
@@ -55,6 +57,8 @@ from tests.factories import (
     ReportFactory,
     SourceFactory,
     UserFactory,
+    erased_incident,
+    kept_erasure_review,
     stored_evidence,
 )
 from tests.helpers import count_events, evidence_store
@@ -63,9 +67,12 @@ from tests.security.test_12_canary_crawl import Planted, crawl
 from tests.web.conftest import World
 
 # The case records planted; with evidence, every table that has a secret field.
-CASE_MODELS: list[type[Any]] = [Incident, Source, Report, Person, Act, Involvement, Consent]
+CASE_MODELS: list[type[Any]] = [
+    *(Incident, Source, Report, Person, Act, Involvement, Consent, ErasureReview, Erasure)
+]
 START = date(2017, 3, 14)  # pages may say March 2017, never the day
 RECEIVED = date(2016, 11, 23)
+ERASED_PAGE = "/incidents/{0.reference}"
 MIN_LENGTH = 16  # a column too short for a canary that cannot match by chance (a country)
 
 
@@ -145,9 +152,20 @@ def _case(team: Any, canaries: Canaries, where: str = "") -> dict[str, Any]:
         for use in ConsentUse
         for owner in ({"person_id": person.id}, {"person_id": None, "source_id": source.id})
     ]
+    # Why a record was kept though its consent to be kept was withdrawn: a sealed note.
+    note = canaries.sealed(ErasureReview, where)["decision_note"]
+    kept_erasure_review(person, grants[0].id, note)
+    # Why another incident was erased, in the eraser's words: sealed in its tombstone.
+    erased, _tombstone = erased_incident(team, canaries.sealed(Erasure, where)["reason_note"])
     for record in (incident, source, silent, person, report, refused, act, involvement, *grants):
         canaries.record(record, where)
-    return {"incident": incident, "report": report, "refused": refused, "person": person}
+    return {
+        "incident": incident,
+        "report": report,
+        "refused": refused,
+        "person": person,
+        "erased": erased,
+    }
 
 
 @pytest.fixture
@@ -209,7 +227,12 @@ def planted(world: World, client: FlaskClient) -> Planted:
     summary = f"/incidents/{incident}/summary"
     return Planted(
         canaries.values,
-        {"action": action, "campaign": campaign, "report": case["report"]},
+        {
+            "action": action,
+            "campaign": campaign,
+            "report": case["report"],
+            "erased": case["erased"],
+        },
         seeds=[
             "/advocacy/actions",
             "/advocacy/campaigns",
@@ -227,6 +250,7 @@ def planted(world: World, client: FlaskClient) -> Planted:
                 for page in (summary, f"{summary}/export", "/summaries", "/summaries/export")
             ),
             f"/incidents/{incident}",
+            ERASED_PAGE.format(case["erased"]),  # its tombstone: code and date only
         ],
     )
 
@@ -258,7 +282,8 @@ def test_12_an_advocacy_lead_sees_nothing_restricted_or_secret_in_the_advocacy_a
     result = crawl(client, planted)
     assert _decryptions(db_session, lead) == 0, "something was decrypted for the lead"
     for path in planted.seeds:
-        assert result.visited[path] == 200, f"{path}: {result.visited[path]}"
+        expected = 410 if path == ERASED_PAGE.format(planted.records["erased"]) else 200
+        assert result.visited[path] == expected, f"{path}: {result.visited[path]}"
     for where in ("/advocacy/actions", "/advocacy/campaigns", "/dashboard"):
         assert where in result.by_links, f"{where} is not reached from the navigation"
     for pattern in ADVOCACY_PAGES:

@@ -98,7 +98,7 @@ def test_the_id_of_another_teams_record_is_refused_without_saying_whose_it_is(
 ) -> None:
     theirs = IncidentFactory(team_id=south.id, title="Their incident")
     erased = IncidentFactory(team_id=south.id, title="Their erased incident")
-    erasure.erase_record(ctx, erased.reference, "Asked for by the person concerned.")
+    erasure.erase_record(ctx, erased.reference, "consent_withdrawn")
     person = PersonFactory(team_id=south.id)
     rows = {
         "their incident": ("incident", {"id": str(theirs.id), "title": "Mine"}),

@@ -28,6 +28,8 @@ from incidents.models import (
     ActionResponse,
     AdvocacyAction,
     Consent,
+    Erasure,
+    ErasureReview,
     Evidence,
     FollowUp,
     Incident,
@@ -51,6 +53,8 @@ from tests.factories import (
     PersonFactory,
     ReportFactory,
     SourceFactory,
+    erased_incident,
+    kept_erasure_review,
 )
 from tests.helpers import invoke
 from tests.security.canaries import canary, typed_columns
@@ -66,6 +70,8 @@ CASE_MODELS: list[type[Any]] = [
     Consent,
     Involvement,
     Evidence,
+    ErasureReview,
+    Erasure,
 ]
 ADVOCACY_MODELS: list[type[Any]] = [AdvocacyAction, ActionResponse, ActionLink, FollowUp]
 # Restricted values the summary must not give away though no canary can be typed in.
@@ -134,6 +140,12 @@ def planted(world: World) -> tuple[Incident, dict[str, str]]:
         for use in ConsentUse
         for owner in ({"person_id": person.id}, {"person_id": None, "source_id": source.id})
     ]
+    sealed = _sealed(ErasureReview)
+    canaries.update({f"erasure_reviews.{k}": v for k, v in sealed.items()})
+    kept_erasure_review(person, grants[0].id, sealed["decision_note"])
+    sealed = _sealed(Erasure)
+    canaries.update({f"erasures.{k}": v for k, v in sealed.items()})
+    erased_incident(team, sealed["reason_note"])
     plain, _ = values(AdvocacyAction)
     action = AdvocacyActionFactory(team_id=team, title="A public petition title", **plain)
     plain, _ = values(ActionResponse)

@@ -161,7 +161,7 @@ def test_an_erased_person_consents_to_nothing(
     ctx: Context, context_for: Callable[..., Context]
 ) -> None:
     case = _case(USES_BY_KIND[ActionKind.PETITION])
-    erase_record(ctx, case.people[1].reference, "asked to be forgotten")
+    erase_record(ctx, case.people[1].reference, "consent_withdrawn")
     action = AdvocacyActionFactory(team_id=case.team.id)
     with pytest.raises(action_links.LinkRefused, match="1 of the 2 people"):
         action_links.link_report(context_for(case.lead), action, {"report": case.report.reference})

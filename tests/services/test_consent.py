@@ -135,10 +135,10 @@ def test_an_erased_record_allows_nothing(
     report = ReportFactory(team_id=desk.team.id, source_id=desk.source.id)
     _grant(as_researcher, desk.person, KEEP)
     _grant(as_researcher, desk.source, KEEP)
-    erase_record(ctx, report.reference, "duplicate entry")
+    erase_record(ctx, report.reference, "duplicate")
     assert not consent.allows(report, KEEP)
     assert consent.allows(desk.source, KEEP)
-    erase_record(ctx, desk.person.reference, "asked to be forgotten")
+    erase_record(ctx, desk.person.reference, "consent_withdrawn")
     assert not consent.allows(desk.person, KEEP)
     assert _count(db_session) == 2  # the rows stay, as their tombstones' non-secret part
 
@@ -225,7 +225,7 @@ def test_only_researchers_of_the_owners_team_may_grant(
         _grant(context_for(desk.stranger), desk.source)
     with pytest.raises(NotFound):  # only people and sources give consent
         _grant(context_for(desk.researcher), IncidentFactory(team_id=desk.team.id).reference)
-    erase_record(ctx, desk.person.reference, "asked to be forgotten")
+    erase_record(ctx, desk.person.reference, "consent_withdrawn")
     with pytest.raises(ValidationError, match="was erased"):
         _grant(context_for(desk.researcher), desk.person)
     with pytest.raises(NotFound):
@@ -276,7 +276,7 @@ def test_withdrawing_a_persons_consent_names_the_reports_of_their_incidents(
     ReportFactory(team_id=desk.team.id, incident_id=elsewhere.id)
     ReportFactory(team_id=desk.team.id)  # linked to no incident
     erased = ReportFactory(team_id=desk.team.id, incident_id=theirs.id)
-    erase_record(ctx, erased.reference, "entered twice")
+    erase_record(ctx, erased.reference, "duplicate")
     protest = _action_linked_to(ctx, desk.team, about, "Protest outside the embassy")
     grant = _grant(as_researcher, desk.person, ConsentUse.PUBLISH_WITHOUT_NAME)
     outcome = consent.revoke(as_researcher, grant.id, dt.date(2018, 2, 1), grant.lock_version)
@@ -342,7 +342,7 @@ def test_only_researchers_of_the_team_may_withdraw(
         consent.revoke(context_for(desk.stranger), grant.id, "2018-01-01", grant.lock_version)
     with pytest.raises(NotFound):
         consent.for_revoking(context_for(desk.stranger), grant.id)
-    erase_record(ctx, desk.person.reference, "asked to be forgotten")
+    erase_record(ctx, desk.person.reference, "consent_withdrawn")
     with pytest.raises(ValidationError, match="erased"):
         consent.revoke(as_researcher, grant.id, "2018-01-01", grant.lock_version)
     assert grant.revoked_on is None
@@ -422,7 +422,7 @@ def test_the_section_names_the_uses_without_consent(
     assert KEEP not in section.uses_without_consent
     assert ADVOCACY in section.uses_without_consent
     assert len(section.uses_without_consent) == len(ConsentUse) - 1
-    erase_record(ctx, desk.person.reference, "asked to be forgotten")
+    erase_record(ctx, desk.person.reference, "consent_withdrawn")
     after = consent.section(as_researcher, desk.person)
     assert after is not None and not after.may_change
     assert all(v.erased and not v.in_force for v in after.consents)

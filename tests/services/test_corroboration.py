@@ -95,7 +95,7 @@ def test_erased_reports_are_not_counted(team: Team, incident: Incident, ctx: Con
     _report(incident, None, 6)
     erased_unsourced = _report(incident, None, 6)
     for reference in (erased, erased_unsourced):
-        erasure.erase_record(ctx, reference, "Entered twice by mistake")
+        erasure.erase_record(ctx, reference, "duplicate")
 
     figures = corroboration_of(ctx, incident)
 
@@ -114,7 +114,7 @@ def test_reports_of_an_erased_source_still_count_once(
     ngo = _source(team, SourceKind.NGO, SourceReliability.B)
     _report(incident, ngo, 2)
     _report(incident, ngo, 3)
-    erasure.erase_record(ctx, ngo.reference, "The partner asked to be forgotten")
+    erasure.erase_record(ctx, ngo.reference, "consent_withdrawn")
     figures = corroboration_of(ctx, incident)
     assert (figures.reports, figures.independent_sources) == (2, 1)
 

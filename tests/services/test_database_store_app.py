@@ -167,7 +167,7 @@ def test_erasure_deletes_the_stored_file_once_it_commits(
     db_session.commit()
     key = evidence.storage_key
     assert key is not None and _plaintext(ctx, evidence) == samples.png(padding=10_000)
-    erase_record(ctx, desk.report.reference, "source withdrew")
+    erase_record(ctx, desk.report.reference, "consent_withdrawn")
     assert store.exists(key)  # deleted only once the erasure commits
     db_session.commit()
     assert not store.exists(key) and list(store.entries()) == []

@@ -76,7 +76,7 @@ def test_link_options_are_the_teams_own_and_not_erased(
     team_id = team.id
     kept = SourceFactory(team_id=team_id, reliability=SourceReliability.B)
     erased = SourceFactory(team_id=team_id)
-    erase_record(ctx, erased.reference, "recorded by mistake")
+    erase_record(ctx, erased.reference, "entered_in_error")
     SourceFactory(team_id=TeamFactory().id)  # another team's
     options = editing.link_options(context_for(researcher), "source")
     assert [o.reference for o in options] == [kept.reference]

@@ -86,7 +86,7 @@ def test_erasing_a_person_leaves_nothing_decryptable(
     wrapped = db_session.scalars(select(DataKey).where(DataKey.record_id == person.id)).one()
     backup_wrapped_key, backup_key_id = wrapped.wrapped_key, wrapped.master_key_id
 
-    outcome = erase_record(ctx, person.reference, "the person asked")
+    outcome = erase_record(ctx, person.reference, "consent_withdrawn")
     assert outcome.records_shredded == 3  # the person, the act, the consent
 
     for record in (person, act, consent):
@@ -112,7 +112,8 @@ def test_erasing_a_person_leaves_nothing_decryptable(
     assert material  # the window the README describes, demonstrated
     tombstone = db_session.scalars(select(Erasure).where(Erasure.record_id == person.id)).one()
     assert tombstone.reference == person.reference
-    assert tombstone.reason == "the person asked"
+    assert tombstone.reason_code == "consent_withdrawn"
+    assert tombstone.reason_note is None  # no note given: nothing sealed
     [event] = events(db_session, "record.erase", person)
     assert event.detail["records_shredded"] == 3
     assert "Zelimkhan" not in str(event.detail) + str(event.fields)
@@ -120,9 +121,9 @@ def test_erasing_a_person_leaves_nothing_decryptable(
 
 def test_an_erased_record_stays_erased(ctx: Context, db_session: Session) -> None:
     incident = IncidentFactory()
-    first = erase_record(ctx, incident.reference, "duplicate of another record")
+    first = erase_record(ctx, incident.reference, "duplicate")
     for attempt in (
-        lambda: erase_record(ctx, incident.reference, "again"),
+        lambda: erase_record(ctx, incident.reference, "consent_withdrawn"),
         lambda: erasable_record(ctx, incident.reference),
     ):
         with pytest.raises(AlreadyErased, match=f"{incident.reference} was already erased, on "):
@@ -135,21 +136,27 @@ def test_an_erased_record_stays_erased(ctx: Context, db_session: Session) -> Non
 
 
 @pytest.mark.parametrize(
-    ("reference", "reason", "error"),
+    ("reference", "code", "note", "error"),
     [
-        ("INC-1999-0001", "no such record", NotFound),
-        ("../../etc/passwd", "not a reference", NotFound),
-        ("ACT-2017-0001", "advocacy actions hold no secrets", NotFound),
-        ("PER-0001", "   ", ValidationError),
-        ("PER-0001", "x" * 1001, ValidationError),
+        ("INC-1999-0001", "duplicate", "", NotFound),
+        ("../../etc/passwd", "duplicate", "", NotFound),
+        ("ACT-2017-0001", "duplicate", "", NotFound),
+        ("PER-0001", "the person asked", "", ValidationError),
+        ("PER-0001", "other", "   ", ValidationError),
+        ("PER-0001", "safety", "x" * 1001, ValidationError),
     ],
 )
 def test_bad_erase_requests_change_nothing(
-    db_session: Session, ctx: Context, reference: str, reason: str, error: type[Exception]
+    db_session: Session,
+    ctx: Context,
+    reference: str,
+    code: str,
+    note: str,
+    error: type[Exception],
 ) -> None:
     before = db_session.scalar(select(func.count()).select_from(DataKey))
     with pytest.raises(error):
-        erase_record(ctx, reference, reason)
+        erase_record(ctx, reference, code, note)
     assert db_session.scalar(select(func.count()).select_from(DataKey)) == before
 
 
@@ -161,11 +168,11 @@ def test_only_a_researcher_of_the_team_may_erase(
     outsider = UserFactory(role=Role.RESEARCHER, teams=[TeamFactory()])
     lead = UserFactory(role=Role.ADVOCACY_LEAD, teams=[team])
     with pytest.raises(NotFound):
-        erase_record(context_for(outsider), person.reference, "not my team")
+        erase_record(context_for(outsider), person.reference, "consent_withdrawn")
     with pytest.raises(PermissionDenied):
-        erase_record(context_for(lead), person.reference, "not my role")
+        erase_record(context_for(lead), person.reference, "consent_withdrawn")
     researcher = UserFactory(role=Role.RESEARCHER, teams=[team])
-    erase_record(context_for(researcher), person.reference, "asked to")
+    erase_record(context_for(researcher), person.reference, "consent_withdrawn")
     assert tombstone_for(context_for(researcher), person.reference) is not None
     with pytest.raises(NotFound):
         tombstone_for(context_for(outsider), person.reference)
@@ -180,7 +187,7 @@ def test_the_vault_that_opened_a_record_cannot_open_it_after_it_is_erased(
     person = PersonFactory(secrets={"full_name": "Cached Name"})
     assert ctx.vault.unseal(person, "full_name") == {"full_name": "Cached Name"}  # cached
     copied = person.full_name
-    erase_record(ctx, person.reference, "asked for by the person")
+    erase_record(ctx, person.reference, "consent_withdrawn")
     person.full_name = copied
     with pytest.raises(DecryptionError):
         ctx.vault.unseal(person, "full_name")

@@ -539,7 +539,7 @@ def test_erasing_the_report_deletes_the_file_and_leaves_nothing_decryptable(
         copy = handle.read()  # a backup taken before the erasure
     db_session.commit()
 
-    erase_record(acting(), desk.report.reference, "source withdrew")
+    erase_record(acting(), desk.report.reference, "consent_withdrawn")
     assert store.exists(key)  # deleted only once the erasure commits
     db_session.commit()
     assert not store.exists(key)
@@ -578,7 +578,7 @@ def test_an_erasure_rolled_back_keeps_the_file(
     db_session.commit()
     key = evidence.storage_key
     assert key is not None
-    erase_record(acting(), desk.report.reference, "a mistake")
+    erase_record(acting(), desk.report.reference, "entered_in_error")
     db_session.rollback()
     assert store.exists(key)
     assert download(acting, evidence.id)[1] == samples.png(padding=10_000)

@@ -309,7 +309,7 @@ def test_erased_records_are_left_out(ctx: Context, db_session: Session) -> None:
     act = ActFactory()
     person = db_session.get(Person, act.person_id)
     kept = PersonFactory(team_id=act.team_id)
-    erasure.erase_record(ctx, person.reference, "the family asked")
+    erasure.erase_record(ctx, person.reference, "consent_withdrawn")
     shredded = set(db_session.scalars(select(Erasure.record_id)))
     assert {person.id, act.id} <= shredded
 

@@ -96,7 +96,7 @@ def _case(ctx: Context, world: World) -> None:
     report = ReportFactory(team_id=team.id, incident_id=incident.id, source_id=source.id)
     ReportFactory(team_id=team.id, incident_id=incident.id)  # no source: never usable
     if n % 5 == 4:  # a person erased since: allows nothing
-        erasure.erase_record(ctx, people[0].reference, "asked to be forgotten")
+        erasure.erase_record(ctx, people[0].reference, "consent_withdrawn")
     kind = (ActionKind.PETITION, ActionKind.PUBLIC_STATEMENT, ActionKind.UN_SUBMISSION)[n % 3]
     action = AdvocacyActionFactory(
         team_id=team.id, kind=kind, start_date=dt.date(2017, 1 + n % 12, 9)
@@ -157,7 +157,7 @@ def test_the_dashboard_charts_count_what_the_records_say(
     _grow(ctx, world, 14)
     IncidentFactory(team_id=world.team.id, start_date=None)  # not charted: undated
     gone = IncidentFactory(team_id=world.team.id, start_date=dt.date(2016, 2, 1))
-    erasure.erase_record(ctx, gone.reference, "entered twice")
+    erasure.erase_record(ctx, gone.reference, "duplicate")
     AdvocacyActionFactory(team_id=world.team.id, start_date=None)
 
     view = dashboard_service.dashboard(context_for(lead), "2016-01", "2017-12")

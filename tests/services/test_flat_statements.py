@@ -20,7 +20,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from incidents.audit.actions import AuditAction
-from incidents.audit.filters import EventFilter
+from incidents.audit.filters import WHOLE_LOG, AuditScope, EventFilter
 from incidents.audit.log import Actor, NewEvent, record_events
 from incidents.context import Context
 from incidents.models import AuditEvent, Incident, Team
@@ -147,13 +147,17 @@ def test_an_audit_page_by_record_reads_one_statement_through_the_record_indexes(
             assert [e.id for e in page.events] == expected[:FEW]
             assert page.next_before == expected[FEW - 1]
             with count_statements(app) as seen:
-                audit_queries.event_page(db_session, None, EventFilter(record=record), None, 9)
+                audit_queries.event_page(db_session, WHOLE_LOG, EventFilter(record=record), None, 9)
             own.append(seen.count)
     assert len(set(pages)) == 1, pages
     assert own == [1, 1, 1, 1], own
     with query_plans(db_session) as plans:
         audit_queries.event_page(
-            db_session, {incident.team_id}, EventFilter(record=incident.reference), 10**9, 11
+            db_session,
+            AuditScope(teams=frozenset({incident.team_id})),
+            EventFilter(record=incident.reference),
+            10**9,
+            11,
         )
     if names_index(db_session):
         assert _seeks(plans, "ix_audit_events_target_id", "target_id"), plans
@@ -182,7 +186,7 @@ def test_an_audit_page_by_actor_reads_two_statements_through_the_label_index(
             db_session, lambda e, cursor=cursor: "alice" in e.actor.lower() and e.id < cursor, FEW
         )
         with count_statements(app) as seen:
-            audit_queries.event_page(db_session, None, EventFilter(actor="alice"), None, 9)
+            audit_queries.event_page(db_session, WHOLE_LOG, EventFilter(actor="alice"), None, 9)
         own.append(seen.count)
     assert len(set(pages)) == 1, pages
     # The labels containing the words, then the page: a scan of each label's events.
@@ -191,7 +195,7 @@ def test_an_audit_page_by_actor_reads_two_statements_through_the_label_index(
     nobody = auditor.event_page(ctx, EventFilter(actor="nobody-at-all"))
     assert nobody.events == () and nobody.next_before is None
     with query_plans(db_session) as plans:
-        audit_queries.event_page(db_session, None, EventFilter(actor="alice"), 10**9, 11)
+        audit_queries.event_page(db_session, WHOLE_LOG, EventFilter(actor="alice"), 10**9, 11)
     if names_index(db_session):
         assert _seeks(plans, "ix_audit_events_actor_label_id", "actor"), plans
     assert not _scans(plans, "audit_events"), plans

@@ -139,10 +139,10 @@ def test_a_report_moved_to_another_incident_shows_a_change_of_incident(
 def test_an_erasure_is_in_the_history_with_its_reason(desk: Desk, context_for: ContextFor) -> None:
     ctx = context_for(desk.researcher)
     incident = _incident(ctx, desk.team)
-    erasure.erase_record(ctx, incident.reference, "Duplicate of another incident")
+    erasure.erase_record(ctx, incident.reference, "duplicate")
     erased = _history(ctx, INCIDENT, incident).entries[0]
     assert erased.verb == "Erased"
-    assert erased.reason == "Duplicate of another incident"
+    assert erased.reason == "duplicate of another record"
     assert erased.fields == ("full account", "precise place")
 
 

@@ -589,7 +589,7 @@ def test_an_erased_records_reference_is_not_given_again(
     db_session: Session, ctx: Context, team: Team
 ) -> None:
     gone = IncidentFactory(team_id=team.id)
-    erasure.erase_record(ctx, gone.reference, "Asked for by the person concerned.")
+    erasure.erase_record(ctx, gone.reference, "consent_withdrawn")
     row = {"team": "north", "title": "New", "reference": gone.reference}
     (error,) = imports.plan_import(ctx, _json({"incident": [{**row, "id": "new"}]})).errors
     assert error.field == "reference" and gone.reference in error.message

@@ -405,7 +405,7 @@ def test_reindex_moves_every_entry_to_the_primary_key(
     outcome = blind_indexing.reindex_all(operator, progress.append, batch_size=1)
 
     assert outcome.master_key_id == new.key_id
-    assert outcome.records == {"persons": 2, "sources": 1}
+    assert outcome.records == {"incidents": 0, "sources": 1, "persons": 2, "involvements": 0}
     assert progress == [1, 1, 1]  # one call per batch
     assert index_queries.count_by_master_key(db_session) == {new.key_id: outcome.entries}
     for person in persons:
@@ -439,7 +439,7 @@ def test_an_erased_person_has_no_entries_and_is_never_found(
 ) -> None:
     person = create("Movsar Demoev", "Mova", "1994-05-17")
     assert _entries(db_session, person)
-    erase_record(_as(context_for, researcher), person.reference, "the person asked")
+    erase_record(_as(context_for, researcher), person.reference, "consent_withdrawn")
     assert _entries(db_session, person) == []
     for query in ("Movsar Demoev", "Mova", "1994-05-17"):
         assert _search(context_for, provider, researcher, query) == []
@@ -454,7 +454,7 @@ def test_an_erased_person_has_no_entries_and_is_never_found(
     with pytest.raises(NotFound):
         people.view_person(_as(context_for, UserFactory()), person.reference)
     view = people.view_person(_as(context_for, researcher), person.reference)
-    assert view.erasure is not None and view.erasure.reason == "the person asked"
+    assert view.erasure is not None and view.erasure.reason == "consent withdrawn"
     assert (view.full_name, view.aliases, view.date_of_birth, view.contact) == (
         None,
         (),
@@ -485,7 +485,7 @@ def test_a_reference_finds_the_person_or_says_they_were_erased(
     assert _search(context_for, provider, stranger, person.reference) == []
     assert _search(context_for, provider, researcher, "PER-9999") == []
 
-    erase_record(_as(context_for, researcher), person.reference, "the person asked")
+    erase_record(_as(context_for, researcher), person.reference, "consent_withdrawn")
     before = helpers.count_events(db_session, "secret.decrypt")
     [erased] = _search(context_for, provider, researcher, person.reference)
     assert (erased.reference, erased.full_name, erased.erased) == (person.reference, None, True)
@@ -517,7 +517,9 @@ def test_keys_reindex_command_rebuilds_at_the_configured_width(
     assert result.exit_code == 0, result.output
     summary = result.stdout.strip().splitlines()
     assert len(summary) == 1
-    assert summary[0].startswith("reindexed 1 records (0 sources, 1 persons): 5 blind-index")
+    assert summary[0].startswith(
+        "reindexed 1 records (0 incidents, 0 sources, 1 persons, 0 involvements): 5 blind-index"
+    )
     assert provider.primary().key_id in summary[0]
     assert "Reindexing" in result.stderr  # the progress bar, kept off stdout
     entries = _entries(db_session, person)

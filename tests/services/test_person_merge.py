@@ -185,7 +185,7 @@ def test_undo_is_refused_when_what_moved_is_no_longer_with_the_kept_person(
 
 def test_undo_is_refused_once_either_person_is_erased(ctx_r: Context, pair: dict[str, Any]) -> None:
     note = _merge(ctx_r, pair)
-    erase_record(ctx_r, pair["kept"].reference, "asked to be forgotten")
+    erase_record(ctx_r, pair["kept"].reference, "consent_withdrawn")
     with pytest.raises(ValidationError, match="was erased"):
         person_merge.undo(ctx_r, note.merge_id)
 
@@ -248,7 +248,7 @@ def test_an_erased_person_is_refused_either_way(
     ctx_r: Context, pair: dict[str, Any], person: Callable[..., Person]
 ) -> None:
     kept, duplicate = pair["kept"], pair["duplicate"]
-    erase_record(ctx_r, duplicate.reference, "asked to be forgotten")
+    erase_record(ctx_r, duplicate.reference, "consent_withdrawn")
     with pytest.raises(ValidationError, match="erased"):
         _merge(ctx_r, pair)
     with pytest.raises(ValidationError, match="erased"):

@@ -245,7 +245,7 @@ def test_an_erased_record_cannot_be_changed(
     source = records.create(
         ctx, SOURCE, {"kind": "witness", "identity": "A name"}, team_id=desk.team.id
     )
-    erasure.erase_record(ctx, source.reference, "consent withdrawn")
+    erasure.erase_record(ctx, source.reference, "consent_withdrawn")
     with pytest.raises(ValidationError, match="was erased"):
         records.update(
             ctx, SOURCE, source.reference, {"kind": "victim"}, lock_version=source.lock_version
@@ -332,7 +332,7 @@ def test_what_was_erased_with_a_person_can_be_neither_changed_nor_extended(
         {"person": person.reference, "use": "keep_in_database", "granted_on": "2017-04-20"},
         team_id=desk.team.id,
     )
-    erasure.erase_record(ctx, person.reference, "the family asked")
+    erasure.erase_record(ctx, person.reference, "consent_withdrawn")
     for kind, record in ((ACT, act), (CONSENT, consent)):
         with pytest.raises(ValidationError, match="was erased"):
             records.update(

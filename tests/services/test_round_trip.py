@@ -168,7 +168,7 @@ def test_an_archive_with_an_erased_incident_still_goes_across(
     demo.seed(ctx)
     erased = db_session.scalars(select(Incident).order_by(Incident.reference)).first()
     assert erased is not None
-    erasure.erase_record(ctx, erased.reference, "entered in error")
+    erasure.erase_record(ctx, erased.reference, "entered_in_error")
     exported = _export(ctx)
     reports = exported["records"]["report"]
     orphaned = [r for r in reports if r.get("links_to_erased") == ["incident"]]

@@ -47,6 +47,8 @@ FACTORIES: dict[str, Any] = {
     "consents": factories.ConsentFactory,
     "acts": factories.ActFactory,
     "involvements": factories.InvolvementFactory,
+    "erasures": factories.ErasureFactory,
+    "erasure_reviews": factories.ErasureReviewFactory,
 }
 MODELS = {mapper.local_table.name: mapper.class_ for mapper in Base.registry.mappers}
 

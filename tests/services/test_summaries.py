@@ -271,7 +271,7 @@ def test_export_holds_only_shareable_cases_and_is_audited_with_counts(
 
 
 def test_an_erased_case_is_not_shared(case: Case, ctx: Context) -> None:
-    erasure.erase_record(ctx, case.incident.reference, "the family asked")
+    erasure.erase_record(ctx, case.incident.reference, "consent_withdrawn")
     assert not summaries.summary_of(ctx, case.incident.reference, Profile.PARTNER).shareable
     assert start_summary_export(ctx, Profile.PARTNER).cases == ()
 

@@ -87,7 +87,7 @@ def test_the_queue_holds_the_new_reports_of_the_users_teams_oldest_first(
     _report(desk.team, "2017-01-01", status=ReportStatus.REJECTED)
     _report(desk.other, "2017-01-01")  # another team's: never shown
     erased = _report(desk.team, "2017-01-01")
-    erasure.erase_record(ctx, erased.reference, "given by mistake")
+    erasure.erase_record(ctx, erased.reference, "entered_in_error")
 
     page = triage.queue(ctx)
 
@@ -301,7 +301,7 @@ def test_a_report_decided_already_is_changed_on_its_own_page(desk: Desk, ctx: Co
 
 def test_an_erased_report_cannot_be_decided(desk: Desk, ctx: Context) -> None:
     report = _report(desk.team)
-    erasure.erase_record(ctx, report.reference, "given by mistake")
+    erasure.erase_record(ctx, report.reference, "entered_in_error")
     with pytest.raises(ValidationError) as refused:
         triage.mark_triaged(ctx, report.reference, lock_version=report.lock_version)
     assert "was erased" in refused.value.errors["report"]
@@ -397,7 +397,7 @@ def test_many_at_once_is_all_or_nothing(
             ctx, bad.reference, desk.incident.reference, lock_version=bad.lock_version
         )
     elif spoiler == "erased":
-        erasure.erase_record(ctx, bad.reference, "given by mistake")
+        erasure.erase_record(ctx, bad.reference, "entered_in_error")
     elif spoiler == "no report":
         target = Target("RPT-2017-9999", 1)
     before = count_events(db_session, AuditAction.RECORD_UPDATE)

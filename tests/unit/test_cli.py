@@ -334,14 +334,14 @@ def test_usage_errors_are_one_line(
 
 def test_erase_shreds_once_and_refuses_twice(workdir: Path, database: dict[str, str]) -> None:
     assert_ok(run(["demo", "--no-serve"], workdir, database))
-    erased = run(["erase", "PER-0002", "--reason", "the family asked"], workdir, database)
+    erased = run(["erase", "PER-0002", "--reason", "consent_withdrawn"], workdir, database)
     assert_ok(erased)
     assert "erased PER-0002" in erased.stdout
     assert_one_line_error(
-        run(["erase", "PER-0002", "--reason", "again"], workdir, database), "already erased"
+        run(["erase", "PER-0002", "--reason", "duplicate"], workdir, database), "already erased"
     )
     assert_one_line_error(
-        run(["erase", "PER-9999", "--reason", "none such"], workdir, database), "PER-9999"
+        run(["erase", "PER-9999", "--reason", "duplicate"], workdir, database), "PER-9999"
     )
     full = run(["export", "--profile", "full"], workdir, database)
     assert_ok(full)

@@ -69,6 +69,14 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     # Without a second factor there are no codes to replace: back to the account page.
     ("account.new_recovery_codes", "POST"): _everyone(302),
     ("account.end_other_sessions", "POST"): _everyone(302),
+    # The duress password: set after a recent password entry (the tests' logins are
+    # recent); the empty form is refused. Removing one without one goes back to the account.
+    ("account.duress_password", "GET"): {ANON: 302, **dict.fromkeys(LOGGED_IN, 200)},
+    ("account.duress_password", "POST"): {ANON: 302, **dict.fromkeys(LOGGED_IN, REFUSED)},
+    ("account.remove_duress_password", "POST"): _everyone(302),
+    # The quick exit and the neutral page it lands on are for everyone, logged in or not.
+    ("auth.quick_exit", "POST"): _everyone(303),
+    ("auth.neutral_page", "GET"): _everyone(200),
     ("incidents.index", "GET"): _everyone(302),
     ("incidents.list_incidents", "GET"): {
         ANON: 302,
@@ -111,11 +119,19 @@ MATRIX: dict[tuple[str, str], dict[str, int]] = {
     ("admin.disable_user", "POST"): _admins_only(302),
     ("admin.enable_user", "POST"): _admins_only(302),
     ("admin.reset_two_factor", "POST"): _admins_only(302),
+    ("admin.unlock_user", "POST"): _admins_only(302),
     ("admin.set_password", "POST"): _admins_only(422),
     ("admin.teams", "GET"): _admins_only(200),
     ("admin.new_team", "GET"): _admins_only(200),
     ("admin.new_team", "POST"): _admins_only(422),
     ("admin.team_detail", "GET"): _admins_only(200),
+    # Retention rules and legal holds: an empty rule or hold is shown again (422); a
+    # remove or release button that names no rule or hold says so and goes back (302).
+    ("admin.retention", "GET"): _admins_only(200),
+    ("admin.add_retention_rule", "POST"): _admins_only(422),
+    ("admin.remove_retention_rule", "POST"): _admins_only(302),
+    ("admin.place_legal_hold", "POST"): _admins_only(422),
+    ("admin.release_legal_hold", "POST"): _admins_only(302),
     ("evidence.download", "GET"): {
         ANON: 302,
         RESEARCHER: 200,
@@ -209,6 +225,18 @@ for _endpoint, _methods in (
 MATRIX[("people.merge_person", "GET")] = {**_researchers_only(200), ADMIN: 404}
 MATRIX[("people.confirm_merge", "POST")] = {**_researchers_only(REFUSED), ADMIN: 404}
 MATRIX[("people.undo_merge", "POST")] = {**_researchers_only(302), ADMIN: 404}
+
+# Dismissing a related-case suggestion (or showing it again): the researchers of the
+# team, who alone have the section. The record is looked up first, so the admin, in no
+# team, is told it does not exist; a POST that names no suggestion is a refused form.
+MATRIX[("incidents.related_cases", "POST")] = {**_researchers_only(REFUSED), ADMIN: 404}
+MATRIX[("people.related_cases", "POST")] = {**_researchers_only(REFUSED), ADMIN: 404}
+
+# Erasure reviews: researchers (case:write). A review is looked up first, so the admin,
+# in no team, is told it does not exist; a POST with no decision is a refused form.
+MATRIX[("reviews.queue", "GET")] = _researchers_only(200)
+MATRIX[("reviews.decide", "GET")] = {**_researchers_only(200), ADMIN: 404}
+MATRIX[("reviews.decide", "POST")] = {**_researchers_only(REFUSED), ADMIN: 404}
 
 # Triage: researchers (case:write); a POST that names no report and no decision is a
 # refused form.
@@ -347,6 +375,9 @@ MATRIX[("account.new_api_token", "POST")] = {ANON: 302, **dict.fromkeys(LOGGED_I
 MATRIX[("account.revoke_api_token", "POST")] = {ANON: 302, **dict.fromkeys(LOGGED_IN, 404)}
 MATRIX[("account.revoke_api_token", "POST")][ADMIN] = 302
 MATRIX[("admin.revoke_api_tokens", "POST")] = _admins_only(302)
+# The installation-auditor grant: a button that says which (grant or revoke); sent without
+# it, the form is refused.
+MATRIX[("admin.installation_auditor", "POST")] = _admins_only(REFUSED)
 MATRIX[("api.me", "GET")] = _everyone(401)
 
 # The generic resources of the JSON API (incidents/api/records.py): with a cookie, every
@@ -433,8 +464,10 @@ _ADMIN_USER_PATHS = {
     "admin.disable_user": "/admin/users/{}/disable",
     "admin.enable_user": "/admin/users/{}/enable",
     "admin.reset_two_factor": "/admin/users/{}/two-factor/reset",
+    "admin.unlock_user": "/admin/users/{}/unlock",
     "admin.set_password": "/admin/users/{}/password",
     "admin.revoke_api_tokens": "/admin/users/{}/api-tokens/revoke",
+    "admin.installation_auditor": "/admin/users/{}/installation-auditor",
 }
 
 
@@ -610,6 +643,8 @@ def _url(endpoint: str, world: World) -> str:
         return _report_or_source_url(endpoint, world)
     if endpoint.startswith("consent."):
         return _consent_url(endpoint, world)
+    if endpoint == "reviews.decide":
+        return f"/erasure/reviews/{factories.pending_erasure_review(world.team.id).id}"
     advocacy = (
         _work_url(endpoint, world) or _advocacy_url(endpoint, world)
         if endpoint.startswith("advocacy.")
@@ -617,6 +652,10 @@ def _url(endpoint: str, world: World) -> str:
     )
     if advocacy is not None:
         return advocacy
+    if endpoint == "incidents.related_cases":
+        return f"/incidents/{world.incident.reference}/related"
+    if endpoint == "people.related_cases":
+        return f"/people/{PersonFactory(team_id=world.team.id).reference}/related"
     if endpoint == "people.show_person":
         return f"/people/{PersonFactory(team_id=world.team.id).reference}"
     if endpoint in ("people.merge_person", "people.confirm_merge", "people.undo_merge"):
@@ -635,6 +674,10 @@ def _url(endpoint: str, world: World) -> str:
         "account.new_recovery_codes": "/account/two-factor/recovery-codes",
         "account.end_other_sessions": "/account/sessions/end-others",
         "account.new_api_token": "/account/api-tokens/new",
+        "account.duress_password": "/account/duress-password",
+        "account.remove_duress_password": "/account/duress-password/remove",
+        "auth.quick_exit": "/exit",
+        "auth.neutral_page": "/weather",
         "api.me": "/api/v1/me",
         "incidents.index": "/",
         "incidents.list_incidents": "/incidents",
@@ -642,6 +685,7 @@ def _url(endpoint: str, world: World) -> str:
         "people.search": "/people",
         "people.new_person": "/people/new",
         "triage.queue": "/triage",
+        "reviews.queue": "/erasure/reviews",
         "help.guide": "/help",
         "help.advocacy_guide": "/help/advocacy",
         "admin.users": "/admin/users",
@@ -649,6 +693,11 @@ def _url(endpoint: str, world: World) -> str:
         "admin.teams": "/admin/teams",
         "admin.new_team": "/admin/teams/new",
         "admin.team_detail": f"/admin/teams/{world.team.slug}",
+        "admin.retention": "/admin/retention",
+        "admin.add_retention_rule": "/admin/retention/rules",
+        "admin.remove_retention_rule": "/admin/retention/rules/remove",
+        "admin.place_legal_hold": "/admin/retention/holds",
+        "admin.release_legal_hold": "/admin/retention/holds/release",
         "erasure.erase": f"/records/{world.incident.reference}/erase",
         "exports.export_page": "/export",
         "imports.import_page": "/import",

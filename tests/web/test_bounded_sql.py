@@ -137,7 +137,7 @@ def test_the_incident_page_decrypts_its_acts_perpetrators_and_files_in_bounded_s
     # An erased report: its file's name cannot be opened any more, in both counts.
     erased = ReportFactory(team_id=world.team.id, incident_id=world.incident.id)
     shredded = EvidenceFactory(team_id=world.team.id, report_id=erased.id)
-    erase_record(context(db_session, app, TEST_OPERATOR), erased.reference, "asked to")
+    erase_record(context(db_session, app, TEST_OPERATOR), erased.reference, "consent_withdrawn")
     researcher = log_in("researcher")
     url = f"/incidents/{world.incident.reference}"
     grow = _incident_rows(world)
@@ -166,7 +166,9 @@ def test_the_incident_page_is_bounded_for_those_who_see_no_secret(
 ) -> None:
     # Erased with its person: an act the page marks and does not open, in both counts.
     erased = ActFactory(team_id=world.team.id, incident_id=world.incident.id)
-    erase_record(context(db_session, app, TEST_OPERATOR), erased.person.reference, "asked to")
+    erase_record(
+        context(db_session, app, TEST_OPERATOR), erased.person.reference, "consent_withdrawn"
+    )
     reader = log_in(role)
     page = _same_count(app, client, f"/incidents/{world.incident.reference}", _incident_rows(world))
     assert "Officer-" not in page and "Notes-" not in page
@@ -266,7 +268,9 @@ def test_the_incident_list_is_bounded(
         incident.violations.append(IncidentViolation(violation_type=ViolationType.TORTURE))
         ActFactory(team_id=world.team.id, incident_id=incident.id)
         if n % 5 == 0:  # erased ones are marked on the list: one more lookup, not one each
-            erase_record(context(db_session, app, TEST_OPERATOR), incident.reference, "asked to")
+            erase_record(
+                context(db_session, app, TEST_OPERATOR), incident.reference, "consent_withdrawn"
+            )
 
     log_in("researcher")
     _same_count(app, client, "/incidents", _grower(make))

@@ -25,14 +25,14 @@ def test_an_erased_incident_page_says_so(
     db_session: Session,
     ctx: Context,
 ) -> None:
-    erase_record(ctx, world.incident.reference, "consent withdrawn")
+    erase_record(ctx, world.incident.reference, "consent_withdrawn")
     db_session.flush()
     as_role("researcher")
     response = client.get(f"/incidents/{world.incident.reference}")
     assert response.status_code == 410
     body = response.get_data(as_text=True)
     assert "This record was erased" in body
-    assert "consent withdrawn" in body
+    assert "Consent withdrawn" in body
     assert "CANARY-narrative-7Q2" not in body
 
 
@@ -42,7 +42,7 @@ def test_an_erased_incident_of_another_team_is_not_found(
     as_role: Callable[[str], User | None],
     ctx: Context,
 ) -> None:
-    erase_record(ctx, world.other_incident.reference, "asked to")
+    erase_record(ctx, world.other_incident.reference, "other", "asked to")
     as_role("researcher")
     response = client.get(f"/incidents/{world.other_incident.reference}")
     assert response.status_code == 404
@@ -63,7 +63,7 @@ def test_a_researcher_erases_an_incident_from_its_page(
     response = client.post(
         f"/records/{reference}/erase",
         data=_erase_form(
-            client, reference, reason="consent withdrawn", confirm_reference=reference
+            client, reference, reason_code="consent_withdrawn", confirm_reference=reference
         ),
     )
     assert response.status_code == 302
@@ -80,7 +80,11 @@ def test_erasing_needs_the_reference_typed_and_a_reason_and_keeps_what_was_typed
     response = client.post(
         f"/records/{reference}/erase",
         data=_erase_form(
-            client, reference, reason="asked by the family", confirm_reference="INC-0"
+            client,
+            reference,
+            reason_code="other",
+            reason_note="asked by the family",
+            confirm_reference="INC-0",
         ),
     )
     assert response.status_code == 422

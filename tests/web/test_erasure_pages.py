@@ -28,10 +28,10 @@ def person(world: World) -> Person:
     return person
 
 
-def _erase(client: FlaskClient, reference: str, reason: str = "the person asked") -> str:
+def _erase(client: FlaskClient, reference: str, code: str = "consent_withdrawn") -> str:
     form = {
         "csrf_token": csrf_token(client, f"/records/{reference}/erase"),
-        "reason": reason,
+        "reason_code": code,
         "confirm_reference": reference,
     }
     response = client.post(f"/records/{reference}/erase", data=form)
@@ -57,7 +57,7 @@ def test_the_erase_page_names_the_record_and_leads_back_to_it(
 ) -> None:
     as_role("researcher")
     page = client.get(f"/records/{person.reference}/erase").get_data(as_text=True)
-    assert f"<title>Erase person {person.reference}" in page
+    assert "<title>Erase this person ·" in page  # the title, kept in history, names no record
     assert f"<h1>Erase person {person.reference}</h1>" in page
     back = f'href="/people/{person.reference}"'
     assert f'{back}><span aria-hidden="true">←</span> Back to person {person.reference}' in page
@@ -70,13 +70,13 @@ def test_after_erasing_the_records_page_says_so(
 ) -> None:
     as_role("researcher")
     reference = world.incident.reference
-    location = _erase(client, reference, "consent withdrawn")
+    location = _erase(client, reference, "consent_withdrawn")
     assert location.endswith(f"/incidents/{reference}")
     response = client.get(location)
     body = response.get_data(as_text=True)
     assert response.status_code == 410
     assert f"{reference} is erased." in body
-    assert "This record was erased" in body and "consent withdrawn" in body
+    assert "This record was erased" in body and "Consent withdrawn" in body
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
@@ -91,10 +91,10 @@ def test_a_second_erasure_says_it_was_erased_already(
     as_role("researcher")
     reference = person.reference
     token = csrf_token(client, f"/records/{reference}/erase")  # the form, open in a tab
-    erase_record(ctx, reference, "a colleague erased it first")
+    erase_record(ctx, reference, "other", "a colleague erased it first")
     db_session.flush()
     before = len(events(db_session, AuditAction.RECORD_ERASE))
-    form = {"csrf_token": token, "reason": "again", "confirm_reference": reference}
+    form = {"csrf_token": token, "reason_code": "duplicate", "confirm_reference": reference}
     response = client.open(f"/records/{reference}/erase", method=method, data=form)
     body = response.get_data(as_text=True)
     assert response.status_code == 410  # gone, not "not found" and not an error page
@@ -107,7 +107,7 @@ def test_a_second_erasure_says_it_was_erased_already(
 def test_another_teams_erased_record_is_still_not_found(
     client: FlaskClient, world: World, as_role: Callable[[str], User | None], ctx: Context
 ) -> None:
-    erase_record(ctx, world.other_incident.reference, "asked to")
+    erase_record(ctx, world.other_incident.reference, "other", "asked to")
     as_role("researcher")
     response = client.get(f"/records/{world.other_incident.reference}/erase")
     assert response.status_code == 404
@@ -127,8 +127,8 @@ def test_the_password_page_names_the_erasure_and_leads_back_to_the_record(
     response = client.get(f"/records/{person.reference}/erase", follow_redirects=True)
     page = response.get_data(as_text=True)
     assert response.request.path == "/reauthenticate"
-    title = f"Confirm your password to erase person {person.reference}"
-    assert f"<title>{title}" in page and f"<h1>{title}</h1>" in page
+    assert "<title>Confirm your password ·" in page  # the title names no record
+    assert f"<h1>Confirm your password to erase person {person.reference}</h1>" in page
     assert f'href="/people/{person.reference}"><span aria-hidden="true">←</span>' in page
     assert f'href="/people/{person.reference}">Cancel</a>' in page
 
@@ -204,8 +204,8 @@ def test_the_incident_page_marks_an_erased_report_and_the_acts_of_an_erased_pers
     ActFactory(team_id=team, incident_id=incident)
     person = db_session.get(Person, act.person_id)
     assert person is not None
-    erase_record(ctx, gone.reference, "withdrawn")
-    erase_record(ctx, person.reference, "the person asked")
+    erase_record(ctx, gone.reference, "consent_withdrawn")
+    erase_record(ctx, person.reference, "consent_withdrawn")
     db_session.flush()
     as_role("researcher")
     page = client.get(f"/incidents/{world.incident.reference}").get_data(as_text=True)
@@ -228,7 +228,7 @@ def test_people_search_by_reference_marks_an_erased_person(
     ctx: Context,
     db_session: Session,
 ) -> None:
-    erase_record(ctx, person.reference, "the person asked")
+    erase_record(ctx, person.reference, "consent_withdrawn")
     db_session.flush()
     as_role("researcher")
     form = {"csrf_token": csrf_token(client, "/people"), "q": person.reference.lower()}
@@ -250,8 +250,8 @@ def test_the_provenance_trail_marks_an_erased_report_and_source(
     report: Report = ReportFactory(
         team_id=world.team.id, incident_id=world.incident.id, source_id=source.id
     )
-    erase_record(ctx, report.reference, "withdrawn")
-    erase_record(ctx, source.reference, "the source asked")
+    erase_record(ctx, report.reference, "consent_withdrawn")
+    erase_record(ctx, source.reference, "consent_withdrawn")
     db_session.flush()
     as_role("auditor")
     page = client.get(f"/audit/incidents/{world.incident.reference}").get_data(as_text=True)

@@ -502,7 +502,7 @@ def test_an_erased_reports_evidence_is_gone(
 ) -> None:
     key = evidence.storage_key
     assert key is not None
-    erase_record(dataclasses.replace(ctx, store=store), report.reference, "withdrawn")
+    erase_record(dataclasses.replace(ctx, store=store), report.reference, "consent_withdrawn")
     db_session.commit()
     assert not store.exists(key)
     as_role("researcher")

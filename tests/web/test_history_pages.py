@@ -97,7 +97,8 @@ def test_the_person_page_shows_its_history(
     text = _text(_section(page, "history"))
     assert "Created: full name" in text
     assert (
-        "Decrypted: full name, other names, date of birth, contact — to show it on a page" in text
+        "Decrypted: full name, other names, date of birth, contact, sexual orientation, "
+        "gender identity — to show it on a page" in text
     )
     assert "Adam" not in _section(page, "history")
 

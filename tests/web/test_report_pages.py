@@ -335,7 +335,7 @@ def test_an_erased_report_has_no_edit_page(
     client: FlaskClient, world: World, researcher: User, ctx: Context
 ) -> None:
     report = ReportFactory(team_id=world.team.id)
-    erase_record(ctx, report.reference, "logged twice")
+    erase_record(ctx, report.reference, "duplicate")
     assert client.get(f"/reports/{report.reference}/edit").status_code == 404
     fields = _edit_fields(report, title="Still here?")
     assert _post(client, f"/reports/{report.reference}/edit", **fields).status_code == 404

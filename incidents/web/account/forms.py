@@ -27,6 +27,11 @@ class PasswordChangeForm(FlaskForm):  # type: ignore[misc]
     confirm_password = confirmation_of("new_password", "New password again")
 
 
+class DuressPasswordForm(FlaskForm):  # type: ignore[misc]
+    duress_password = password_field("Duress password")
+    confirm_password = confirmation_of("duress_password", "Duress password again")
+
+
 class EnrolTwoFactorForm(FlaskForm):  # type: ignore[misc]
     code = StringField(
         "Six-digit code from the app",

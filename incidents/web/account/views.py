@@ -6,7 +6,7 @@ from flask import Blueprint, redirect, render_template, session, url_for
 from werkzeug.wrappers import Response
 
 from incidents.errors import ValidationError
-from incidents.services import api_tokens, authentication, sessions, two_factor
+from incidents.services import api_tokens, authentication, duress, sessions, two_factor
 from incidents.web.account.forms import EnrolTwoFactorForm, PasswordChangeForm
 from incidents.web.boundary import (
     attempt,
@@ -35,6 +35,7 @@ def overview() -> str:
         open_sessions=sessions.open_sessions(ctx, ctx.user, session_policy()),
         recovery_codes_left=two_factor.remaining_recovery_codes(ctx),
         api_tokens=api_tokens.list_tokens(ctx, ctx.user),
+        has_duress_password=duress.has_duress_password(ctx),
         token_scopes=api_tokens.scopes_for(ctx.user),
         form=ActionForm(),
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectChoice, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms import EmailField, HiddenField, SelectChoice, StringField
+from wtforms.validators import AnyOf, DataRequired, Length
 from wtforms.validators import ValidationError as FieldError
 
 from incidents.models.vocabularies import Role, label
@@ -75,5 +75,16 @@ class NewTeamForm(FlaskForm):  # type: ignore[misc]
         validators=[
             DataRequired("Enter a name."),
             Length(max=accounts.MAX_NAME_LENGTH, message=TOO_LONG),
+        ],
+    )
+
+
+class InstallationAuditorForm(FlaskForm):  # type: ignore[misc]
+    """A button that gives or takes the whole audit log: which one, and the CSRF token."""
+
+    installation_auditor = HiddenField(
+        "Installation auditor",
+        validators=[
+            AnyOf(("grant", "revoke"), message="Choose to grant or to revoke the whole audit log.")
         ],
     )

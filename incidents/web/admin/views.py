@@ -19,12 +19,13 @@ from incidents.models.organisation import Team
 from incidents.models.user import User
 from incidents.models.vocabularies import Role, label
 from incidents.permissions import Permission, can
-from incidents.services import accounts, api_tokens, sessions, two_factor
+from incidents.services import accounts, api_tokens, audit_grants, duress, sessions, two_factor
 from incidents.web.admin.forms import (
     PASSWORD_HINT,
     ROLE_HINT,
     TEAM_HINT,
     AccessForm,
+    InstallationAuditorForm,
     NewTeamForm,
     NewUserForm,
     SetPasswordForm,
@@ -81,7 +82,10 @@ def _after_change(user: User) -> Response:
 
 @blueprint.route("/users")
 def users() -> str:
-    return render_template("admin/users.html", users=accounts.all_users(context()))
+    ctx = context()
+    return render_template(
+        "admin/users.html", users=accounts.all_users(ctx), locked=duress.locked_accounts(ctx)
+    )
 
 
 @blueprint.route("/users/new", methods=["GET", "POST"])
@@ -111,6 +115,7 @@ def _render_user(
     access_form: AccessForm | None = None,
     password_form: SetPasswordForm | None = None,
     status: int = 200,
+    auditor_form: InstallationAuditorForm | None = None,
 ) -> tuple[str, int]:
     if access_form is None:
         access_form = AccessForm(
@@ -125,6 +130,7 @@ def _render_user(
         access_form=access_form,
         password_form=password_form or SetPasswordForm(formdata=None),
         action_form=ActionForm(),
+        auditor_form=auditor_form or InstallationAuditorForm(formdata=None),
         open_sessions=len(sessions.open_sessions(context(), user, session_policy())),
         api_tokens_in_use=api_tokens.usable_token_count(context(), user),
         is_self=user.id == current_account().id,
@@ -190,6 +196,38 @@ def enable_user(user_id: uuid.UUID) -> Response:
     return done(
         f"Enabled {user.email}: they can log in again.", "admin.user_detail", user_id=user_id
     )
+
+
+@blueprint.route("/users/<uuid:user_id>/unlock", methods=["POST"])
+@recent_login_required
+def unlock_user(user_id: uuid.UUID) -> Response:
+    """The password locked by a duress login works again (once the person is safe)."""
+    user = _user_or_404(user_id)
+    outcome = submit(ActionForm(), lambda: duress.unlock(context(), user))
+    if outcome.accepted and outcome.result():
+        message = f"Unlocked {user.email}: their password works again."
+    else:
+        message = f"The password of {user.email} is not locked; nothing to unlock."
+    return done(message, "admin.user_detail", user_id=user_id)
+
+
+@blueprint.route("/users/<uuid:user_id>/installation-auditor", methods=["POST"])
+@recent_login_required
+def installation_auditor(user_id: uuid.UUID) -> Response | tuple[str, int]:
+    """Let an auditor see the whole audit log, every team's, or only their teams' again."""
+    user = _user_or_404(user_id)
+    form = InstallationAuditorForm()
+    granted = form.installation_auditor.data == "grant"
+    outcome = submit(form, lambda: audit_grants.set_installation_auditor(context(), user, granted))
+    if not outcome.accepted:
+        return _render_user(user, auditor_form=form, status=REFUSED)
+    if not outcome.result():
+        message = "Nothing changed."
+    elif granted:
+        message = f"{user.email} is an installation auditor: they see the whole audit log."
+    else:
+        message = f"{user.email} sees their teams' part of the audit log again."
+    return done(message, "admin.user_detail", user_id=user_id)
 
 
 @blueprint.route("/users/<uuid:user_id>/two-factor/reset", methods=["POST"])

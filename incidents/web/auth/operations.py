@@ -22,6 +22,7 @@ _OPERATIONS = {
     "admin.user_detail": ("change a user's account", "admin.users"),
     "admin.new_team": ("create a team", "admin.teams"),
     "account.two_factor_setup": ("change your second factor", "account.overview"),
+    "account.duress_password": ("set your duress password", "account.overview"),
     "account.new_api_token": ("make an API token", "account.overview"),
     "exports.export_page": ("export every field decrypted", "exports.export_page"),
 }

@@ -13,7 +13,7 @@ from limits.errors import StorageError
 from werkzeug.wrappers import Response
 
 from incidents.models.user import User
-from incidents.services import authentication, sessions, two_factor
+from incidents.services import authentication, duress, sessions, two_factor
 from incidents.web.auth.forms import LoginForm, LogoutForm, ReauthenticateForm, SecondFactorForm
 from incidents.web.auth.operations import operation_for
 from incidents.web.boundary import (
@@ -45,9 +45,15 @@ def _status(form: LoginForm | SecondFactorForm | ReauthenticateForm) -> int:
     return REFUSED if form.is_submitted() else OK
 
 
-def _complete_login(user: User, second_factor: str | None, target: str | None) -> Response:
-    authentication.record_login_success(context(), user, second_factor)
-    begin_session(user)
+def _complete_login(
+    user: User, second_factor: str | None, target: str | None, under_duress: bool = False
+) -> Response:
+    """Both passwords end here alike, so the browser sees the same answer."""
+    if under_duress:
+        duress.record_duress_login(context(), user, second_factor)
+    else:
+        authentication.record_login_success(context(), user, second_factor)
+    begin_session(user, duress=under_duress)
     return redirect(safe_next_path(target))
 
 
@@ -61,17 +67,20 @@ def login() -> str | Response | tuple[str, int]:
     form = LoginForm()
     if form.validate_on_submit():
         ctx = context()
-        user = authentication.authenticate(ctx, form.email.data or "", form.password.data or "")
-        if user is None:
+        passed = authentication.check_login(ctx, form.email.data or "", form.password.data or "")
+        if passed is None:
             authentication.record_login_failure(ctx)
             flash(FAILED_LOGIN, "error")
             return render_template("auth/login.html", form=form), 401
+        user = passed.user
         target = request.args.get("next")
         if user.has_two_factor:
             session.clear()
-            session[PENDING_LOGIN_KEY] = authentication.start_pending_login(user, target)
+            session[PENDING_LOGIN_KEY] = authentication.start_pending_login(
+                user, target, duress=passed.duress
+            )
             return redirect(url_for("auth.verify"))
-        return _complete_login(user, None, target)
+        return _complete_login(user, None, target, passed.duress)
     return render_template("auth/login.html", form=form), _status(form)
 
 
@@ -82,7 +91,8 @@ def login() -> str | Response | tuple[str, int]:
 def verify() -> str | Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("incidents.index"))
-    user = authentication.pending_login(context(), session.get(PENDING_LOGIN_KEY))
+    pending = session.get(PENDING_LOGIN_KEY)
+    user = authentication.pending_login(context(), pending)
     if user is None:
         session.pop(PENDING_LOGIN_KEY, None)
         flash("Please log in again.", "info")
@@ -91,7 +101,9 @@ def verify() -> str | Response | tuple[str, int]:
     if form.validate_on_submit():
         kind = two_factor.verify_code(context(), user, form.code.data or "")
         if kind is not None:
-            return _complete_login(user, kind.value, session[PENDING_LOGIN_KEY].get("next"))
+            under_duress = authentication.pending_is_duress(user, pending)
+            target = session[PENDING_LOGIN_KEY].get("next")
+            return _complete_login(user, kind.value, target, under_duress)
         authentication.record_login_failure(context(), user, step="second-factor")
         flash(FAILED_CODE, "error")
         return render_template("auth/verify.html", form=form), 401

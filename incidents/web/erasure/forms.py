@@ -1,21 +1,28 @@
-"""The erasure form: a reason, and the reference typed again."""
+"""The erasure form: a reason code, an optional note, and the reference typed again."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import StringField, TextAreaField
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from incidents.services.erasure import MAX_REASON
+from incidents.models.vocabularies import ERASURE_REASON_LABELS, ErasureReason
+from incidents.services.erasure import MAX_NOTE
 
 
 class EraseForm(FlaskForm):  # type: ignore[misc]
-    reason = TextAreaField(
+    reason_code = SelectField(
         "Why is it erased?",
-        validators=[
-            DataRequired("Give a reason for the erasure."),
-            Length(max=MAX_REASON, message="Keep the reason to at most %(max)d characters."),
+        choices=[SelectChoice("", "Choose a reason")]
+        + [
+            SelectChoice(reason.value, ERASURE_REASON_LABELS[reason.value].capitalize())
+            for reason in ErasureReason
         ],
+        validators=[DataRequired("Choose a reason for the erasure.")],
+    )
+    reason_note = TextAreaField(
+        "Note (required when the reason is “other”)",
+        validators=[Length(max=MAX_NOTE, message="Keep the note to at most %(max)d characters.")],
     )
     confirm_reference = StringField(
         "Type the reference to confirm",

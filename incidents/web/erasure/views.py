@@ -1,4 +1,5 @@
-"""Erasing a record from the web: a researcher of its team, a reason, and the password again."""
+"""Erasing a record from the web: a researcher of its team, a reason code
+(and a note, sealed), and the password again."""
 
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ def erase(reference: str) -> str | Response | tuple[str, int]:
         record = erasure.erasable_record(context(), reference)
     except erasure.AlreadyErased as erased:
         # A second erasure (another tab, a colleague first): say so, with the tombstone.
+        tombstone = erasure.tombstone_seen(context(), erased.tombstone)
         return render_template(
-            "erasure/already_erased.html", tombstone=erased.tombstone, kind=kind, back=back
+            "erasure/already_erased.html", tombstone=tombstone, kind=kind, back=back
         ), 410
     form = EraseForm()
 
@@ -35,7 +37,8 @@ def erase(reference: str) -> str | Response | tuple[str, int]:
         lambda: erasure.erase_record(
             context(),
             reference,
-            form.reason.data or "",
+            form.reason_code.data or "",
+            form.reason_note.data or "",
             confirmation=form.confirm_reference.data or "",
         ),
     )

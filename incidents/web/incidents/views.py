@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from incidents.permissions import Permission, can
 from incidents.records.kinds import INCIDENT
-from incidents.services import erasure
+from incidents.services import erasure, related_cases
 from incidents.services import incidents as incident_service
 from incidents.services.incident_filters import IncidentFilters
 from incidents.web.boundary import context
@@ -85,5 +85,7 @@ def show_incident(reference: str) -> str | tuple[str, int]:
 
 
 def render_incident(view: incident_service.IncidentView, **extra: Any) -> str:
-    """The incident page; other areas re-render it with their form errors in `extra`."""
-    return render_template("incidents/detail.html", view=view, **extra)
+    """The incident page; other areas re-render it with their form errors in `extra`.
+    Its related cases are for the team's researchers only: None, no section, for others."""
+    related = related_cases.for_incident(context(), view)
+    return render_template("incidents/detail.html", view=view, related=related, **extra)

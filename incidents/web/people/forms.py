@@ -52,10 +52,21 @@ class PersonForm(DraftForm):
         choices=[SelectChoice(a.value, label(a)) for a in AgeBand],
         default=AgeBand.UNKNOWN.value,
     )
+    sexual_orientation = StringField("Sexual orientation (as they describe it)")
+    gender_identity = StringField("Gender identity (as they describe it)")
     team = SelectField("Team", validators=[DataRequired("Choose a team.")])
     confirm_different = BooleanField("This is a different person — create anyway")
 
-    DETAILS = ("full_name", "aliases", "date_of_birth", "contact", "gender", "age_band")
+    DETAILS = (
+        "full_name",
+        "aliases",
+        "date_of_birth",
+        "contact",
+        "gender",
+        "age_band",
+        "sexual_orientation",
+        "gender_identity",
+    )
 
     def details(self) -> dict[str, Any]:
         """What was entered about the person, as the service takes it."""

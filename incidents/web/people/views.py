@@ -9,14 +9,15 @@ the audit log records, so it is a state-changing request with a CSRF token as we
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from flask import Blueprint, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from incidents.services import consent as consent_service
+from incidents.services import erasure_reviews, person_matching, person_merge, related_cases
 from incidents.services import people as people_service
-from incidents.services import person_matching, person_merge
 from incidents.web.boundary import context
 from incidents.web.forms import submit
 from incidents.web.people.forms import PersonForm, SearchForm
@@ -37,7 +38,7 @@ def search() -> str | tuple[str, int]:
 def new_person() -> str | Response | tuple[str, int]:
     ctx = context()
     people_service.ensure_people_access(ctx, write=True)
-    teams = sorted((m.team for m in ctx.user.memberships), key=lambda t: t.name)
+    teams = sorted(ctx.user.member_teams, key=lambda t: t.name)
     form = PersonForm()
     form.team.choices = [SelectChoice(str(t.id), t.name) for t in teams]
     if len(teams) == 1 and not form.is_submitted():
@@ -66,9 +67,18 @@ def show_person(reference: str) -> str | tuple[str, int]:
     view = people_service.view_person(context(), reference)
     if view.erasure is not None:  # only the tombstone is left; nothing was decrypted
         return render_template("errors/erased.html", tombstone=view.erasure), 410
+    return render_person(view)
+
+
+def render_person(view: people_service.PersonView, **extra: Any) -> str:
+    """A person's page; its buttons' routes re-render it with their refused form in `extra`."""
+    reference = view.reference
     return render_template(
         "people/detail.html",
         view=view,
         consent_section=consent_service.section(context(), reference),
+        pending_reviews=erasure_reviews.pending_for(context(), reference),
         merges=person_merge.merge_state(context(), reference),
+        related=related_cases.for_person(context(), view),
+        **extra,
     )

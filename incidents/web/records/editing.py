@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from incidents.web.forms import done, submit
 from incidents.web.records.forms import RecordForm
 
 CONFLICT = 409
+# A record's reference in a heading ("Edit incident INC-2024-0001", "Add an act — …").
+_REFERENCE_IN_HEADING = re.compile(r"\s*(?:—\s*)?\b[A-Z]{2,5}(?:-\d{4})?-\d{4,}\b")
 
 
 @dataclass(frozen=True)
@@ -38,10 +41,16 @@ class Page:
     submit_label: str
     lead: str | None = None
 
+    @property
+    def title(self) -> str:
+        """The heading without the record's reference: a page's title stays in the
+        browser's history and tab, so it names no case."""
+        return _REFERENCE_IN_HEADING.sub("", self.heading).strip()
+
 
 def team_choices(ctx: Context) -> list[SelectChoice]:
     """The teams the user works in, by name: where a new record may go."""
-    teams = sorted((m.team for m in ctx.user.memberships), key=lambda t: t.name)
+    teams = sorted(ctx.user.member_teams, key=lambda t: t.name)
     return [SelectChoice(str(t.id), t.name) for t in teams]
 
 

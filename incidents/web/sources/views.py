@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from incidents.records.kinds import SOURCE
 from incidents.services import consent as consent_service
-from incidents.services import erasure
+from incidents.services import erasure, erasure_reviews
 from incidents.services import reports as report_service
 from incidents.web.boundary import context
 from incidents.web.records.editing import Page, create_page, edit_page
@@ -53,7 +53,10 @@ def show_source(reference: str) -> ResponseReturnValue:
         return render_template("errors/erased.html", tombstone=tombstone), 410
     view = report_service.view_source(context(), reference)
     consents = consent_service.section(context(), reference)
-    return render_template("sources/detail.html", view=view, consent_section=consents)
+    reviews = erasure_reviews.pending_for(context(), reference)
+    return render_template(
+        "sources/detail.html", view=view, consent_section=consents, pending_reviews=reviews
+    )
 
 
 @blueprint.route("/sources/<source:reference>/edit", methods=["GET", "POST"])
