@@ -36,6 +36,7 @@ def test_24_the_common_list_is_long_and_has_long_entries() -> None:
     assert len(COMMON) == 6 and "qwerty123456" in FREQUENCY_LISTS["passwords"]
 
 
+@pytest.mark.usefixtures("production_hashing")
 def test_24_passwords_are_stored_as_argon2id(ctx: Context) -> None:
     user = accounts.create_user(ctx, _email(), "Ana", STRONG_12)
     assert user.password_hash.startswith("$argon2id$")
