@@ -156,11 +156,10 @@ class ConsentFacts:
         incident_ids: consent_queries.Ids,
         source_ids: consent_queries.Ids,
         erased_reports: Iterable[uuid.UUID],
-        person_ids: consent_queries.Ids | None = None,
     ) -> ConsentFacts:
         """Two statements: the people of the incidents, then the grants in force of
-        them and of the sources (ids, or queries of them, as a page has them; the people
-        are those found, unless a query of them is given)."""
+        them (those found) and of the sources (ids, or queries of them, as a page has
+        them)."""
         people: dict[uuid.UUID, list[tuple[uuid.UUID, bool]]] = defaultdict(list)
         for incident_id, person_id, erased in consent_queries.people_of_incidents(
             session, incident_ids
@@ -173,11 +172,7 @@ class ConsentFacts:
                 list(uses),
                 on,
                 source_ids=source_ids,
-                person_ids=(
-                    {p for acted in people.values() for p, _ in acted}
-                    if person_ids is None
-                    else person_ids
-                ),
+                person_ids={p for acted in people.values() for p, _ in acted},
             )
             for owner in (source_id, person_id)
             if owner is not None
